@@ -1,0 +1,79 @@
+/* attnkern: CPU kernels for the attention mechanism. The C API, C99-compatible and stable.
+ *
+ * Conventions shared by every entry point:
+ *  - Arrays are float32, densely packed, any alignment. Sizes are element counts (size_t).
+ *  - Zero sizes are valid and write nothing; a pointer may then be NULL.
+ *  - Every argument is checked before anything is written: on any error the function returns a
+ *    status other than ATTNKERN_OK and leaves every output untouched. The library never prints,
+ *    aborts, or lets a C++ exception cross this boundary.
+ *  - Results are bitwise identical for any thread count, and for repeated calls. They may differ in
+ *    the last bits between ISA paths, each of which meets the documented error bounds (README,
+ *    "Numerics").
+ *  - Threads: kernels run on OpenMP threads above a work threshold (see attnkern_set_num_threads);
+ *    called from inside an enclosing OpenMP parallel region they run on the calling thread only.
+ */
+#ifndef ATTNKERN_ATTNKERN_H
+#define ATTNKERN_ATTNKERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32) && !defined(ATTNKERN_STATIC)
+#  if defined(ATTNKERN_BUILDING)
+#    define ATTNKERN_API __declspec(dllexport)
+#  else
+#    define ATTNKERN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define ATTNKERN_API __attribute__((visibility("default")))
+#else
+#  define ATTNKERN_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum attnkern_status {
+  ATTNKERN_OK = 0,
+  ATTNKERN_ERROR_NULL_POINTER = 1,     /* a required pointer is NULL while its array is non-empty */
+  ATTNKERN_ERROR_INVALID_SIZE = 2,     /* a size whose element count or byte count overflows size_t */
+  ATTNKERN_ERROR_INVALID_LENGTH = 3,   /* lengths[b] < 0 or > the sequence size */
+  ATTNKERN_ERROR_ALIASING = 4,         /* an output overlaps an input other than the allowed exact in-place case */
+  ATTNKERN_ERROR_UNSUPPORTED_ISA = 5,  /* attnkern_set_isa: unknown name, or the CPU lacks it */
+  ATTNKERN_ERROR_INVALID_ARGUMENT = 6  /* any other bad value, e.g. a non-finite scale */
+} attnkern_status;
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+ATTNKERN_API const char* attnkern_version(void);
+
+/* A one-sentence description of a status; never NULL (unknown values get a sentence saying so). */
+ATTNKERN_API const char* attnkern_status_message(attnkern_status status);
+
+/* The active ISA path: "avx512", "avx2", "sse2", "neon" or "scalar".
+ * At load it is the best path both the CPU (and its OS) and this build support, unless the
+ * environment variable ATTNKERN_ISA names another one (an unusable value there is ignored). */
+ATTNKERN_API const char* attnkern_isa(void);
+
+/* Forces a path: "avx512", "avx2", "sse2", "neon", or "scalar" (the plain reference code of
+ * attnkern/reference.hpp). NULL or "auto" selects the best available path again. Returns
+ * ATTNKERN_ERROR_UNSUPPORTED_ISA, and changes nothing, for an unknown name or a path that this CPU
+ * or build lacks. Process-wide; a call running concurrently uses either the old or the new path. */
+ATTNKERN_API attnkern_status attnkern_set_isa(const char* name);
+
+/* The number of threads kernels may use: n > 0 sets it, 0 (or a negative n) restores OpenMP's
+ * default (omp_get_max_threads() of the calling thread). Process-wide. */
+ATTNKERN_API void attnkern_set_num_threads(int n);
+/* The number of threads a kernel called now from this thread may use (1 in a build without OpenMP). */
+ATTNKERN_API int attnkern_num_threads(void);
+
+/* y[i] = tanh(x[i]) for i < n. y may equal x (in place); any other overlap is
+ * ATTNKERN_ERROR_ALIASING. Max error 1 ULP over every float input on every ISA path; odd, monotonic,
+ * |y| <= 1, tanh(+-0) = +-0, tanh(+-inf) = +-1, NaN -> NaN. */
+ATTNKERN_API attnkern_status attnkern_tanh_f32(const float* x, float* y, size_t n);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ATTNKERN_ATTNKERN_H */

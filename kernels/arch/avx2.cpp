@@ -1,0 +1,4 @@
+// The avx2 path: compiled with -mavx2 -mfma only (see CMakeLists.txt).
+#include "table.hpp"
+
+template attnkern::kernels::kernel_table attnkern::kernels::table_for<xsimd::fma3<xsimd::avx2>>() noexcept;

@@ -1,0 +1,4 @@
+// The neon64 path: compiled with aarch64's default flags only (see CMakeLists.txt).
+#include "table.hpp"
+
+template attnkern::kernels::kernel_table attnkern::kernels::table_for<xsimd::neon64>() noexcept;

@@ -1,0 +1,4 @@
+// The sse2 path: compiled with -msse2 only (see CMakeLists.txt).
+#include "table.hpp"
+
+template attnkern::kernels::kernel_table attnkern::kernels::table_for<xsimd::sse2>() noexcept;

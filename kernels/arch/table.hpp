@@ -1,0 +1,17 @@
+// The body of every per-ISA table. Included only by kernels/arch/<isa>.cpp, each of which
+// instantiates table_for<> for its own architecture.
+#pragma once
+
+#include "../kernel_table.hpp"
+#include "../tanh/tanh_kernel.hpp"
+
+namespace attnkern {
+namespace kernels {
+
+template <class Arch>
+kernel_table table_for() noexcept {
+  return kernel_table{&tanh_f32<Arch>};
+}
+
+}  // namespace kernels
+}  // namespace attnkern

@@ -1,0 +1,113 @@
+// The C API: argument checks, then the OpenMP loop, then the active ISA's single-threaded kernel.
+#include <attnkern/attnkern.h>
+
+#include "dispatch.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace {
+
+using attnkern::kernels::active_table;
+
+std::atomic<int> requested_threads{0};  // 0 = OpenMP's default
+
+// Whether [a, a + a_bytes) and [b, b + b_bytes) share a byte. Compared as integers: pointers into
+// different arrays cannot be ordered portably.
+bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes) noexcept {
+  const auto pa = reinterpret_cast<std::uintptr_t>(a);
+  const auto pb = reinterpret_cast<std::uintptr_t>(b);
+  return pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+// The threads a kernel may use for `work_items` independent items of which `min_per_thread` are
+// worth a thread; 1 when called inside an enclosing OpenMP region (no nested oversubscription).
+int threads_for(std::size_t work_items, std::size_t min_per_thread) noexcept {
+  const std::size_t useful = work_items / min_per_thread;
+  if (useful < 2) return 1;
+  const int available = attnkern_num_threads();
+  return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(available), useful));
+}
+
+// Elementwise kernels split arrays into chunks of this many elements, and go parallel only when
+// each thread gets at least tanh_min_per_thread of them (a fork costs a few microseconds; tanh
+// runs at about 3 elements per nanosecond per core).
+constexpr std::size_t elementwise_chunk = 16384;
+constexpr std::size_t tanh_min_per_thread = 32768;
+
+template <class Fn>
+void for_each_chunk(const float* x, float* y, std::size_t n, std::size_t min_per_thread, Fn fn) noexcept {
+  const int threads = threads_for(n, min_per_thread);
+  if (threads <= 1) {
+    fn(x, y, n);
+    return;
+  }
+  const std::ptrdiff_t chunks = static_cast<std::ptrdiff_t>((n + elementwise_chunk - 1) / elementwise_chunk);
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+  for (std::ptrdiff_t c = 0; c < chunks; ++c) {
+    const std::size_t begin = static_cast<std::size_t>(c) * elementwise_chunk;
+    fn(x + begin, y + begin, std::min(elementwise_chunk, n - begin));
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* attnkern_version(void) { return ATTNKERN_VERSION_STRING; }
+
+const char* attnkern_status_message(attnkern_status status) {
+  switch (status) {
+    case ATTNKERN_OK:
+      return "Success.";
+    case ATTNKERN_ERROR_NULL_POINTER:
+      return "A required pointer is NULL while its array is not empty.";
+    case ATTNKERN_ERROR_INVALID_SIZE:
+      return "A size is too large: its element count or byte count overflows size_t.";
+    case ATTNKERN_ERROR_INVALID_LENGTH:
+      return "A sequence length is negative or larger than the sequence size.";
+    case ATTNKERN_ERROR_ALIASING:
+      return "An output array overlaps an input array (only an exact in-place call is allowed where documented).";
+    case ATTNKERN_ERROR_UNSUPPORTED_ISA:
+      return "The ISA name is unknown, or this CPU or build does not support it.";
+    case ATTNKERN_ERROR_INVALID_ARGUMENT:
+      return "An argument has an invalid value (for example a non-finite scale).";
+  }
+  return "Unknown attnkern status code.";
+}
+
+const char* attnkern_isa(void) { return attnkern::kernels::active_isa(); }
+
+attnkern_status attnkern_set_isa(const char* name) { return attnkern::kernels::select_isa(name); }
+
+void attnkern_set_num_threads(int n) { requested_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
+
+int attnkern_num_threads(void) {
+#if defined(_OPENMP)
+  if (omp_in_parallel()) return 1;
+  const int n = requested_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+attnkern_status attnkern_tanh_f32(const float* x, float* y, size_t n) {
+  if (n == 0) return ATTNKERN_OK;
+  if (!x || !y) return ATTNKERN_ERROR_NULL_POINTER;
+  if (n > SIZE_MAX / sizeof(float)) return ATTNKERN_ERROR_INVALID_SIZE;
+  const std::size_t bytes = n * sizeof(float);
+  if (x != y && overlaps(x, bytes, y, bytes)) return ATTNKERN_ERROR_ALIASING;
+  const auto kernel = active_table().tanh_f32;
+  for_each_chunk(x, y, n, tanh_min_per_thread, kernel);
+  return ATTNKERN_OK;
+}
+
+}  // extern "C"

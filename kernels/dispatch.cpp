@@ -1,0 +1,113 @@
+// Runtime ISA dispatch: which of the compiled per-ISA tables this CPU can run, the best of them,
+// the ATTNKERN_ISA override at load and attnkern_set_isa later. Compiled with baseline flags only.
+#include "dispatch.hpp"
+
+#include <xsimd/xsimd.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace attnkern {
+namespace kernels {
+namespace {
+
+struct isa_entry {
+  const char* name;
+  bool usable;  // compiled into this build, and supported by the CPU and the OS
+  kernel_table table;
+};
+
+#if defined(__x86_64__) || defined(__i386__)
+// xsimd 8.1 reads CPUID only; the OS must also save the wider registers on context switches
+// (OSXSAVE, then XCR0: bits 1-2 for SSE/AVX state, 5-7 for the AVX-512 state).
+unsigned long long os_saved_state() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27))) return 0;
+  unsigned lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<unsigned long long>(hi) << 32) | lo;
+}
+#endif
+
+// Best first; the scalar reference last, always usable.
+struct registry {
+  isa_entry entries[5];
+  int count = 0;
+  std::atomic<const isa_entry*> active{nullptr};
+
+  registry() noexcept {
+    const auto cpu = xsimd::available_architectures();
+    (void)cpu;
+#if defined(__x86_64__) || defined(__i386__)
+    const unsigned long long xcr0 = os_saved_state();
+    const bool os_avx = (xcr0 & 0x6) == 0x6;
+    const bool os_avx512 = os_avx && (xcr0 & 0xE0) == 0xE0;
+    const bool avx2_fma = cpu.fma3_avx2 && os_avx;
+    (void)os_avx512;
+    (void)avx2_fma;
+#endif
+#if defined(ATTNKERN_HAVE_AVX512)
+    add("avx512", avx2_fma && cpu.avx512f && os_avx512, table_for<xsimd::avx512f>());
+#endif
+#if defined(ATTNKERN_HAVE_AVX2)
+    add("avx2", avx2_fma, table_for<xsimd::fma3<xsimd::avx2>>());
+#endif
+#if defined(ATTNKERN_HAVE_SSE2)
+    add("sse2", cpu.sse2, table_for<xsimd::sse2>());
+#endif
+#if defined(ATTNKERN_HAVE_NEON64)
+    add("neon", cpu.neon64, table_for<xsimd::neon64>());
+#endif
+    add("scalar", true, scalar_table());
+    const char* requested = std::getenv("ATTNKERN_ISA");
+    const isa_entry* chosen = requested ? find(requested) : nullptr;  // unusable names are ignored
+    active.store(chosen ? chosen : best(), std::memory_order_release);
+  }
+
+  void add(const char* name, bool usable, kernel_table table) noexcept {
+    entries[count++] = isa_entry{name, usable, table};
+  }
+
+  const isa_entry* best() const noexcept {
+    for (int i = 0; i < count; ++i)
+      if (entries[i].usable) return &entries[i];
+    return &entries[count - 1];
+  }
+
+  // The usable entry called `name`; "auto" is the best one.
+  const isa_entry* find(const char* name) const noexcept {
+    if (std::strcmp(name, "auto") == 0) return best();
+    for (int i = 0; i < count; ++i)
+      if (entries[i].usable && std::strcmp(entries[i].name, name) == 0) return &entries[i];
+    return nullptr;
+  }
+};
+
+registry& the_registry() noexcept {
+  static registry r;  // initialised on first use, thread-safe
+  return r;
+}
+
+}  // namespace
+
+const kernel_table& active_table() noexcept {
+  return the_registry().active.load(std::memory_order_acquire)->table;
+}
+
+const char* active_isa() noexcept { return the_registry().active.load(std::memory_order_acquire)->name; }
+
+attnkern_status select_isa(const char* name) noexcept {
+  registry& r = the_registry();
+  const isa_entry* chosen = name ? r.find(name) : r.best();
+  if (!chosen) return ATTNKERN_ERROR_UNSUPPORTED_ISA;
+  r.active.store(chosen, std::memory_order_release);
+  return ATTNKERN_OK;
+}
+
+}  // namespace kernels
+}  // namespace attnkern

@@ -1,0 +1,147 @@
+// SIMD building blocks shared by the kernels, all templated on the xsimd batch (and so on the
+// architecture): a fused multiply-add that is really fused where the ISA has one, Horner evaluation
+// of a coefficient table, and the bit tricks that round to an integer and build 2^k.
+//
+// Everything here is a template on the batch type. These headers are compiled once per ISA, each
+// translation unit with its own flags; a plain `inline` helper would be emitted in several of them
+// and the linker could pick the AVX2 copy for the SSE2 path (xsimd issue #633).
+#pragma once
+
+#include <xsimd/xsimd.hpp>
+
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__SSE2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+// The building blocks are small and called in hot loops: always inlined, or GCC calls the larger
+// ones out of line and spills every vector to the stack.
+#if defined(__GNUC__)
+#define ATTNKERN_INLINE inline __attribute__((always_inline))
+#else
+#define ATTNKERN_INLINE inline
+#endif
+
+namespace attnkern {
+namespace simd {
+
+// Whether Arch has a fused multiply-add. Kernels whose error analysis needs single roundings evaluate
+// in float where it does, and in double where it does not (SSE2).
+template <class Arch>
+struct has_fma : std::false_type {};
+template <>
+struct has_fma<xsimd::fma3<xsimd::avx2>> : std::true_type {};
+template <>
+struct has_fma<xsimd::avx512f> : std::true_type {};
+template <>
+struct has_fma<xsimd::neon64> : std::true_type {};
+
+// The floating type a kernel computes in on Arch: float with FMA, double without.
+template <class Arch>
+using compute_t = typename std::conditional<has_fma<Arch>::value, float, double>::type;
+
+// x * y + z, with one rounding where Arch has FMA (xsimd 8.1 has no avx512f fma, so it is
+// spelled out), and two roundings in double where it does not.
+template <class T, class A>
+ATTNKERN_INLINE xsimd::batch<T, A> fmadd(const xsimd::batch<T, A>& x, const xsimd::batch<T, A>& y,
+                         const xsimd::batch<T, A>& z) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<A, xsimd::avx512f>::value) {
+    if constexpr (std::is_same<T, float>::value) {
+      return _mm512_fmadd_ps(x, y, z);
+    } else {
+      return _mm512_fmadd_pd(x, y, z);
+    }
+  } else
+#endif
+  {
+    return xsimd::fma(x, y, z);
+  }
+}
+
+// Loads V::size floats from p (any alignment) into a batch of the compute type V: a plain load for
+// float, a conversion for double (exact), with SSE2's cvtps2pd rather than xsimd's scalar loop.
+template <class V>
+ATTNKERN_INLINE V load_floats(const float* p) noexcept {
+  using T = typename V::value_type;
+  using A = typename V::arch_type;
+#if defined(__SSE2__)
+  if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::sse2>::value) {
+    return _mm_cvtps_pd(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))));
+  } else
+#endif
+  {
+    return V::load_unaligned(p);
+  }
+}
+
+// Stores a batch of the compute type as V::size floats at p, rounding double to float once.
+template <class V>
+ATTNKERN_INLINE void store_floats(float* p, const V& v) noexcept {
+  using T = typename V::value_type;
+  using A = typename V::arch_type;
+#if defined(__SSE2__)
+  if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::sse2>::value) {
+    _mm_store_sd(reinterpret_cast<double*>(p), _mm_castps_pd(_mm_cvtpd_ps(v)));
+  } else
+#endif
+  {
+    v.store_unaligned(p);
+  }
+}
+
+// c[0] + x * (c[1] + x * (... + x * c[N-1])): Horner's rule, one fmadd per coefficient.
+template <class V, class C, int N>
+ATTNKERN_INLINE V horner(const V& x, const C (&c)[N]) noexcept {
+  using T = typename V::value_type;
+  V acc(static_cast<T>(c[N - 1]));
+  for (int i = N - 2; i >= 0; --i) {
+    acc = fmadd(acc, x, V(static_cast<T>(c[i])));
+  }
+  return acc;
+}
+
+// IEEE layout of the compute types.
+template <class T>
+struct float_bits;
+template <>
+struct float_bits<float> {
+  using int_type = int32_t;
+  static constexpr int mantissa = 23;
+  static constexpr int32_t bias = 127;
+  static constexpr float round_magic = 0x1.8p23f;  // adding it rounds |x| < 2^22 to an integer
+  static constexpr int32_t round_magic_bits = 0x4B400000;
+};
+template <>
+struct float_bits<double> {
+  using int_type = int64_t;
+  static constexpr int mantissa = 52;
+  static constexpr int64_t bias = 1023;
+  static constexpr double round_magic = 0x1.8p52;
+  static constexpr int64_t round_magic_bits = 0x4338000000000000;
+};
+
+// Rounds x * scale to the nearest integer k (ties to even), returned as a value `biased` that
+// carries k in its low mantissa bits: k = biased - round_magic. Valid for |x * scale| < 2^22.
+template <class V>
+ATTNKERN_INLINE V round_biased(const V& x, const V& scale) noexcept {
+  using T = typename V::value_type;
+  return fmadd(x, scale, V(float_bits<T>::round_magic));
+}
+
+// 2^-k for the k carried by round_biased's result, built in the exponent bits (k within the normal
+// range; garbage in, garbage out for NaN lanes, which the callers' arithmetic keeps NaN).
+template <class V>
+ATTNKERN_INLINE V exp2_neg_biased(const V& biased) noexcept {
+  using T = typename V::value_type;
+  using B = float_bits<T>;
+  using I = xsimd::batch<typename B::int_type, typename V::arch_type>;
+  const I k_plus_magic = xsimd::bitwise_cast<I>(biased);
+  const I exponent = I(B::round_magic_bits + B::bias) - k_plus_magic;  // bias - k
+  return xsimd::bitwise_cast<V>(exponent << B::mantissa);
+}
+
+}  // namespace simd
+}  // namespace attnkern
