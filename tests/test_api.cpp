@@ -1,1 +1,152 @@
+// The C API's conventions: version, status messages, ISA selection, thread control, argument checks
+// (nothing written on error), and the C++ wrapper's exceptions.
+#include <attnkern/attnkern.hpp>
 
+#include "support.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+using namespace attnkern_test;
+
+TEST_CASE("api: version is MAJOR.MINOR.PATCH", "[api]") {
+  const std::string v = attnkern_version();
+  int major = -1, minor = -1, patch = -1;
+  CHECK(std::sscanf(v.c_str(), "%d.%d.%d", &major, &minor, &patch) == 3);
+  CHECK(major >= 0);
+  CHECK(attnkern::version() == v);
+}
+
+TEST_CASE("api: every status has a sentence, unknown ones too", "[api]") {
+  for (int s = 0; s <= 7; ++s) {
+    const char* message = attnkern_status_message(static_cast<attnkern_status>(s));
+    REQUIRE(message != nullptr);
+    CHECK(std::strlen(message) > 5);
+  }
+  CHECK(std::string(attnkern_status_message(static_cast<attnkern_status>(-1))).find("nknown") != std::string::npos);
+}
+
+TEST_CASE("api: ISA selection", "[api][isa]") {
+  const std::string best = attnkern_isa();
+  const auto isas = available_isas();
+  REQUIRE(!isas.empty());
+  CHECK(best == isas.front());  // the best available path is the default (unless ATTNKERN_ISA says otherwise)
+
+  for (const auto& isa : isas) {
+    REQUIRE(attnkern_set_isa(isa.c_str()) == ATTNKERN_OK);
+    CHECK(attnkern_isa() == isa);
+  }
+  REQUIRE(attnkern_set_isa("scalar") == ATTNKERN_OK);
+  CHECK(attnkern_set_isa("no-such-isa") == ATTNKERN_ERROR_UNSUPPORTED_ISA);
+  CHECK(attnkern_set_isa("") == ATTNKERN_ERROR_UNSUPPORTED_ISA);
+  CHECK(attnkern_set_isa("AVX2") == ATTNKERN_ERROR_UNSUPPORTED_ISA);  // names are lower case
+  CHECK(std::string(attnkern_isa()) == "scalar");                      // a refused name changes nothing
+  for (const auto& name : all_isa_names()) {
+    if (std::find(isas.begin(), isas.end(), name) == isas.end()) {
+      CHECK(attnkern_set_isa(name.c_str()) == ATTNKERN_ERROR_UNSUPPORTED_ISA);
+    }
+  }
+  REQUIRE(attnkern_set_isa(nullptr) == ATTNKERN_OK);
+  CHECK(attnkern_isa() == isas.front());
+  REQUIRE(attnkern_set_isa("scalar") == ATTNKERN_OK);
+  REQUIRE(attnkern_set_isa("auto") == ATTNKERN_OK);
+  CHECK(attnkern_isa() == isas.front());
+
+  CHECK_THROWS_AS(attnkern::set_isa("no-such-isa"), attnkern::error);
+  try {
+    attnkern::set_isa("no-such-isa");
+  } catch (const attnkern::error& e) {
+    CHECK(e.status() == ATTNKERN_ERROR_UNSUPPORTED_ISA);
+    CHECK(std::string(e.what()) == attnkern_status_message(ATTNKERN_ERROR_UNSUPPORTED_ISA));
+  }
+}
+
+// Run by ctest with ATTNKERN_ISA set in the environment (tests/CMakeLists.txt).
+TEST_CASE("api: ATTNKERN_ISA sets the initial path", "[.env]") {
+  const char* requested = std::getenv("ATTNKERN_ISA");
+  REQUIRE(requested != nullptr);
+  CHECK(std::string(attnkern_isa()) == requested);
+}
+
+TEST_CASE("api: an unusable ATTNKERN_ISA is ignored", "[.env-bad]") {
+  REQUIRE(std::getenv("ATTNKERN_ISA") != nullptr);
+  CHECK(std::string(attnkern_isa()) == available_isas().front());
+}
+
+TEST_CASE("api: thread control", "[api][threads]") {
+#if defined(_OPENMP)
+  const int default_threads = omp_get_max_threads();
+  CHECK(attnkern_num_threads() == default_threads);
+  attnkern_set_num_threads(3);
+  CHECK(attnkern_num_threads() == 3);
+  CHECK(attnkern::num_threads() == 3);
+  attnkern_set_num_threads(-2);
+  CHECK(attnkern_num_threads() == default_threads);
+  attnkern_set_num_threads(5);
+  attnkern_set_num_threads(0);
+  CHECK(attnkern_num_threads() == default_threads);
+
+  // Inside an enclosing parallel region, kernels run on the calling thread only.
+  int inside = -1;
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp single
+    inside = attnkern_num_threads();
+  }
+  CHECK(inside == 1);
+#else
+  CHECK(attnkern_num_threads() == 1);
+#endif
+}
+
+TEST_CASE("api: tanh argument checks write nothing", "[api][errors]") {
+  std::vector<float> x(64, 0.5f), y(64, -7.0f);
+  auto untouched = [&] {
+    for (float v : y)
+      if (v != -7.0f) return false;
+    return true;
+  };
+
+  SECTION("zero length is valid, even with null pointers") {
+    CHECK(attnkern_tanh_f32(nullptr, nullptr, 0) == ATTNKERN_OK);
+    CHECK(attnkern_tanh_f32(x.data(), y.data(), 0) == ATTNKERN_OK);
+    CHECK(untouched());
+  }
+  SECTION("null pointers") {
+    CHECK(attnkern_tanh_f32(nullptr, y.data(), 4) == ATTNKERN_ERROR_NULL_POINTER);
+    CHECK(attnkern_tanh_f32(x.data(), nullptr, 4) == ATTNKERN_ERROR_NULL_POINTER);
+    CHECK(untouched());
+  }
+  SECTION("a byte count that overflows size_t") {
+    const size_t too_many = std::numeric_limits<size_t>::max() / sizeof(float) + 1;
+    CHECK(attnkern_tanh_f32(x.data(), y.data(), too_many) == ATTNKERN_ERROR_INVALID_SIZE);
+    CHECK(attnkern_tanh_f32(x.data(), y.data(), std::numeric_limits<size_t>::max()) == ATTNKERN_ERROR_INVALID_SIZE);
+    CHECK(untouched());
+  }
+  SECTION("partial overlap is refused, exact in-place is allowed") {
+    std::vector<float> buffer(64, 0.25f);
+    const std::vector<float> before = buffer;
+    CHECK(attnkern_tanh_f32(buffer.data(), buffer.data() + 1, 32) == ATTNKERN_ERROR_ALIASING);
+    CHECK(attnkern_tanh_f32(buffer.data() + 1, buffer.data(), 32) == ATTNKERN_ERROR_ALIASING);
+    CHECK(attnkern_tanh_f32(buffer.data(), buffer.data() + 31, 32) == ATTNKERN_ERROR_ALIASING);
+    CHECK(buffer == before);
+    CHECK(attnkern_tanh_f32(buffer.data(), buffer.data() + 32, 32) == ATTNKERN_OK);  // adjacent, not overlapping
+    CHECK(attnkern_tanh_f32(buffer.data(), buffer.data(), 64) == ATTNKERN_OK);
+    CHECK(buffer[0] == Approx(std::tanh(0.25)).epsilon(1e-6));
+    CHECK(buffer[40] == Approx(std::tanh(std::tanh(0.25))).epsilon(1e-6));
+  }
+  SECTION("the C++ wrapper throws the status") {
+    try {
+      attnkern::tanh(nullptr, y.data(), 4);
+      FAIL("no exception");
+    } catch (const attnkern::error& e) {
+      CHECK(e.status() == ATTNKERN_ERROR_NULL_POINTER);
+    }
+    CHECK(untouched());
+  }
+}

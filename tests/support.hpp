@@ -1,0 +1,85 @@
+// Shared by the Catch2 tests: the ISA paths to run, seeded inputs, bit helpers, named tolerances.
+#pragma once
+
+#include <attnkern/attnkern.h>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace attnkern_test {
+
+// The documented bounds (README, "Numerics"; kernels/tanh/tanh_kernel.hpp), in ULP against float64.
+constexpr double tanh_max_ulp = 1.0;
+
+// Every ISA name the C API knows, best first.
+inline const std::vector<std::string>& all_isa_names() {
+  static const std::vector<std::string> names{"avx512", "avx2", "sse2", "neon", "scalar"};
+  return names;
+}
+
+// The paths this CPU and build support (attnkern_set_isa accepts them).
+inline std::vector<std::string> available_isas() {
+  std::vector<std::string> available;
+  for (const auto& name : all_isa_names())
+    if (attnkern_set_isa(name.c_str()) == ATTNKERN_OK) available.push_back(name);
+  attnkern_set_isa("auto");
+  return available;
+}
+
+// What the CPU (and OS) supports, asked independently of the library's own detection.
+#if defined(__x86_64__) || defined(__i386__)
+inline bool cpu_has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+inline bool cpu_has_avx512f() { return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f"); }
+#endif
+
+// Selects `isa` for the lifetime of the object, then restores automatic selection.
+class isa_scope {
+ public:
+  explicit isa_scope(const std::string& isa) { REQUIRE(attnkern_set_isa(isa.c_str()) == ATTNKERN_OK); }
+  ~isa_scope() { attnkern_set_isa("auto"); }
+  isa_scope(const isa_scope&) = delete;
+  isa_scope& operator=(const isa_scope&) = delete;
+};
+
+inline uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+inline float from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// Distance in representable floats between two finite floats of the same sign or zero.
+inline int64_t float_steps(float a, float b) {
+  auto ordered = [](float f) {
+    const int64_t u = bits(f);
+    return u & 0x80000000 ? -(u & 0x7fffffff) : u;
+  };
+  const int64_t d = ordered(a) - ordered(b);
+  return d < 0 ? -d : d;
+}
+
+// Seeded uniform inputs; the seed is part of every failure message (INFO in the callers).
+inline std::vector<float> uniform(std::size_t n, float lo, float hi, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& e : v) e = dist(rng);
+  return v;
+}
+
+// Restores OpenMP's default thread count when it goes out of scope.
+struct threads_scope {
+  explicit threads_scope(int n) { attnkern_set_num_threads(n); }
+  ~threads_scope() { attnkern_set_num_threads(0); }
+};
+
+}  // namespace attnkern_test

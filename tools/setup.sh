@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what attnkern needs from Debian's packages, non-interactively; quiet when nothing is missing.
+#   required: a C/C++ toolchain with OpenMP (g++), CMake, xsimd 8.1, Catch2 2.13, Google Benchmark,
+#             pkg-config (the install check), sollya (the coefficient check)
+#   optional: the benchmark's peers, SLEEF, Eigen and oneDNN (glibc's libmvec comes with libc6-dev);
+#             a peer that cannot be installed is skipped by the benchmark with a note
+set -euo pipefail
+
+required=(g++ make cmake pkg-config libxsimd-dev catch2 libbenchmark-dev sollya)
+optional=(libsleef-dev libeigen3-dev libdnnl-dev)
+
+missing() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+  done
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root (or sudo) to run: $*" >&2; return 1
+  fi
+}
+
+apt_install() {
+  # Try with the current package lists first; refresh them once if that fails.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/tmp/attnkern-setup.log 2>&1 ||
+    { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >>/tmp/attnkern-setup.log 2>&1 &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >>/tmp/attnkern-setup.log 2>&1; }
+}
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+  echo "setup: not a Debian system; install by hand: ${required[*]} (optional: ${optional[*]})" >&2
+  exit 0
+fi
+
+mapfile -t need < <(missing "${required[@]}")
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  apt_install "${need[@]}" || { echo "setup: apt-get failed; see /tmp/attnkern-setup.log" >&2; tail -20 /tmp/attnkern-setup.log >&2; exit 1; }
+fi
+
+mapfile -t want < <(missing "${optional[@]}")
+if [ "${#want[@]}" -gt 0 ]; then
+  echo "setup: installing the benchmark's peers ${want[*]}"
+  for pkg in "${want[@]}"; do
+    apt_install "$pkg" || echo "setup: note: $pkg could not be installed; the benchmark skips it"
+  done
+fi
