@@ -59,7 +59,7 @@ std::vector<peer> avx2_tanh_peers() {
 #if defined(ATTNKERN_BENCH_EIGEN)
   peers.push_back({"eigen", "Eigen " EIGEN_VERSION_STRING_FOR_BENCH, "clamp + 13/6 rational, one divide", &eigen_tanh, true, false});
 #endif
-  peers.push_back({"xsimd", "xsimd::tanh", "polynomial | 1 - 2/(1+e^2x), any/all branches", &over_array_avx2<xsimd_tanh8>, true, false});
+  peers.push_back({"xsimd", "xsimd::tanh", "polynomial or 1 - 2/(1+e^2x), any/all branches", &over_array_avx2<xsimd_tanh8>, true, false});
 #if defined(ATTNKERN_BENCH_SLEEF)
   peers.push_back({"sleef_u10", "SLEEF u10", "double-float exp", &over_array_avx2<sleef_u10>, true, false});
   peers.push_back({"sleef_u35", "SLEEF u35", "expm1(2x)/(expm1(2x)+2)", &over_array_avx2<sleef_u35>, true, false});

@@ -8,9 +8,9 @@
 namespace attnkern {
 namespace simd {
 
-// The smallest float at which the large-regime formula gives exactly 1.0; inputs above it are
-// clamped to it, which keeps e^(2a) finite and the result exactly +-1 from there on. tanh itself
-// rounds to 1.0f from 0x1.205966p+3 on; tools/ulp_tanh reports both points.
+// The smallest float at which the large-regime formula gives exactly 1.0, which is also the first
+// at which tanh rounds to 1.0f (tools/ulp_tanh.cpp reports both). Larger inputs are clamped to it:
+// e^(2a) stays finite and the result is exactly +-1 from there on.
 constexpr float tanh_saturation = 0x1.205968p3f;
 
 // tanh(a) for a >= 0 or NaN (NaN stays NaN). V is a batch of float or double.
