@@ -28,7 +28,7 @@ TEST_CASE("api: every status has a sentence, unknown ones too", "[api]") {
     REQUIRE(message != nullptr);
     CHECK(std::strlen(message) > 5);
   }
-  CHECK(std::string(attnkern_status_message(static_cast<attnkern_status>(-1))).find("nknown") != std::string::npos);
+  CHECK(std::string(attnkern_status_message(static_cast<attnkern_status>(7))).find("nknown") != std::string::npos);
 }
 
 TEST_CASE("api: ISA selection", "[api][isa]") {
