@@ -39,7 +39,7 @@
 // Cost (bench/bench_tanh.cpp, this repository's README): about 35 vector operations per batch, of
 // which about 20 multiply/FMA/compare/blend operations and the division compete for the two FMA
 // pipes of AMD Zen, against about 14 plus the division for Eigen 3.4's 13/6 rational (4.65 ULP):
-// 0.57x Eigen's throughput with AVX2, 0.75x with AVX-512, measured on one Zen 4 core.
+// 0.60x Eigen's throughput with AVX2, 0.79x with AVX-512, measured on one Zen 4 core.
 //
 // Coefficients: tools/gen_tanh_coeffs.sh runs tools/tanh_coeffs.sollya (Debian's sollya, fpminimax)
 // and writes kernels/simd/tanh_coeffs.hpp; `tools/gen_tanh_coeffs.sh --check` (a test) verifies the
