@@ -61,9 +61,9 @@ const std::vector<float>& inputs(std::size_t n) {
 }
 
 // Peers run single-threaded are split across threads the way attnkern splits tanh: contiguous
-// chunks, and only when each thread gets at least 32K elements.
+// parts, and only when each thread gets at least 8K elements (kernels/capi.cpp).
 void run_peer(const peer& p, const float* x, float* y, std::size_t n, int threads) {
-  constexpr std::size_t min_per_thread = 32768;
+  constexpr std::size_t min_per_thread = 8192;
   if (p.own_threads || threads <= 1 || n < 2 * min_per_thread) {
     p.run(x, y, n);
     return;
