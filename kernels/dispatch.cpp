@@ -24,7 +24,7 @@ struct isa_entry {
 
 #if defined(__x86_64__) || defined(__i386__)
 // xsimd 8.1 reads CPUID only; the OS must also save the wider registers on context switches
-// (OSXSAVE, then XCR0: bits 1-2 for SSE/AVX state, 5-7 for the AVX-512 state).
+// (OSXSAVE, then XCR0: bits 1-2 for the SSE/AVX state, 5-7 for the AVX-512 state).
 unsigned long long os_saved_state() noexcept {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27))) return 0;
@@ -34,6 +34,27 @@ unsigned long long os_saved_state() noexcept {
 }
 #endif
 
+// What this CPU and its OS can run, per ISA path.
+struct cpu_features {
+  bool sse2 = false, avx2_fma = false, avx512f = false, neon64 = false;
+};
+
+cpu_features detect_cpu() noexcept {
+  const auto cpu = xsimd::available_architectures();
+  cpu_features f;
+#if defined(__x86_64__) || defined(__i386__)
+  const unsigned long long xcr0 = os_saved_state();
+  const bool os_avx = (xcr0 & 0x6) == 0x6;
+  const bool os_avx512 = os_avx && (xcr0 & 0xE0) == 0xE0;
+  f.sse2 = cpu.sse2;
+  f.avx2_fma = cpu.fma3_avx2 && os_avx;
+  f.avx512f = f.avx2_fma && cpu.avx512f && os_avx512;  // that TU is also built with -mavx2 -mfma
+#elif defined(__aarch64__)
+  f.neon64 = cpu.neon64;
+#endif
+  return f;
+}
+
 // Best first; the scalar reference last, always usable.
 struct registry {
   isa_entry entries[5];
@@ -41,21 +62,13 @@ struct registry {
   std::atomic<const isa_entry*> active{nullptr};
 
   registry() noexcept {
-    const auto cpu = xsimd::available_architectures();
-    (void)cpu;
-#if defined(__x86_64__) || defined(__i386__)
-    const unsigned long long xcr0 = os_saved_state();
-    const bool os_avx = (xcr0 & 0x6) == 0x6;
-    const bool os_avx512 = os_avx && (xcr0 & 0xE0) == 0xE0;
-    const bool avx2_fma = cpu.fma3_avx2 && os_avx;
-    (void)os_avx512;
-    (void)avx2_fma;
-#endif
+    const cpu_features cpu = detect_cpu();
+    (void)cpu;  // unused when no SIMD path is compiled
 #if defined(ATTNKERN_HAVE_AVX512)
-    add("avx512", avx2_fma && cpu.avx512f && os_avx512, table_for<xsimd::avx512f>());
+    add("avx512", cpu.avx512f, table_for<xsimd::avx512f>());
 #endif
 #if defined(ATTNKERN_HAVE_AVX2)
-    add("avx2", avx2_fma, table_for<xsimd::fma3<xsimd::avx2>>());
+    add("avx2", cpu.avx2_fma, table_for<xsimd::fma3<xsimd::avx2>>());
 #endif
 #if defined(ATTNKERN_HAVE_SSE2)
     add("sse2", cpu.sse2, table_for<xsimd::sse2>());

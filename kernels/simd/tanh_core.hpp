@@ -32,8 +32,8 @@ ATTNKERN_INLINE V tanh_nonnegative(V a) noexcept {
   const V two_a = a + a;
   const V biased = round_biased(two_a, V(T(0x1.715476p0)));  // k = round(2a log2 e)
   const V k = biased - V(float_bits<T>::round_magic);
-  // One fmadd with ln2 rounded to float: its error (2^-28.4 relative) times k is at most 2^-26 in r
-  // at k = 3, where the large regime starts, and only matters there: t = 2/(1 + e^(2a)) shrinks by
+  // One fmadd with ln2 rounded to float: its error (2^-28.4 relative) times k is 2^-27.4 in r at
+  // k = 3, where the large regime starts, and matters only there: t = 2/(1 + e^(2a)) shrinks like
   // 2^-k, and with it the weight of any error in e^(2a).
   const V r = fmadd(k, V(T(-0x1.62e430p-1)), two_a);
   const V q = fmadd(horner(r, c::exp_poly), r, V(T(1)));
@@ -51,7 +51,7 @@ ATTNKERN_INLINE V tanh(const V& x) noexcept {
   using T = typename V::value_type;
   const V sign_mask(T(-0.0));
   const V sign = x & sign_mask;
-  return tanh_nonnegative(xsimd::abs(x)) ^ sign;  // (xsimd 8.1's bitwise_andnot differs between ISAs)
+  return tanh_nonnegative(xsimd::abs(x)) ^ sign;
 }
 
 }  // namespace simd

@@ -61,9 +61,9 @@ void tanh_f32(const float* x, float* y, std::size_t n) noexcept {
   using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
   constexpr std::size_t W = V::size;
   std::size_t i = 0;
-  // Two independent vectors per iteration: the chain of one tanh is about 60 cycles long, and the
-  // out-of-order window fills with it; two interleaved chains keep the FMA pipes busier (with GCC's
-  // pre-register-allocation scheduler, CMakeLists.txt; +10% on Zen 4).
+  // Two independent vectors per iteration: one tanh is a dependency chain of about 60 cycles, and
+  // two chains interleaved by GCC's pre-register-allocation scheduler (CMakeLists.txt) keep the FMA
+  // pipes busier: +3% to +10% on Zen 4.
   for (; i + 2 * W <= n; i += 2 * W) {
     const V x0 = simd::load_floats<V>(x + i), x1 = simd::load_floats<V>(x + i + W);
     const V y0 = simd::tanh(x0), y1 = simd::tanh(x1);
