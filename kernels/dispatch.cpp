@@ -122,5 +122,10 @@ attnkern_status select_isa(const char* name) noexcept {
   return ATTNKERN_OK;
 }
 
+const kernel_table* usable_table(const char* name) noexcept {
+  const isa_entry* entry = name ? the_registry().find(name) : nullptr;
+  return entry ? &entry->table : nullptr;
+}
+
 }  // namespace kernels
 }  // namespace attnkern

@@ -14,6 +14,9 @@ const kernel_table& active_table() noexcept;
 const char* active_isa() noexcept;
 // attnkern_set_isa: NULL or "auto" = the best usable path.
 attnkern_status select_isa(const char* name) noexcept;
+// The table of the path called `name` if this CPU and build can run it, else null. For the tools
+// and tests, which run every path side by side without touching the active one.
+const kernel_table* usable_table(const char* name) noexcept;
 
 }  // namespace kernels
 }  // namespace attnkern

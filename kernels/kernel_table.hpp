@@ -2,6 +2,8 @@
 // Every entry is single-threaded and assumes checked arguments; capi.cpp owns checks and threads.
 #pragma once
 
+#include "softmax/softmax_stats.hpp"
+
 #include <cstddef>
 
 namespace attnkern {
@@ -9,6 +11,14 @@ namespace kernels {
 
 struct kernel_table {
   void (*tanh_f32)(const float* x, float* y, std::size_t n) noexcept;
+  // e^x for x <= 0 (softmax's building block; for the accuracy tool and the tests).
+  void (*exp_f32)(const float* x, float* y, std::size_t n) noexcept;
+  // Softmax (log = false) or log-softmax of rows that fit in cache, row by row. y may equal x.
+  void (*softmax_rows_f32)(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) noexcept;
+  // Long rows, in two passes over memory: the (max, sum) of a piece, then the output of a piece
+  // given the whole row's merged stats. Null for the scalar path, which uses softmax_rows_f32.
+  softmax_stats (*softmax_stats_f32)(const float* x, std::size_t n) noexcept;
+  void (*softmax_output_f32)(const float* x, float* y, std::size_t n, softmax_stats row, bool log) noexcept;
 };
 
 // The table of one xsimd architecture: defined in kernels/arch/table.hpp and explicitly instantiated

@@ -72,6 +72,17 @@ ATTNKERN_API int attnkern_num_threads(void);
  * |y| <= 1, tanh(+-0) = +-0, tanh(+-inf) = +-1, NaN -> NaN. */
 ATTNKERN_API attnkern_status attnkern_tanh_f32(const float* x, float* y, size_t n);
 
+/* Row-wise softmax of a rows x cols row-major matrix: y = e^(x - max) / sum e^(x - max) per row.
+ * y may equal x; any other overlap is ATTNKERN_ERROR_ALIASING. Every output within 1e-6 relative of
+ * the float64 value (plus 2^-126 absolute for outputs below FLT_MIN), row sums within 1e-6 of 1, for
+ * any row length and input magnitude. -inf entries give exactly 0; a row of only -inf gives zeros;
+ * a NaN or +inf anywhere in a row makes the whole row NaN. */
+ATTNKERN_API attnkern_status attnkern_softmax_f32(const float* x, float* y, size_t rows, size_t cols);
+
+/* Row-wise log-softmax: y = (x - max) - log sum e^(x - max). Within 1e-6 * max(1, |y|) of the
+ * float64 value; -inf entries (and rows of only -inf) give -inf; NaN and +inf as for softmax. */
+ATTNKERN_API attnkern_status attnkern_log_softmax_f32(const float* x, float* y, size_t rows, size_t cols);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

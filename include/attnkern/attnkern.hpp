@@ -34,4 +34,12 @@ inline int num_threads() noexcept { return attnkern_num_threads(); }
 // y[i] = tanh(x[i]) for i < n; y may equal x.
 inline void tanh(const float* x, float* y, std::size_t n) { check(attnkern_tanh_f32(x, y, n)); }
 
+// Row-wise softmax and log-softmax of a rows x cols row-major matrix; y may equal x.
+inline void softmax(const float* x, float* y, std::size_t rows, std::size_t cols) {
+  check(attnkern_softmax_f32(x, y, rows, cols));
+}
+inline void log_softmax(const float* x, float* y, std::size_t rows, std::size_t cols) {
+  check(attnkern_log_softmax_f32(x, y, rows, cols));
+}
+
 }  // namespace attnkern

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "../kernel_table.hpp"
+#include "../softmax/softmax_kernel.hpp"
 #include "../tanh/tanh_kernel.hpp"
 
 namespace attnkern {
@@ -10,7 +11,8 @@ namespace kernels {
 
 template <class Arch>
 kernel_table table_for() noexcept {
-  return kernel_table{&tanh_f32<Arch>};
+  return kernel_table{&tanh_f32<Arch>, &exp_f32<Arch>, &softmax_rows_f32<Arch>, &softmax_stats_f32<Arch>,
+                      &softmax_output_f32<Arch>};
 }
 
 }  // namespace kernels

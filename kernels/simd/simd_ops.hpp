@@ -131,15 +131,17 @@ ATTNKERN_INLINE V round_biased(const V& x, const V& scale) noexcept {
   return fmadd(x, scale, V(float_bits<T>::round_magic));
 }
 
-// 2^-k for the k carried by round_biased's result, built in the exponent bits (k within the normal
-// range; garbage in, garbage out for NaN lanes, which the callers' arithmetic keeps NaN).
-template <class V>
-ATTNKERN_INLINE V exp2_neg_biased(const V& biased) noexcept {
+// 2^k (Sign = +1) or 2^-k (Sign = -1) for the k carried by round_biased's result, built in the
+// exponent bits; the exponent must stay in the normal range (garbage in, garbage out for NaN lanes,
+// which the callers' arithmetic keeps NaN).
+template <int Sign, class V>
+ATTNKERN_INLINE V exp2_biased(const V& biased) noexcept {
   using T = typename V::value_type;
   using B = float_bits<T>;
   using I = xsimd::batch<typename B::int_type, typename V::arch_type>;
   const I k_plus_magic = xsimd::bitwise_cast<I>(biased);
-  const I exponent = I(B::round_magic_bits + B::bias) - k_plus_magic;  // bias - k
+  const I exponent = Sign > 0 ? k_plus_magic + I(B::bias - B::round_magic_bits)   // bias + k
+                              : I(B::round_magic_bits + B::bias) - k_plus_magic;  // bias - k
   return xsimd::bitwise_cast<V>(exponent << B::mantissa);
 }
 

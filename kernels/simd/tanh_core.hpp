@@ -37,7 +37,7 @@ ATTNKERN_INLINE V tanh_nonnegative(V a) noexcept {
   // 2^-k, and with it the weight of any error in e^(2a).
   const V r = fmadd(k, V(T(-0x1.62e430p-1)), two_a);
   const V q = fmadd(horner(r, c::exp_poly), r, V(T(1)));
-  const V m = exp2_neg_biased(biased);  // 2^-k
+  const V m = exp2_biased<-1>(biased);  // 2^-k
   const V scaled_denominator = fmadd(q, r, V(T(1)) + m);
   const V y_large = V(T(1)) - (m + m) / scaled_denominator;
 

@@ -1,0 +1,43 @@
+// e^x on a SIMD batch for x <= 0 (the arguments softmax needs: x - max), with an optional tail t,
+// a small correction to the argument (e^(x + t), |t| <= ulp(x)/2), so that the rounding error of
+// x = a - b can be carried in (see softmax). The core shared by softmax and log-softmax.
+//
+// Maths. k = round(x log2 e) in [-126, 0]; r = x - k ln2 in two parts (Cody-Waite: ln2's high part
+// has 17 bits, so k ln2_hi is exact for |k| <= 127), |r| <= ln2/2 (+ a margin for the rounding of
+// k); e^r = 1 + r (1 + r E(r)), E of degree 4 with single-precision minimax coefficients, relative
+// error 2^-28.1 (the same fit as tanh's, tools/tanh_coeffs.sollya); e^x = e^r 2^k, 2^k built in the
+// exponent bits.
+// Domain and limits. x below ln(FLT_MIN) = -0x1.5d58a0p+6 gives exactly 0 (the result would be
+// subnormal), so -inf gives 0; NaN gives NaN; x in (0, 0.35] (a positive tail, or rounding) is
+// still accurate; larger positive x is outside the domain.
+// Error, ULP as everywhere in attnkern, over every float x in [ln FLT_MIN, 0] (tools/ulp.cpp,
+// --function exp, run by the test command): see kernels/softmax/softmax_kernel.hpp for the figures.
+#pragma once
+
+#include "simd_ops.hpp"
+#include "tanh_coeffs.hpp"
+
+namespace attnkern {
+namespace simd {
+
+// ln(FLT_MIN) rounded to float (just below the true value): the smallest argument not flushed to 0.
+constexpr float exp_lowest = -0x1.5d58a0p6f;
+
+// e^(x + tail) for x <= 0; 0 for x < exp_lowest (including -inf); NaN for NaN.
+template <bool WithTail, class V>
+ATTNKERN_INLINE V exp_nonpositive(const V& x, const V& tail) noexcept {
+  using T = typename V::value_type;
+  // max(lowest, x): x86's max returns its second operand when either is NaN, so NaN passes; the
+  // clamp keeps k >= -126, where 2^k is a normal number.
+  const V xc = xsimd::max(V(T(exp_lowest)), x);
+  const V biased = round_biased(xc, V(T(0x1.715476p0)));  // k = round(x log2 e)
+  const V k = biased - V(float_bits<T>::round_magic);
+  V r = fmadd(k, V(T(-0x1.62e4p-1)), xc);  // exact: k ln2_hi has at most 24 bits
+  r = fmadd(k, V(T(-0x1.7f7d1cp-20)), r);
+  if (WithTail) r = r + tail;
+  const V e_r = fmadd(fmadd(horner(r, tanh_coeffs::exp_poly), r, V(T(1))), r, V(T(1)));
+  return xsimd::select(x < V(T(exp_lowest)), V(T(0)), e_r * exp2_biased<+1>(biased));
+}
+
+}  // namespace simd
+}  // namespace attnkern

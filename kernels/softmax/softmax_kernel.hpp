@@ -1,0 +1,221 @@
+// softmax and log-softmax over rows, float32:
+//   y[i] = e^(x[i] - m) / S,  log: y[i] = (x[i] - m) - log S,  m = max_i x[i],  S = sum_i e^(x[i] - m).
+//
+// Algorithms (the driver in kernels/capi.cpp picks by the row length only, so the result never
+// depends on the thread count):
+//   rows that fit in cache (softmax_rows): three passes over the row: the max; e^(x - m) stored
+//     into y and summed; y times 1/S (log: the sum without storing, then (x - m) - log S);
+//   long rows (softmax_stats + softmax_output): the row is cut into fixed-size chunks; each chunk's
+//     (max, sum) comes from one pass over memory, in blocks of `stats_block` elements that stay in
+//     L1 (block max, then the block's sum relative to it, merged in double); the chunks' pairs
+//     merge in chunk order (kernels/capi.cpp); then one pass writes y. Two passes over memory.
+// Numerics.
+//   x - m is computed exactly as a float pair (TwoSum) and the low part is carried into e^x's
+//   reduced argument: without it the rounding of x - m alone (up to 2^-18 for |x - m| near 64) would
+//   cost several 1e-6 of relative error on the small outputs.
+//   e^x: kernels/simd/exp_core.hpp, max error 0.78 ULP over every float in [ln FLT_MIN, 0] (avx2,
+//   avx512; sse2, evaluated in double: 0.50), tools/ulp.cpp --function exp.
+//   S: each lane sums with Kahan compensation, lanes and blocks are added in double: the relative
+//   error of S is below 2^-23 for any length up to 2^31 (each term's own error is at most 0.78 ULP,
+//   the summation adds 2u + n u^2 with n the terms per lane, u = 2^-24).
+//   Output: e^(x - m) (0.78 ULP) times float(1/S) (0.5 ULP, 1/S in double) rounded (0.5 ULP), plus S's
+//   error: relative error below 3.3 * 2^-24 = 2.0e-7 for every output that is a normal float; an
+//   output below FLT_MIN (2^-126) has an absolute error below 2^-126 (subnormal results lose
+//   relative precision, and e^(x - m) below FLT_MIN is flushed to 0). The documented bound is
+//   therefore |y - ref| <= 1e-6 |ref| + 2^-126 (softmax_max_rel_error in the tests), and the row
+//   sums are within 1e-6 of 1.
+//   log-softmax: (d_hi - L_hi) + (d_lo - L_lo) with L = log S in double split in two floats: error
+//   below 2 ulp(y) + |L| 2^-23, within 1e-6 max(1, |y|).
+// Special values: -inf entries give 0 (log: -inf); a row of only -inf gives zeros (log: -inf); a NaN
+// or a +inf anywhere in a row makes the whole row NaN; inputs of any magnitude (+-3.4e38) are safe.
+#pragma once
+
+#include "../simd/exp_core.hpp"
+#include "softmax_stats.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <limits>
+
+namespace attnkern {
+namespace kernels {
+
+// Elements per block of softmax_stats: the block is read from memory once for its max, then again
+// from L1 for its sum.
+constexpr std::size_t stats_block = 2048;
+
+namespace softmax_detail {
+
+template <class V>
+using lanes = typename V::value_type[V::size];
+
+// Calls f(v) for every vector of x[0, n); the tail is padded with -inf, which changes no max and
+// adds e^-inf = 0 to a sum. f returns the vector to store at y (when y is not null).
+template <class V, class F>
+ATTNKERN_INLINE void for_each_vector(const float* x, float* y, std::size_t n, F&& f) noexcept {
+  constexpr std::size_t W = V::size;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const V out = f(simd::load_floats<V>(x + i));
+    if (y) simd::store_floats(y + i, out);
+  }
+  if (i < n) {
+    float buffer[W];
+    for (std::size_t j = 0; j < W; ++j) buffer[j] = -INFINITY;
+    std::memcpy(buffer, x + i, (n - i) * sizeof(float));
+    const V out = f(simd::load_floats<V>(buffer));
+    if (y) {
+      simd::store_floats(buffer, out);
+      std::memcpy(y + i, buffer, (n - i) * sizeof(float));
+    }
+  }
+}
+
+// The max of x[0, n) (-inf for n = 0), and whether any element is NaN.
+template <class V>
+ATTNKERN_INLINE float row_max(const float* x, std::size_t n, bool& has_nan) noexcept {
+  using T = typename V::value_type;
+  V m(-std::numeric_limits<T>::infinity());
+  auto nan_seen = V(T(0)) != V(T(0));  // all false
+  for_each_vector<V>(x, nullptr, n, [&](const V& v) {
+    m = xsimd::max(m, v);
+    nan_seen = nan_seen || (v != v);
+    return v;
+  });
+  has_nan = xsimd::any(nan_seen);
+  lanes<V> l;
+  m.store_unaligned(l);
+  T best = l[0];
+  for (std::size_t j = 1; j < V::size; ++j) best = l[j] > best ? l[j] : best;
+  return static_cast<float>(best);
+}
+
+// x - m as hi + lo exactly (TwoSum). lo is NaN where hi is infinite; e^x and the log output
+// handle those lanes without it.
+template <class V>
+ATTNKERN_INLINE V difference_low_part(const V& x, const V& m, const V& hi) noexcept {
+  const V minus_m = -m;
+  const V m_part = hi - x;
+  return (x - (hi - m_part)) + (minus_m - m_part);
+}
+
+// Per-lane Kahan sums, added in double in lane order.
+template <class V>
+struct kahan_lanes {
+  // (Parentheses: braces would pick xsimd's initializer-list constructor and read past one value.)
+  V sum = V(typename V::value_type(0)), compensation = V(typename V::value_type(0));
+  ATTNKERN_INLINE void add(const V& v) noexcept {
+    const V y = v - compensation;
+    const V t = sum + y;
+    compensation = (t - sum) - y;
+    sum = t;
+  }
+  double total() const noexcept {
+    lanes<V> s, c;
+    sum.store_unaligned(s);
+    compensation.store_unaligned(c);
+    double acc = 0;
+    for (std::size_t j = 0; j < V::size; ++j) acc += static_cast<double>(s[j]) - static_cast<double>(c[j]);
+    return acc;
+  }
+};
+
+// Sum of e^(x - m) over x[0, n); stores each term at y when y is not null.
+template <class V>
+ATTNKERN_INLINE double exp_sum(const float* x, float* y, std::size_t n, float m) noexcept {
+  using T = typename V::value_type;
+  const V mv(static_cast<T>(m));
+  kahan_lanes<V> acc;
+  for_each_vector<V>(x, y, n, [&](const V& v) {
+    const V d = v - mv;
+    const V e = simd::exp_nonpositive<true>(d, difference_low_part(v, mv, d));
+    acc.add(e);
+    return e;
+  });
+  return acc.total();
+}
+
+template <class V>
+void fill(float* y, std::size_t n, float value) noexcept {
+  for (std::size_t i = 0; i < n; ++i) y[i] = value;
+}
+
+}  // namespace softmax_detail
+
+// y = e^x for x <= 0, elementwise (the accuracy tool's view of the exp building block).
+template <class Arch>
+void exp_f32(const float* x, float* y, std::size_t n) noexcept {
+  using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
+  softmax_detail::for_each_vector<V>(x, y, n, [](const V& v) { return simd::exp_nonpositive<false>(v, v); });
+}
+
+// The output pass: y = e^(x - stats.max) / stats.sum (log: (x - max) - log sum), for stats that are
+// neither NaN nor of an all -inf row (the driver fills those rows itself).
+template <class Arch>
+void softmax_output_f32(const float* x, float* y, std::size_t n, softmax_stats stats, bool log) noexcept {
+  using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
+  using T = typename V::value_type;
+  const V mv(static_cast<T>(stats.max));
+  if (!log) {
+    const V inv(static_cast<T>(static_cast<float>(1.0 / stats.sum)));
+    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v) {
+      const V d = v - mv;
+      return simd::exp_nonpositive<true>(d, softmax_detail::difference_low_part(v, mv, d)) * inv;
+    });
+  } else {
+    const double l = std::log(stats.sum);
+    const V l_hi(static_cast<T>(static_cast<float>(l)));
+    const V l_lo(static_cast<T>(static_cast<float>(l - static_cast<float>(l))));
+    const V minus_inf(-std::numeric_limits<T>::infinity());
+    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v) {
+      const V d = v - mv;
+      const V out = (d - l_hi) + (softmax_detail::difference_low_part(v, mv, d) - l_lo);
+      return xsimd::select(d == minus_inf, minus_inf, out);
+    });
+  }
+}
+
+// The max and the sum of e^(x - max) of x[0, n), in blocks of stats_block.
+template <class Arch>
+softmax_stats softmax_stats_f32(const float* x, std::size_t n) noexcept {
+  using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
+  softmax_stats total{-INFINITY, 0.0};
+  for (std::size_t begin = 0; begin < n; begin += stats_block) {
+    const std::size_t len = n - begin < stats_block ? n - begin : stats_block;
+    bool has_nan = false;
+    const float m = softmax_detail::row_max<V>(x + begin, len, has_nan);
+    if (has_nan) return {std::numeric_limits<float>::quiet_NaN(), NAN};
+    if (m == -INFINITY) continue;
+    total = merge_stats<Arch>(total, {m, softmax_detail::exp_sum<V>(x + begin, nullptr, len, m)});
+  }
+  return total;
+}
+
+// Rows that fit in cache, each in three passes. rows x cols, row-major; y may equal x.
+template <class Arch>
+void softmax_rows_f32(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) noexcept {
+  using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
+  using T = typename V::value_type;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    bool has_nan = false;
+    const float m = softmax_detail::row_max<V>(xr, cols, has_nan);
+    if (has_nan || m == INFINITY) {
+      softmax_detail::fill<V>(yr, cols, std::numeric_limits<float>::quiet_NaN());
+    } else if (m == -INFINITY) {
+      softmax_detail::fill<V>(yr, cols, log ? -INFINITY : 0.0f);
+    } else if (!log) {
+      const double sum = softmax_detail::exp_sum<V>(xr, yr, cols, m);  // the terms go to y
+      const V inv(static_cast<T>(static_cast<float>(1.0 / sum)));
+      softmax_detail::for_each_vector<V>(yr, yr, cols, [&](const V& e) { return e * inv; });
+    } else {
+      const double sum = softmax_detail::exp_sum<V>(xr, nullptr, cols, m);
+      softmax_output_f32<Arch>(xr, yr, cols, softmax_stats{m, sum}, true);
+    }
+  }
+}
+
+}  // namespace kernels
+}  // namespace attnkern

@@ -1,0 +1,30 @@
+// The (max, sum) pair of a piece of a softmax row, and how two pieces merge. Used by the per-ISA
+// kernels (between blocks) and by the driver (between chunks, in chunk order).
+#pragma once
+
+#include <cmath>
+#include <limits>
+
+namespace attnkern {
+namespace kernels {
+
+// The max and the sum of e^(x - max) of a piece of a row. sum is NaN when the piece holds a NaN;
+// max is -inf (and sum 0) when the piece holds only -inf.
+struct softmax_stats {
+  float max;
+  double sum;
+};
+
+// Merges piece b into piece a, in double. Templated on the caller's ISA (void for baseline code):
+// each ISA's translation unit gets its own copy (see kernels/simd/simd_ops.hpp on why).
+template <class Arch>
+softmax_stats merge_stats(softmax_stats a, softmax_stats b) noexcept {
+  if (std::isnan(a.sum) || std::isnan(b.sum)) return {std::numeric_limits<float>::quiet_NaN(), NAN};
+  if (b.max == -INFINITY) return a;
+  if (a.max == -INFINITY) return b;
+  if (b.max > a.max) return {b.max, a.sum * std::exp(static_cast<double>(a.max) - b.max) + b.sum};
+  return {a.max, a.sum + b.sum * std::exp(static_cast<double>(b.max) - a.max)};
+}
+
+}  // namespace kernels
+}  // namespace attnkern
