@@ -18,6 +18,16 @@ constexpr double tanh_max_ulp = 1.0;
 // Against the float scalar reference (correctly rounded but for double rounding, 0.5 ULP): both lie
 // within 1 + 0.5 ULP of the float64 value, so they are at most one float apart.
 constexpr int64_t tanh_max_floats_from_reference = 1;
+// softmax (kernels/softmax/softmax_kernel.hpp): |y - ref| <= 1e-6 |ref| + 2^-126 per output (the
+// absolute floor covers outputs below FLT_MIN, which cannot carry relative precision), row sums
+// within 1e-6 of 1; log-softmax within 1e-6 max(1, |y|).
+constexpr double softmax_max_rel_error = 1e-6;
+constexpr double softmax_abs_floor = 0x1p-126;
+constexpr double softmax_max_sum_error = 1e-6;
+constexpr double log_softmax_max_error = 1e-6;
+// The notebook's examples: attnkern's float outputs against float64 expectations, 1e-6 as in the
+// issue's seed check.
+constexpr double golden_tolerance = 1e-6;
 
 // Every ISA name the C API knows, best first.
 inline const std::vector<std::string>& all_isa_names() {

@@ -6,8 +6,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
 "$root/tools/build.sh"
-echo "== tanh accuracy, all 2^32 inputs, every ISA path (attnkern-ulp-tanh) =="
-"$root/build/tools/attnkern-ulp-tanh"
+echo "== tanh accuracy, all 2^32 inputs, every ISA path (attnkern-ulp) =="
+"$root/build/tools/attnkern-ulp" --function tanh
+echo
+echo "== exp (softmax's building block) accuracy, every x <= 0, every ISA path (attnkern-ulp) =="
+"$root/build/tools/attnkern-ulp" --function exp
 echo
 echo "== tanh throughput beside its peers (attnkern-bench-tanh) =="
 "$root/build/bench/attnkern-bench-tanh" "$@"

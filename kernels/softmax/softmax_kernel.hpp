@@ -77,10 +77,11 @@ template <class V>
 ATTNKERN_INLINE float row_max(const float* x, std::size_t n, bool& has_nan) noexcept {
   using T = typename V::value_type;
   V m(-std::numeric_limits<T>::infinity());
-  auto nan_seen = V(T(0)) != V(T(0));  // all false
+  auto nan_seen = xsimd::isnan(V(T(0)));  // all false
   for_each_vector<V>(x, nullptr, n, [&](const V& v) {
     m = xsimd::max(m, v);
-    nan_seen = nan_seen || (v != v);
+    // (not v != v: xsimd 8.1's != is an ordered comparison on AVX, false for NaN, but not on SSE2)
+    nan_seen = nan_seen || xsimd::isnan(v);
     return v;
   });
   has_nan = xsimd::any(nan_seen);
