@@ -9,6 +9,7 @@
 #include <attnkern/attnkern.h>
 
 #include "../tools/ulp.hpp"
+#include "bench_common.hpp"
 #include "peers.hpp"
 
 #include <benchmark/benchmark.h>
@@ -29,6 +30,8 @@
 
 namespace {
 
+using attnkern_bench::collecting_reporter;
+using attnkern_bench::max_threads;
 using attnkern_bench::peer;
 
 const std::size_t sizes[] = {1 << 10, 1 << 12, 1 << 16, 1 << 18, 1 << 20, 1 << 24};
@@ -38,14 +41,6 @@ struct implementation {
   std::string isa;  // attnkern paths: the ISA to select; empty for peers
   peer p;           // peers only
 };
-
-int max_threads() {
-#if defined(_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // Inputs: uniform in [-5, 5], where both of tanh's regimes and its saturation are exercised.
 const std::vector<float>& inputs(std::size_t n) {
@@ -136,21 +131,6 @@ double sampled_max_ulp(const implementation& impl, uint32_t stride) {
   return worst;
 }
 
-// Collects the median rate of every benchmark while the console reporter prints as usual.
-class collecting_reporter : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, double> median_items_per_second;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median") {
-        auto it = run.counters.find("items_per_second");
-        if (it != run.counters.end()) median_items_per_second[run.run_name.function_name] = it->second.value;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
-
 std::string bench_name(const implementation& impl, std::size_t n, int threads) {
   return "tanh/" + impl.id + "/" + std::to_string(n) + "/threads:" + std::to_string(threads);
 }
@@ -162,16 +142,7 @@ std::string size_label(std::size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Our defaults, before the user's flags so that theirs win.
-  std::vector<char*> args{argv[0]};
-  std::string reps = "--benchmark_repetitions=5", agg = "--benchmark_report_aggregates_only=true",
-              min_time = "--benchmark_min_time=0.05";
-  args.push_back(reps.data());
-  args.push_back(agg.data());
-  args.push_back(min_time.data());
-  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
+  attnkern_bench::initialize(argc, argv);
 
   const auto cpu = xsimd::available_architectures();
   std::vector<implementation> impls;
@@ -204,8 +175,7 @@ int main(int argc, char** argv) {
 #endif
 
   const int all = max_threads();
-  std::vector<int> thread_counts{1};
-  if (all > 1) thread_counts.push_back(all);
+  const std::vector<int> thread_counts = attnkern_bench::thread_counts();
   for (const auto& impl : impls)
     for (int t : thread_counts)
       for (std::size_t n : sizes)
@@ -225,8 +195,8 @@ int main(int argc, char** argv) {
   for (const auto& impl : impls)
     if (impl.id == "eigen") eigen = &impl;
   auto rate = [&](const implementation& impl, std::size_t n, int t) {
-    auto it = reporter.median_items_per_second.find(bench_name(impl, n, t));
-    return it == reporter.median_items_per_second.end() ? -1.0 : it->second / 1e9;
+    const double r = reporter.median(bench_name(impl, n, t), "items_per_second");
+    return r < 0 ? r : r / 1e9;
   };
   for (int t : thread_counts) {
     std::printf("\ntanh, %d thread%s: median Gelem/s over the repetitions (inputs uniform in [-5, 5])\n\n", t,

@@ -2,14 +2,11 @@
 #include <attnkern/attnkern.h>
 
 #include "dispatch.hpp"
-#include "softmax/softmax_stats.hpp"
+#include "softmax/softmax_driver.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstdint>
-#include <limits>
-#include <vector>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -62,82 +59,13 @@ void for_each_chunk(const float* x, float* y, std::size_t n, std::size_t min_per
   }
 }
 
-// Softmax: rows of up to softmax_two_pass_from - 1 columns are done in three passes, each row on
-// one thread (they stay in cache); longer rows in two passes over memory, cut into chunks of
-// softmax_chunk columns whose (max, sum) pairs merge in chunk order, so that few long rows still
-// spread over the threads and the result does not depend on how many there are.
-constexpr std::size_t softmax_two_pass_from = 16384;
-constexpr std::size_t softmax_chunk = 16384;
-constexpr std::size_t softmax_min_per_thread = 8192;  // elements
-
-void fill(float* y, std::size_t n, float value) noexcept { std::fill(y, y + n, value); }
-
-void softmax_long_rows(const attnkern::kernels::kernel_table& table, const float* x, float* y, std::size_t rows,
-                       std::size_t cols, bool log) noexcept {
-  using attnkern::kernels::softmax_stats;
-  const std::size_t per_row = (cols + softmax_chunk - 1) / softmax_chunk;
-  const std::size_t tasks = rows * per_row;
-  // Per calling thread, reused: no allocation once a shape has been seen.
-  thread_local std::vector<softmax_stats> stats;
-  if (stats.size() < tasks) stats.resize(tasks);
-  softmax_stats* s = stats.data();
-  const int threads = std::min<int>(threads_for(rows * cols, softmax_min_per_thread), static_cast<int>(std::min<std::size_t>(tasks, INT32_MAX)));
-  auto piece = [&](std::ptrdiff_t t, std::size_t& begin, std::size_t& len) {
-    const std::size_t r = static_cast<std::size_t>(t) / per_row, c = static_cast<std::size_t>(t) % per_row;
-    begin = r * cols + c * softmax_chunk;
-    len = std::min(softmax_chunk, cols - c * softmax_chunk);
-  };
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
-    std::size_t begin, len;
-    piece(t, begin, len);
-    s[t] = table.softmax_stats_f32(x + begin, len);
-  }
-  for (std::size_t r = 0; r < rows; ++r) {  // in chunk order, into each row's first slot
-    for (std::size_t c = 1; c < per_row; ++c)
-      s[r * per_row] = attnkern::kernels::merge_stats<void>(s[r * per_row], s[r * per_row + c]);
-  }
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
-    std::size_t begin, len;
-    piece(t, begin, len);
-    const softmax_stats row = s[(static_cast<std::size_t>(t) / per_row) * per_row];
-    if (std::isnan(row.sum) || row.max == INFINITY) {
-      fill(y + begin, len, std::numeric_limits<float>::quiet_NaN());
-    } else if (row.max == -INFINITY) {
-      fill(y + begin, len, log ? -INFINITY : 0.0f);
-    } else {
-      table.softmax_output_f32(x + begin, y + begin, len, row, log);
-    }
-  }
-}
-
 attnkern_status softmax_common(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) noexcept {
   if (rows == 0 || cols == 0) return ATTNKERN_OK;
   if (!x || !y) return ATTNKERN_ERROR_NULL_POINTER;
   if (rows > SIZE_MAX / cols || rows * cols > SIZE_MAX / sizeof(float)) return ATTNKERN_ERROR_INVALID_SIZE;
   const std::size_t n = rows * cols, bytes = n * sizeof(float);
   if (x != y && overlaps(x, bytes, y, bytes)) return ATTNKERN_ERROR_ALIASING;
-  const auto& table = active_table();
-  if (cols >= softmax_two_pass_from && table.softmax_stats_f32) {
-    softmax_long_rows(table, x, y, rows, cols, log);
-    return ATTNKERN_OK;
-  }
-  const int threads = std::min<int>(threads_for(n, softmax_min_per_thread), static_cast<int>(std::min<std::size_t>(rows, INT32_MAX)));
-  if (threads <= 1) {
-    table.softmax_rows_f32(x, y, rows, cols, log);
-    return ATTNKERN_OK;
-  }
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static)
-#endif
-  for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>(rows); ++r) {
-    table.softmax_rows_f32(x + static_cast<std::size_t>(r) * cols, y + static_cast<std::size_t>(r) * cols, 1, cols, log);
-  }
+  attnkern::kernels::softmax_run(active_table(), x, y, rows, cols, log, attnkern_num_threads());
   return ATTNKERN_OK;
 }
 

@@ -9,10 +9,11 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__SSE2__) || defined(__AVX512F__)
+#if defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -89,6 +90,109 @@ ATTNKERN_INLINE void store_floats(float* p, const V& v) noexcept {
 #endif
   {
     v.store_unaligned(p);
+  }
+}
+
+// The first `count` (< V::size) floats at p, the other lanes set to `fill`; never reads past
+// p + count. Masked loads where the ISA has them: a vector load from a buffer just written by scalar
+// stores stalls on store-to-load forwarding, which costs short rows more than their arithmetic.
+template <class V>
+ATTNKERN_INLINE V load_floats_partial(const float* p, std::size_t count, float fill) noexcept {
+  using T [[maybe_unused]] = typename V::value_type;
+  using A [[maybe_unused]] = typename V::arch_type;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::avx512f>::value) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), mask, p);
+  } else
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), lane);
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, mask), _mm256_castsi256_ps(mask));
+  } else
+#endif
+  {
+    float buffer[V::size];
+    for (std::size_t j = 0; j < V::size; ++j) buffer[j] = j < count ? p[j] : fill;
+    return load_floats<V>(buffer);
+  }
+}
+
+// Stores the first `count` (< V::size) lanes of v at p as floats; never writes past p + count.
+template <class V>
+ATTNKERN_INLINE void store_floats_partial(float* p, std::size_t count, const V& v) noexcept {
+  using T [[maybe_unused]] = typename V::value_type;
+  using A [[maybe_unused]] = typename V::arch_type;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::avx512f>::value) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1u), v);
+  } else
+#endif
+  {
+    float buffer[V::size];
+    store_floats(buffer, v);
+    for (std::size_t j = 0; j < count; ++j) p[j] = buffer[j];
+  }
+}
+
+// The sum of v's lanes in double, and their max, each by a pairwise tree (log2 W dependent steps
+// rather than W: short rows wait on these). xsimd 8.1's hadd needs AVX512DQ on avx512f.
+template <class V>
+ATTNKERN_INLINE double sum_lanes(const V& v) noexcept {
+  using T [[maybe_unused]] = typename V::value_type;
+  using A [[maybe_unused]] = typename V::arch_type;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::avx512f>::value) {
+    const __m512 f = v;
+    const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(f));
+    const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+  } else
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
+    const __m256 f = v;
+    const __m256d s4 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(f)), _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
+    const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+  } else
+#endif
+  {
+    T lanes[V::size];
+    v.store_unaligned(lanes);
+    double partial[V::size];
+    for (std::size_t j = 0; j < V::size; ++j) partial[j] = static_cast<double>(lanes[j]);
+    for (std::size_t width = V::size / 2; width > 0; width /= 2)
+      for (std::size_t j = 0; j < width; ++j) partial[j] += partial[j + width];
+    return partial[0];
+  }
+}
+
+template <class V>
+ATTNKERN_INLINE typename V::value_type max_lanes(const V& v) noexcept {
+  using T = typename V::value_type;
+  using A [[maybe_unused]] = typename V::arch_type;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::avx512f>::value) {
+    return _mm512_reduce_max_ps(v);
+  } else
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
+    const __m256 f = v;
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(f), _mm256_extractf128_ps(f, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+  } else
+#endif
+  {
+    T lanes[V::size];
+    v.store_unaligned(lanes);
+    for (std::size_t width = V::size / 2; width > 0; width /= 2)
+      for (std::size_t j = 0; j < width; ++j) lanes[j] = lanes[j + width] > lanes[j] ? lanes[j + width] : lanes[j];
+    return lanes[0];
   }
 }
 

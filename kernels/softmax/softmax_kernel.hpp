@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace attnkern {
 namespace kernels {
@@ -47,28 +48,37 @@ constexpr std::size_t stats_block = 2048;
 
 namespace softmax_detail {
 
-template <class V>
-using lanes = typename V::value_type[V::size];
+// Independent accumulators per reduction: a sum's loop-carried chain (three dependent adds for
+// Kahan) would otherwise bound the loop at one vector per chain latency.
+constexpr int slots = 4;
 
-// Calls f(v) for every vector of x[0, n); the tail is padded with -inf, which changes no max and
-// adds e^-inf = 0 to a sum. f returns the vector to store at y (when y is not null).
+
+template <int S>
+using slot_t = std::integral_constant<int, S>;
+
+// Calls f(v, slot) for every vector v of x[0, n): groups of `slots` vectors go to slots 0, 1, 2, 3,
+// the rest to slot 0 (slot is a compile-time constant, so per-slot accumulators stay in registers);
+// the tail is padded with -inf, which changes no max and adds e^-inf = 0 to a sum. f returns the
+// vector to store at y (when y is not null). Which vector goes to which slot depends only on n.
 template <class V, class F>
 ATTNKERN_INLINE void for_each_vector(const float* x, float* y, std::size_t n, F&& f) noexcept {
+  static_assert(slots == 4, "the unrolled group below has four slots");
   constexpr std::size_t W = V::size;
+  auto step = [&](const float* in, float* out, auto slot) {
+    const V result = f(simd::load_floats<V>(in), slot);
+    if (y) simd::store_floats(out, result);
+  };
   std::size_t i = 0;
-  for (; i + W <= n; i += W) {
-    const V out = f(simd::load_floats<V>(x + i));
-    if (y) simd::store_floats(y + i, out);
+  for (; i + slots * W <= n; i += slots * W) {
+    step(x + i, y + i, slot_t<0>{});
+    step(x + i + W, y + i + W, slot_t<1>{});
+    step(x + i + 2 * W, y + i + 2 * W, slot_t<2>{});
+    step(x + i + 3 * W, y + i + 3 * W, slot_t<3>{});
   }
+  for (; i + W <= n; i += W) step(x + i, y + i, slot_t<0>{});
   if (i < n) {
-    float buffer[W];
-    for (std::size_t j = 0; j < W; ++j) buffer[j] = -INFINITY;
-    std::memcpy(buffer, x + i, (n - i) * sizeof(float));
-    const V out = f(simd::load_floats<V>(buffer));
-    if (y) {
-      simd::store_floats(buffer, out);
-      std::memcpy(y + i, buffer, (n - i) * sizeof(float));
-    }
+    const V result = f(simd::load_floats_partial<V>(x + i, n - i, -INFINITY), slot_t<0>{});
+    if (y) simd::store_floats_partial(y + i, n - i, result);
   }
 }
 
@@ -76,20 +86,17 @@ ATTNKERN_INLINE void for_each_vector(const float* x, float* y, std::size_t n, F&
 template <class V>
 ATTNKERN_INLINE float row_max(const float* x, std::size_t n, bool& has_nan) noexcept {
   using T = typename V::value_type;
-  V m(-std::numeric_limits<T>::infinity());
+  V m[slots];
+  for (auto& v : m) v = V(-std::numeric_limits<T>::infinity());
   auto nan_seen = xsimd::isnan(V(T(0)));  // all false
-  for_each_vector<V>(x, nullptr, n, [&](const V& v) {
-    m = xsimd::max(m, v);
+  for_each_vector<V>(x, nullptr, n, [&](const V& v, auto slot) {
+    m[slot()] = xsimd::max(m[slot()], v);
     // (not v != v: xsimd 8.1's != is an ordered comparison on AVX, false for NaN, but not on SSE2)
     nan_seen = nan_seen || xsimd::isnan(v);
     return v;
   });
   has_nan = xsimd::any(nan_seen);
-  lanes<V> l;
-  m.store_unaligned(l);
-  T best = l[0];
-  for (std::size_t j = 1; j < V::size; ++j) best = l[j] > best ? l[j] : best;
-  return static_cast<float>(best);
+  return static_cast<float>(simd::max_lanes(xsimd::max(xsimd::max(m[0], m[1]), xsimd::max(m[2], m[3]))));
 }
 
 // x - m as hi + lo exactly (TwoSum). lo is NaN where hi is infinite; e^x and the log output
@@ -101,7 +108,7 @@ ATTNKERN_INLINE V difference_low_part(const V& x, const V& m, const V& hi) noexc
   return (x - (hi - m_part)) + (minus_m - m_part);
 }
 
-// Per-lane Kahan sums, added in double in lane order.
+// Per-lane Kahan sums.
 template <class V>
 struct kahan_lanes {
   // (Parentheses: braces would pick xsimd's initializer-list constructor and read past one value.)
@@ -112,14 +119,6 @@ struct kahan_lanes {
     compensation = (t - sum) - y;
     sum = t;
   }
-  double total() const noexcept {
-    lanes<V> s, c;
-    sum.store_unaligned(s);
-    compensation.store_unaligned(c);
-    double acc = 0;
-    for (std::size_t j = 0; j < V::size; ++j) acc += static_cast<double>(s[j]) - static_cast<double>(c[j]);
-    return acc;
-  }
 };
 
 // Sum of e^(x - m) over x[0, n); stores each term at y when y is not null.
@@ -127,14 +126,16 @@ template <class V>
 ATTNKERN_INLINE double exp_sum(const float* x, float* y, std::size_t n, float m) noexcept {
   using T = typename V::value_type;
   const V mv(static_cast<T>(m));
-  kahan_lanes<V> acc;
-  for_each_vector<V>(x, y, n, [&](const V& v) {
+  kahan_lanes<V> acc[slots];
+  for_each_vector<V>(x, y, n, [&](const V& v, auto slot) {
     const V d = v - mv;
     const V e = simd::exp_nonpositive<true>(d, difference_low_part(v, mv, d));
-    acc.add(e);
+    acc[slot()].add(e);
     return e;
   });
-  return acc.total();
+  // The slots by a float tree (two roundings of partial sums, at most 2^-23 of S), the lanes in double.
+  auto value = [](const kahan_lanes<V>& a) { return a.sum - a.compensation; };
+  return simd::sum_lanes((value(acc[0]) + value(acc[1])) + (value(acc[2]) + value(acc[3])));
 }
 
 template <class V>
@@ -148,7 +149,7 @@ void fill(float* y, std::size_t n, float value) noexcept {
 template <class Arch>
 void exp_f32(const float* x, float* y, std::size_t n) noexcept {
   using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
-  softmax_detail::for_each_vector<V>(x, y, n, [](const V& v) { return simd::exp_nonpositive<false>(v, v); });
+  softmax_detail::for_each_vector<V>(x, y, n, [](const V& v, int) { return simd::exp_nonpositive<false>(v, v); });
 }
 
 // The output pass: y = e^(x - stats.max) / stats.sum (log: (x - max) - log sum), for stats that are
@@ -160,7 +161,7 @@ void softmax_output_f32(const float* x, float* y, std::size_t n, softmax_stats s
   const V mv(static_cast<T>(stats.max));
   if (!log) {
     const V inv(static_cast<T>(static_cast<float>(1.0 / stats.sum)));
-    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v) {
+    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v, int) {
       const V d = v - mv;
       return simd::exp_nonpositive<true>(d, softmax_detail::difference_low_part(v, mv, d)) * inv;
     });
@@ -169,7 +170,7 @@ void softmax_output_f32(const float* x, float* y, std::size_t n, softmax_stats s
     const V l_hi(static_cast<T>(static_cast<float>(l)));
     const V l_lo(static_cast<T>(static_cast<float>(l - static_cast<float>(l))));
     const V minus_inf(-std::numeric_limits<T>::infinity());
-    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v) {
+    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v, int) {
       const V d = v - mv;
       const V out = (d - l_hi) + (softmax_detail::difference_low_part(v, mv, d) - l_lo);
       return xsimd::select(d == minus_inf, minus_inf, out);
@@ -193,7 +194,9 @@ softmax_stats softmax_stats_f32(const float* x, std::size_t n) noexcept {
   return total;
 }
 
-// Rows that fit in cache, each in three passes. rows x cols, row-major; y may equal x.
+// Rows that fit in cache, each in three passes: its max, its terms e^(x - m) (stored into y) and
+// their sum, then y times 1/sum (log: the sum, then (x - m) - log sum). rows x cols, row-major; y
+// may equal x.
 template <class Arch>
 void softmax_rows_f32(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) noexcept {
   using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
@@ -210,7 +213,7 @@ void softmax_rows_f32(const float* x, float* y, std::size_t rows, std::size_t co
     } else if (!log) {
       const double sum = softmax_detail::exp_sum<V>(xr, yr, cols, m);  // the terms go to y
       const V inv(static_cast<T>(static_cast<float>(1.0 / sum)));
-      softmax_detail::for_each_vector<V>(yr, yr, cols, [&](const V& e) { return e * inv; });
+      softmax_detail::for_each_vector<V>(yr, yr, cols, [&](const V& e, int) { return e * inv; });
     } else {
       const double sum = softmax_detail::exp_sum<V>(xr, nullptr, cols, m);
       softmax_output_f32<Arch>(xr, yr, cols, softmax_stats{m, sum}, true);

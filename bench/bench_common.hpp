@@ -1,0 +1,76 @@
+// Shared by the benchmark binaries: default flags, a reporter that keeps each benchmark's median
+// rates for the summary tables, and the thread counts to run.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace attnkern_bench {
+
+inline int max_threads() {
+#if defined(_OPENMP)
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// 1 and all threads.
+inline std::vector<int> thread_counts() {
+  std::vector<int> counts{1};
+  if (max_threads() > 1) counts.push_back(max_threads());
+  return counts;
+}
+
+// benchmark::Initialize with our defaults (5 repetitions of at least 0.05 s, aggregates only) placed
+// before the user's flags, so that theirs win.
+inline void initialize(int argc, char** argv) {
+  static std::string reps = "--benchmark_repetitions=5", agg = "--benchmark_report_aggregates_only=true",
+                     min_time = "--benchmark_min_time=0.05";
+  static std::vector<char*> args;
+  args = {argv[0], &reps[0], &agg[0], &min_time[0]};
+  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+}
+
+// Prints as the console reporter does, and keeps the median of every counter by benchmark name.
+class collecting_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.run_type != Run::RT_Aggregate || run.aggregate_name != "median") continue;
+      auto& row = medians_[run.run_name.function_name];
+      for (const auto& counter : run.counters) row[counter.first] = counter.second.value;
+      row["real_time_ns"] = run.GetAdjustedRealTime() * multiplier(run.time_unit);
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  // The median of `counter` for benchmark `name`, or -1 when it did not run (filtered out).
+  double median(const std::string& name, const std::string& counter) const {
+    auto row = medians_.find(name);
+    if (row == medians_.end()) return -1;
+    auto value = row->second.find(counter);
+    return value == row->second.end() ? -1 : value->second;
+  }
+
+ private:
+  static double multiplier(benchmark::TimeUnit unit) {
+    switch (unit) {
+      case benchmark::kSecond: return 1e9;
+      case benchmark::kMillisecond: return 1e6;
+      case benchmark::kMicrosecond: return 1e3;
+      default: return 1;
+    }
+  }
+  std::map<std::string, std::map<std::string, double>> medians_;
+};
+
+}  // namespace attnkern_bench

@@ -1,0 +1,92 @@
+// The softmax driver (softmax_driver.hpp). Baseline flags: the per-ISA work is in the table.
+#include "softmax_driver.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace attnkern {
+namespace kernels {
+namespace {
+
+int threads_for(std::size_t elements, std::size_t max_tasks, int max_threads) noexcept {
+  const std::size_t useful = std::min(elements / softmax_min_per_thread, max_tasks);
+  return static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(useful, static_cast<std::size_t>(max_threads))));
+}
+
+void three_pass(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
+                int max_threads) noexcept {
+  const int threads = threads_for(rows * cols, rows, max_threads);
+  if (threads <= 1) {
+    table.softmax_rows_f32(x, y, rows, cols, log);
+    return;
+  }
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+  for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>(rows); ++r) {
+    const std::size_t offset = static_cast<std::size_t>(r) * cols;
+    table.softmax_rows_f32(x + offset, y + offset, 1, cols, log);
+  }
+}
+
+void two_pass(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
+              int max_threads) noexcept {
+  const std::size_t per_row = (cols + softmax_chunk - 1) / softmax_chunk;
+  const std::size_t tasks = rows * per_row;
+  // Per calling thread and reused: no allocation once a shape has been seen.
+  thread_local std::vector<softmax_stats> scratch;
+  if (scratch.size() < tasks) scratch.resize(tasks);
+  softmax_stats* stats = scratch.data();
+  const int threads = threads_for(rows * cols, tasks, max_threads);
+  auto piece = [&](std::ptrdiff_t t, std::size_t& begin, std::size_t& len) {
+    const std::size_t r = static_cast<std::size_t>(t) / per_row, c = static_cast<std::size_t>(t) % per_row;
+    begin = r * cols + c * softmax_chunk;
+    len = std::min(softmax_chunk, cols - c * softmax_chunk);
+  };
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+  for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
+    std::size_t begin, len;
+    piece(t, begin, len);
+    stats[t] = table.softmax_stats_f32(x + begin, len);
+  }
+  for (std::size_t r = 0; r < rows; ++r) {  // in chunk order, into each row's first slot
+    for (std::size_t c = 1; c < per_row; ++c)
+      stats[r * per_row] = merge_stats<void>(stats[r * per_row], stats[r * per_row + c]);
+  }
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+  for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
+    std::size_t begin, len;
+    piece(t, begin, len);
+    const softmax_stats row = stats[(static_cast<std::size_t>(t) / per_row) * per_row];
+    if (std::isnan(row.sum) || row.max == INFINITY) {
+      std::fill(y + begin, y + begin + len, std::numeric_limits<float>::quiet_NaN());
+    } else if (row.max == -INFINITY) {
+      std::fill(y + begin, y + begin + len, log ? -INFINITY : 0.0f);
+    } else {
+      table.softmax_output_f32(x + begin, y + begin, len, row, log);
+    }
+  }
+}
+
+}  // namespace
+
+void softmax_run(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
+                 int max_threads, softmax_algorithm algorithm) noexcept {
+  if (algorithm == softmax_algorithm::automatic)
+    algorithm = cols >= softmax_two_pass_from ? softmax_algorithm::two_pass : softmax_algorithm::three_pass;
+  if (algorithm == softmax_algorithm::two_pass && table.softmax_stats_f32) {
+    two_pass(table, x, y, rows, cols, log, max_threads);
+  } else {
+    three_pass(table, x, y, rows, cols, log, max_threads);
+  }
+}
+
+}  // namespace kernels
+}  // namespace attnkern
