@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds what is stale (Release, in build/), checks tanh's
-# accuracy exhaustively on every ISA path, then benchmarks it beside its peers and prints the tables.
-# Arguments go to the benchmark (Google Benchmark flags, e.g. --benchmark_filter=eigen|attnkern).
+# accuracy exhaustively on every ISA path, then benchmarks tanh and softmax beside their peers and
+# prints the tables. Arguments go to both benchmarks (Google Benchmark flags, e.g.
+# --benchmark_filter=attnkern). The exhaustive check of softmax's exp runs in the tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
@@ -9,8 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 echo "== tanh accuracy, all 2^32 inputs, every ISA path (attnkern-ulp) =="
 "$root/build/tools/attnkern-ulp" --function tanh
 echo
-echo "== exp (softmax's building block) accuracy, every x <= 0, every ISA path (attnkern-ulp) =="
-"$root/build/tools/attnkern-ulp" --function exp
-echo
 echo "== tanh throughput beside its peers (attnkern-bench-tanh) =="
 "$root/build/bench/attnkern-bench-tanh" "$@"
+echo
+echo "== softmax beside oneDNN and the bandwidth probe (attnkern-bench-softmax) =="
+"$root/build/bench/attnkern-bench-softmax" "$@"

@@ -10,8 +10,10 @@
 // Domain and limits. x below ln(FLT_MIN) = -0x1.5d58a0p+6 gives exactly 0 (the result would be
 // subnormal), so -inf gives 0; NaN gives NaN; x in (0, 0.35] (a positive tail, or rounding) is
 // still accurate; larger positive x is outside the domain.
-// Error, ULP as everywhere in attnkern, over every float x in [ln FLT_MIN, 0] (tools/ulp.cpp,
-// --function exp, run by the test command): see kernels/softmax/softmax_kernel.hpp for the figures.
+// Error, ULP as everywhere in attnkern, over every float x in [ln FLT_MIN, 0] (tools/ulp.cpp
+// --function exp, run by the test command, 53 s on 2 cores): avx2 and avx512 max 0.8913 ULP (at
+// x = -0x1.765026p+2), sse2 (the same formula in double) 0.5385. Not monotonic: a sub-ULP error
+// steps back by one ULP between neighbouring inputs here and there (2899 times on avx2).
 #pragma once
 
 #include "simd_ops.hpp"

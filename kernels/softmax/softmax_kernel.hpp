@@ -1,31 +1,34 @@
 // softmax and log-softmax over rows, float32:
 //   y[i] = e^(x[i] - m) / S,  log: y[i] = (x[i] - m) - log S,  m = max_i x[i],  S = sum_i e^(x[i] - m).
 //
-// Algorithms (the driver in kernels/capi.cpp picks by the row length only, so the result never
+// Algorithms (kernels/softmax/softmax_driver.cpp picks by the row length only, so the result never
 // depends on the thread count):
-//   rows that fit in cache (softmax_rows): three passes over the row: the max; e^(x - m) stored
-//     into y and summed; y times 1/S (log: the sum without storing, then (x - m) - log S);
-//   long rows (softmax_stats + softmax_output): the row is cut into fixed-size chunks; each chunk's
-//     (max, sum) comes from one pass over memory, in blocks of `stats_block` elements that stay in
-//     L1 (block max, then the block's sum relative to it, merged in double); the chunks' pairs
-//     merge in chunk order (kernels/capi.cpp); then one pass writes y. Two passes over memory.
-// Numerics.
+//   three passes (softmax_rows), rows of fewer than 4M columns: the row's max; its terms e^(x - m)
+//     stored into y and summed; y times 1/S (log: the sum without storing, then (x - m) - log S).
+//     While a row and its output stay in the last-level cache, the second and third passes are
+//     cache hits and this is the fastest (measured, bench/bench_softmax.cpp, README).
+//   two passes (softmax_stats + softmax_output), rows of 4M columns and more: the row is cut into
+//     fixed-size chunks; each chunk's (max, sum) comes from one pass over memory, in blocks of
+//     `stats_block` elements that stay in L1 (block max, then the block's sum relative to it,
+//     merged in double); the chunks' pairs merge in chunk order; then one pass writes y. It reads x
+//     twice and computes e^x twice, and wins once rows no longer fit in cache.
+// Numerics (every ISA path; ULP as everywhere in attnkern).
 //   x - m is computed exactly as a float pair (TwoSum) and the low part is carried into e^x's
 //   reduced argument: without it the rounding of x - m alone (up to 2^-18 for |x - m| near 64) would
 //   cost several 1e-6 of relative error on the small outputs.
-//   e^x: kernels/simd/exp_core.hpp, max error 0.78 ULP over every float in [ln FLT_MIN, 0] (avx2,
-//   avx512; sse2, evaluated in double: 0.50), tools/ulp.cpp --function exp.
-//   S: each lane sums with Kahan compensation, lanes and blocks are added in double: the relative
-//   error of S is below 2^-23 for any length up to 2^31 (each term's own error is at most 0.78 ULP,
-//   the summation adds 2u + n u^2 with n the terms per lane, u = 2^-24).
-//   Output: e^(x - m) (0.78 ULP) times float(1/S) (0.5 ULP, 1/S in double) rounded (0.5 ULP), plus S's
-//   error: relative error below 3.3 * 2^-24 = 2.0e-7 for every output that is a normal float; an
-//   output below FLT_MIN (2^-126) has an absolute error below 2^-126 (subnormal results lose
-//   relative precision, and e^(x - m) below FLT_MIN is flushed to 0). The documented bound is
-//   therefore |y - ref| <= 1e-6 |ref| + 2^-126 (softmax_max_rel_error in the tests), and the row
-//   sums are within 1e-6 of 1.
-//   log-softmax: (d_hi - L_hi) + (d_lo - L_lo) with L = log S in double split in two floats: error
-//   below 2 ulp(y) + |L| 2^-23, within 1e-6 max(1, |y|).
+//   e^x: kernels/simd/exp_core.hpp, max 0.8913 ULP over every float in [ln FLT_MIN, 0] on avx2 and
+//   avx512 (sse2, evaluated in double: 0.5385), checked exhaustively by tools/ulp.cpp --function exp.
+//   S: each group of four vectors is added pairwise, groups go into per-lane Kahan sums, the lanes
+//   are added in double: S carries at most 2^-23 relative error beyond its terms' own (0.8913 ULP,
+//   1.06e-7 relative); the chunks and blocks of long rows merge in double.
+//   Output: e^(x - m) (1.06e-7) times float(1/S) (6e-8, 1/S in double), rounded (6e-8), plus S's
+//   error (1.06e-7 + 1.2e-7): below 4.6e-7 relative for every output that is a normal float. An
+//   output below FLT_MIN (2^-126) has an absolute error below 2^-126: subnormal results cannot
+//   carry relative precision, and e^(x - m) below FLT_MIN is flushed to 0. Documented bound:
+//   |y - ref| <= 1e-6 |ref| + 2^-126 per output, row sums within 1e-6 of 1 (tests/support.hpp);
+//   measured: below 1.6e-7 relative on random rows (tests, bench).
+//   log-softmax: (d_hi - L_hi) + (d_lo - L_lo) with d = x - m exact as a pair and L = log S in double
+//   split in two floats: below 2 ulp(y) + 2^-23 |L|, within 1e-6 max(1, |y|).
 // Special values: -inf entries give 0 (log: -inf); a row of only -inf gives zeros (log: -inf); a NaN
 // or a +inf anywhere in a row makes the whole row NaN; inputs of any magnitude (+-3.4e38) are safe.
 #pragma once
@@ -35,7 +38,6 @@
 
 #include <cmath>
 #include <cstddef>
-#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -56,8 +58,9 @@ constexpr int slots = 4;
 template <int S>
 using slot_t = std::integral_constant<int, S>;
 
-// Calls f(v, slot) for every vector v of x[0, n): groups of `slots` vectors go to slots 0, 1, 2, 3,
-// the rest to slot 0 (slot is a compile-time constant, so per-slot accumulators stay in registers);
+// Calls f(v, slot) for every vector v of x[0, n): groups of `slots` vectors go to slots 0, 1, 2, 3
+// in order, the vectors after the last group to slot -1 (slot is a compile-time constant, so
+// per-slot values stay in registers);
 // the tail is padded with -inf, which changes no max and adds e^-inf = 0 to a sum. f returns the
 // vector to store at y (when y is not null). Which vector goes to which slot depends only on n.
 template <class V, class F>
@@ -75,9 +78,9 @@ ATTNKERN_INLINE void for_each_vector(const float* x, float* y, std::size_t n, F&
     step(x + i + 2 * W, y + i + 2 * W, slot_t<2>{});
     step(x + i + 3 * W, y + i + 3 * W, slot_t<3>{});
   }
-  for (; i + W <= n; i += W) step(x + i, y + i, slot_t<0>{});
+  for (; i + W <= n; i += W) step(x + i, y + i, slot_t<-1>{});
   if (i < n) {
-    const V result = f(simd::load_floats_partial<V>(x + i, n - i, -INFINITY), slot_t<0>{});
+    const V result = f(simd::load_floats_partial<V>(x + i, n - i, -INFINITY), slot_t<-1>{});
     if (y) simd::store_floats_partial(y + i, n - i, result);
   }
 }
@@ -90,7 +93,8 @@ ATTNKERN_INLINE float row_max(const float* x, std::size_t n, bool& has_nan) noex
   for (auto& v : m) v = V(-std::numeric_limits<T>::infinity());
   auto nan_seen = xsimd::isnan(V(T(0)));  // all false
   for_each_vector<V>(x, nullptr, n, [&](const V& v, auto slot) {
-    m[slot()] = xsimd::max(m[slot()], v);
+    constexpr int s = slot() < 0 ? 0 : slot();
+    m[s] = xsimd::max(m[s], v);
     // (not v != v: xsimd 8.1's != is an ordered comparison on AVX, false for NaN, but not on SSE2)
     nan_seen = nan_seen || xsimd::isnan(v);
     return v;
@@ -121,21 +125,29 @@ struct kahan_lanes {
   }
 };
 
-// Sum of e^(x - m) over x[0, n); stores each term at y when y is not null.
+// Sum of e^(x - m) over x[0, n); stores each term at y when y is not null. Each group of four
+// vectors is added pairwise (two roundings, at most 2^-23 of the group) and the groups and single
+// vectors go into per-lane Kahan sums; the lanes are added in double: the relative error of the sum
+// is below 2^-22 for any length, beyond its terms' own errors.
 template <class V>
 ATTNKERN_INLINE double exp_sum(const float* x, float* y, std::size_t n, float m) noexcept {
   using T = typename V::value_type;
   const V mv(static_cast<T>(m));
-  kahan_lanes<V> acc[slots];
+  kahan_lanes<V> acc;
+  V group[3];
   for_each_vector<V>(x, y, n, [&](const V& v, auto slot) {
     const V d = v - mv;
     const V e = simd::exp_nonpositive<true>(d, difference_low_part(v, mv, d));
-    acc[slot()].add(e);
+    if constexpr (slot() < 0) {
+      acc.add(e);
+    } else if constexpr (slot() < 3) {
+      group[slot()] = e;
+    } else {
+      acc.add((group[0] + group[1]) + (group[2] + e));
+    }
     return e;
   });
-  // The slots by a float tree (two roundings of partial sums, at most 2^-23 of S), the lanes in double.
-  auto value = [](const kahan_lanes<V>& a) { return a.sum - a.compensation; };
-  return simd::sum_lanes((value(acc[0]) + value(acc[1])) + (value(acc[2]) + value(acc[3])));
+  return simd::sum_lanes(acc.sum - acc.compensation);
 }
 
 template <class V>

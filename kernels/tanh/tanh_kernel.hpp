@@ -49,7 +49,6 @@
 #include "../simd/tanh_core.hpp"
 
 #include <cstddef>
-#include <cstring>
 
 namespace attnkern {
 namespace kernels {
@@ -73,11 +72,8 @@ void tanh_f32(const float* x, float* y, std::size_t n) noexcept {
   for (; i + W <= n; i += W) {
     simd::store_floats(y + i, simd::tanh(simd::load_floats<V>(x + i)));
   }
-  if (i < n) {  // the tail goes through a full vector in a local buffer: never read past x + n
-    float buffer[W] = {};
-    std::memcpy(buffer, x + i, (n - i) * sizeof(float));
-    simd::store_floats(buffer, simd::tanh(simd::load_floats<V>(buffer)));
-    std::memcpy(y + i, buffer, (n - i) * sizeof(float));
+  if (i < n) {  // masked where the ISA can: never reads or writes past n
+    simd::store_floats_partial(y + i, n - i, simd::tanh(simd::load_floats_partial<V>(x + i, n - i, 0.0f)));
   }
 }
 
