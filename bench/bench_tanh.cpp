@@ -2,7 +2,7 @@
 // n = 1K .. 16M, on one thread and on all threads, with elements/s and bytes/s (8 bytes per element:
 // one read, one write); then a table of medians over repetitions with each one's max error, measured
 // on a sample of inputs against float64 tanh (the exhaustive figures for attnkern come from
-// attnkern-ulp-tanh).
+// attnkern-ulp --function tanh).
 //
 // Google Benchmark's own flags work (--benchmark_filter=..., --benchmark_out=FILE.json, ...).
 // Defaults: 5 repetitions of at least 0.05 s each, aggregates only.

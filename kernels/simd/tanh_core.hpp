@@ -9,7 +9,7 @@ namespace attnkern {
 namespace simd {
 
 // The smallest float at which the large-regime formula gives exactly 1.0, which is also the first
-// at which tanh rounds to 1.0f (tools/ulp_tanh.cpp reports both). Larger inputs are clamped to it:
+// at which tanh rounds to 1.0f (tools/ulp.cpp --function tanh reports both). Larger inputs are clamped to it:
 // e^(2a) stays finite and the result is exactly +-1 from there on.
 constexpr float tanh_saturation = 0x1.205968p3f;
 
