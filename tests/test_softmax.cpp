@@ -162,7 +162,6 @@ TEST_CASE("softmax: -inf, NaN and +inf entries, every path", "[softmax][special]
       CHECK(wrong_zero == 0);           // -inf entries give exactly 0 (log: -inf)
       CHECK(wrong_all_minus_inf == 0);  // a row of only -inf gives zeros (log: -inf)
       CHECK(wrong_nan == 0);            // NaN or +inf anywhere: the whole row is NaN
-
     }
   }
   for (std::size_t cols : {std::size_t(19), long_row + 7}) {
