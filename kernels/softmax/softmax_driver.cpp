@@ -7,6 +7,10 @@
 #include <limits>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 namespace attnkern {
 namespace kernels {
 namespace {
@@ -23,13 +27,18 @@ void three_pass(const kernel_table& table, const float* x, float* y, std::size_t
     table.softmax_rows_f32(x, y, rows, cols, log);
     return;
   }
+  // Contiguous blocks of rows, one per thread, so that consecutive rows share their passes
+  // (softmax_rows_f32); each row's result is independent of the split.
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static)
-#endif
-  for (std::ptrdiff_t r = 0; r < static_cast<std::ptrdiff_t>(rows); ++r) {
-    const std::size_t offset = static_cast<std::size_t>(r) * cols;
-    table.softmax_rows_f32(x + offset, y + offset, 1, cols, log);
+#pragma omp parallel num_threads(threads)
+  {
+    const std::size_t t = static_cast<std::size_t>(omp_get_thread_num()), count = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t begin = rows * t / count, end = rows * (t + 1) / count;
+    table.softmax_rows_f32(x + begin * cols, y + begin * cols, end - begin, cols, log);
   }
+#else
+  table.softmax_rows_f32(x, y, rows, cols, log);
+#endif
 }
 
 void two_pass(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,

@@ -58,7 +58,7 @@ constexpr int slots = 4;
 template <int S>
 using slot_t = std::integral_constant<int, S>;
 
-// Calls f(v, slot) for every vector v of x[0, n): groups of `slots` vectors go to slots 0, 1, 2, 3
+// Calls f(v, slot, i) for every vector v = x[i, i + W) of x[0, n): groups of `slots` vectors go to slots 0, 1, 2, 3
 // in order, the vectors after the last group to slot -1 (slot is a compile-time constant, so
 // per-slot values stay in registers);
 // the tail is padded with -inf, which changes no max and adds e^-inf = 0 to a sum. f returns the
@@ -67,40 +67,67 @@ template <class V, class F>
 ATTNKERN_INLINE void for_each_vector(const float* x, float* y, std::size_t n, F&& f) noexcept {
   static_assert(slots == 4, "the unrolled group below has four slots");
   constexpr std::size_t W = V::size;
-  auto step = [&](const float* in, float* out, auto slot) {
-    const V result = f(simd::load_floats<V>(in), slot);
-    if (y) simd::store_floats(out, result);
+  auto step = [&](std::size_t at, auto slot) {
+    const V result = f(simd::load_floats<V>(x + at), slot, at);
+    if (y) simd::store_floats(y + at, result);
   };
   std::size_t i = 0;
   for (; i + slots * W <= n; i += slots * W) {
-    step(x + i, y + i, slot_t<0>{});
-    step(x + i + W, y + i + W, slot_t<1>{});
-    step(x + i + 2 * W, y + i + 2 * W, slot_t<2>{});
-    step(x + i + 3 * W, y + i + 3 * W, slot_t<3>{});
+    step(i, slot_t<0>{});
+    step(i + W, slot_t<1>{});
+    step(i + 2 * W, slot_t<2>{});
+    step(i + 3 * W, slot_t<3>{});
   }
-  for (; i + W <= n; i += W) step(x + i, y + i, slot_t<-1>{});
+  for (; i + W <= n; i += W) step(i, slot_t<-1>{});
   if (i < n) {
-    const V result = f(simd::load_floats_partial<V>(x + i, n - i, -INFINITY), slot_t<-1>{});
+    const V result = f(simd::load_floats_partial<V>(x + i, n - i, -INFINITY), slot_t<-1>{}, i);
     if (y) simd::store_floats_partial(y + i, n - i, result);
   }
 }
 
-// The max of x[0, n) (-inf for n = 0), and whether any element is NaN.
+// A max and a NaN flag over vectors, with per-slot maxima (see for_each_vector).
 template <class V>
-ATTNKERN_INLINE float row_max(const float* x, std::size_t n, bool& has_nan) noexcept {
-  using T = typename V::value_type;
+struct max_lanes_acc {
   V m[slots];
-  for (auto& v : m) v = V(-std::numeric_limits<T>::infinity());
-  auto nan_seen = xsimd::isnan(V(T(0)));  // all false
-  for_each_vector<V>(x, nullptr, n, [&](const V& v, auto slot) {
+  decltype(xsimd::isnan(V())) nan_seen = xsimd::isnan(V(typename V::value_type(0)));  // all false
+  max_lanes_acc() noexcept {
+    for (auto& v : m) v = V(-std::numeric_limits<typename V::value_type>::infinity());
+  }
+  template <class Slot>
+  ATTNKERN_INLINE void add(const V& v, Slot slot) noexcept {
     constexpr int s = slot() < 0 ? 0 : slot();
     m[s] = xsimd::max(m[s], v);
     // (not v != v: xsimd 8.1's != is an ordered comparison on AVX, false for NaN, but not on SSE2)
     nan_seen = nan_seen || xsimd::isnan(v);
+  }
+  float result(bool& has_nan) const noexcept {
+    has_nan = xsimd::any(nan_seen);
+    return static_cast<float>(simd::max_lanes(xsimd::max(xsimd::max(m[0], m[1]), xsimd::max(m[2], m[3]))));
+  }
+};
+
+// The max of x[0, n) (-inf for n = 0), and whether any element is NaN.
+template <class V>
+ATTNKERN_INLINE float row_max(const float* x, std::size_t n, bool& has_nan) noexcept {
+  max_lanes_acc<V> acc;
+  for_each_vector<V>(x, nullptr, n, [&](const V& v, auto slot, std::size_t) {
+    acc.add(v, slot);
     return v;
   });
-  has_nan = xsimd::any(nan_seen);
-  return static_cast<float>(simd::max_lanes(xsimd::max(xsimd::max(m[0], m[1]), xsimd::max(m[2], m[3]))));
+  return acc.result(has_nan);
+}
+
+// y[0, n) *= factor while taking the max of next[0, n), in one loop: the scaling of one row (from
+// cache) overlaps the first pass of the next (from memory). The max is the same as row_max's.
+template <class V>
+ATTNKERN_INLINE float scale_and_next_max(float* y, std::size_t n, float factor, const float* next, bool& has_nan) noexcept {
+  const V f(static_cast<typename V::value_type>(factor));
+  max_lanes_acc<V> acc;
+  for_each_vector<V>(y, y, n, [&](const V& e, auto slot, std::size_t i) {
+    acc.add(i + V::size <= n ? simd::load_floats<V>(next + i) : simd::load_floats_partial<V>(next + i, n - i, -INFINITY), slot);
+    return e * f;
+  });
+  return acc.result(has_nan);
 }
 
 // x - m as hi + lo exactly (TwoSum). lo is NaN where hi is infinite; e^x and the log output
@@ -135,7 +162,7 @@ ATTNKERN_INLINE double exp_sum(const float* x, float* y, std::size_t n, float m)
   const V mv(static_cast<T>(m));
   kahan_lanes<V> acc;
   V group[3];
-  for_each_vector<V>(x, y, n, [&](const V& v, auto slot) {
+  for_each_vector<V>(x, y, n, [&](const V& v, auto slot, std::size_t) {
     const V d = v - mv;
     const V e = simd::exp_nonpositive<true>(d, difference_low_part(v, mv, d));
     if constexpr (slot() < 0) {
@@ -161,7 +188,7 @@ void fill(float* y, std::size_t n, float value) noexcept {
 template <class Arch>
 void exp_f32(const float* x, float* y, std::size_t n) noexcept {
   using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
-  softmax_detail::for_each_vector<V>(x, y, n, [](const V& v, int) { return simd::exp_nonpositive<false>(v, v); });
+  softmax_detail::for_each_vector<V>(x, y, n, [](const V& v, auto, std::size_t) { return simd::exp_nonpositive<false>(v, v); });
 }
 
 // The output pass: y = e^(x - stats.max) / stats.sum (log: (x - max) - log sum), for stats that are
@@ -173,7 +200,7 @@ void softmax_output_f32(const float* x, float* y, std::size_t n, softmax_stats s
   const V mv(static_cast<T>(stats.max));
   if (!log) {
     const V inv(static_cast<T>(static_cast<float>(1.0 / stats.sum)));
-    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v, int) {
+    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v, auto, std::size_t) {
       const V d = v - mv;
       return simd::exp_nonpositive<true>(d, softmax_detail::difference_low_part(v, mv, d)) * inv;
     });
@@ -182,7 +209,7 @@ void softmax_output_f32(const float* x, float* y, std::size_t n, softmax_stats s
     const V l_hi(static_cast<T>(static_cast<float>(l)));
     const V l_lo(static_cast<T>(static_cast<float>(l - static_cast<float>(l))));
     const V minus_inf(-std::numeric_limits<T>::infinity());
-    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v, int) {
+    softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v, auto, std::size_t) {
       const V d = v - mv;
       const V out = (d - l_hi) + (softmax_detail::difference_low_part(v, mv, d) - l_lo);
       return xsimd::select(d == minus_inf, minus_inf, out);
@@ -207,29 +234,39 @@ softmax_stats softmax_stats_f32(const float* x, std::size_t n) noexcept {
 }
 
 // Rows that fit in cache, each in three passes: its max, its terms e^(x - m) (stored into y) and
-// their sum, then y times 1/sum (log: the sum, then (x - m) - log sum). rows x cols, row-major; y
-// may equal x.
+// their sum, then y times 1/sum (log: the sum, then (x - m) - log sum). The third pass of a row
+// and the first pass of the next share one loop. rows x cols, row-major; y may equal x.
 template <class Arch>
 void softmax_rows_f32(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) noexcept {
   using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
-  using T = typename V::value_type;
+  if (rows == 0) return;
+  bool has_nan = false;
+  float m = softmax_detail::row_max<V>(x, cols, has_nan);
   for (std::size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
-    bool has_nan = false;
-    const float m = softmax_detail::row_max<V>(xr, cols, has_nan);
-    if (has_nan || m == INFINITY) {
-      softmax_detail::fill<V>(yr, cols, std::numeric_limits<float>::quiet_NaN());
-    } else if (m == -INFINITY) {
-      softmax_detail::fill<V>(yr, cols, log ? -INFINITY : 0.0f);
+    const float* next = r + 1 < rows ? xr + cols : nullptr;
+    bool next_nan = false;
+    float next_max = -INFINITY;
+    if (has_nan || m == INFINITY || m == -INFINITY) {
+      softmax_detail::fill<V>(yr, cols, has_nan || m == INFINITY ? std::numeric_limits<float>::quiet_NaN() : log ? -INFINITY : 0.0f);
+      if (next) next_max = softmax_detail::row_max<V>(next, cols, next_nan);
     } else if (!log) {
       const double sum = softmax_detail::exp_sum<V>(xr, yr, cols, m);  // the terms go to y
-      const V inv(static_cast<T>(static_cast<float>(1.0 / sum)));
-      softmax_detail::for_each_vector<V>(yr, yr, cols, [&](const V& e, int) { return e * inv; });
+      const float inv = static_cast<float>(1.0 / sum);
+      if (next) {
+        next_max = softmax_detail::scale_and_next_max<V>(yr, cols, inv, next, next_nan);
+      } else {
+        const V f(static_cast<typename V::value_type>(inv));
+        softmax_detail::for_each_vector<V>(yr, yr, cols, [&](const V& e, auto, std::size_t) { return e * f; });
+      }
     } else {
       const double sum = softmax_detail::exp_sum<V>(xr, nullptr, cols, m);
       softmax_output_f32<Arch>(xr, yr, cols, softmax_stats{m, sum}, true);
+      if (next) next_max = softmax_detail::row_max<V>(next, cols, next_nan);
     }
+    m = next_max;
+    has_nan = next_nan;
   }
 }
 
