@@ -26,6 +26,17 @@ bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_b
   return pa < pb + b_bytes && pb < pa + a_bytes;
 }
 
+// The checks shared by every entry point with an input and an output of n floats, y == x allowed:
+// zero sizes are valid, then null pointers, then byte counts that overflow, then overlap.
+attnkern_status check_in_out(const float* x, const float* y, std::size_t n) noexcept {
+  if (n == 0) return ATTNKERN_OK;
+  if (!x || !y) return ATTNKERN_ERROR_NULL_POINTER;
+  if (n > SIZE_MAX / sizeof(float)) return ATTNKERN_ERROR_INVALID_SIZE;
+  const std::size_t bytes = n * sizeof(float);
+  if (x != y && overlaps(x, bytes, y, bytes)) return ATTNKERN_ERROR_ALIASING;
+  return ATTNKERN_OK;
+}
+
 // The threads a kernel may use for `work_items` independent items of which `min_per_thread` are
 // worth a thread; 1 when called inside an enclosing OpenMP region (no nested oversubscription).
 int threads_for(std::size_t work_items, std::size_t min_per_thread) noexcept {
@@ -61,10 +72,9 @@ void for_each_chunk(const float* x, float* y, std::size_t n, std::size_t min_per
 
 attnkern_status softmax_common(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) noexcept {
   if (rows == 0 || cols == 0) return ATTNKERN_OK;
-  if (!x || !y) return ATTNKERN_ERROR_NULL_POINTER;
-  if (rows > SIZE_MAX / cols || rows * cols > SIZE_MAX / sizeof(float)) return ATTNKERN_ERROR_INVALID_SIZE;
-  const std::size_t n = rows * cols, bytes = n * sizeof(float);
-  if (x != y && overlaps(x, bytes, y, bytes)) return ATTNKERN_ERROR_ALIASING;
+  const std::size_t n = rows > SIZE_MAX / cols ? SIZE_MAX : rows * cols;  // (SIZE_MAX: refused below)
+  const attnkern_status status = check_in_out(x, y, n);
+  if (status != ATTNKERN_OK) return status;
   attnkern::kernels::softmax_run(active_table(), x, y, rows, cols, log, attnkern_num_threads());
   return ATTNKERN_OK;
 }
@@ -112,13 +122,9 @@ int attnkern_num_threads(void) {
 }
 
 attnkern_status attnkern_tanh_f32(const float* x, float* y, size_t n) {
-  if (n == 0) return ATTNKERN_OK;
-  if (!x || !y) return ATTNKERN_ERROR_NULL_POINTER;
-  if (n > SIZE_MAX / sizeof(float)) return ATTNKERN_ERROR_INVALID_SIZE;
-  const std::size_t bytes = n * sizeof(float);
-  if (x != y && overlaps(x, bytes, y, bytes)) return ATTNKERN_ERROR_ALIASING;
-  const auto kernel = active_table().tanh_f32;
-  for_each_chunk(x, y, n, tanh_min_per_thread, kernel);
+  const attnkern_status status = check_in_out(x, y, n);
+  if (status != ATTNKERN_OK || n == 0) return status;
+  for_each_chunk(x, y, n, tanh_min_per_thread, active_table().tanh_f32);
   return ATTNKERN_OK;
 }
 
