@@ -18,11 +18,12 @@
 //   cost several 1e-6 of relative error on the small outputs.
 //   e^x: kernels/simd/exp_core.hpp, max 0.8913 ULP over every float in [ln FLT_MIN, 0] on avx2 and
 //   avx512 (sse2, evaluated in double: 0.5385), checked exhaustively by tools/ulp.cpp --function exp.
-//   S: each group of four vectors is added pairwise, groups go into per-lane Kahan sums, the lanes
-//   are added in double: S carries at most 2^-23 relative error beyond its terms' own (0.8913 ULP,
-//   1.06e-7 relative); the chunks and blocks of long rows merge in double.
+//   S: each group of four vectors is added pairwise (2^-23 of the group), groups go into per-lane
+//   Kahan sums (2^-23), the lanes are added in double: S carries at most 2^-22 (2.4e-7) relative
+//   error beyond its terms' own (0.8913 ULP, 1.06e-7 relative); the chunks and blocks of long rows
+//   merge in double.
 //   Output: e^(x - m) (1.06e-7) times float(1/S) (6e-8, 1/S in double), rounded (6e-8), plus S's
-//   error (1.06e-7 + 1.2e-7): below 4.6e-7 relative for every output that is a normal float. An
+//   error (1.06e-7 + 2.4e-7): below 5.7e-7 relative for every output that is a normal float. An
 //   output below FLT_MIN (2^-126) has an absolute error below 2^-126: subnormal results cannot
 //   carry relative precision, and e^(x - m) below FLT_MIN is flushed to 0. Documented bound:
 //   |y - ref| <= 1e-6 |ref| + 2^-126 per output, row sums within 1e-6 of 1 (tests/support.hpp);
@@ -54,15 +55,14 @@ namespace softmax_detail {
 // Kahan) would otherwise bound the loop at one vector per chain latency.
 constexpr int slots = 4;
 
-
 template <int S>
 using slot_t = std::integral_constant<int, S>;
 
-// Calls f(v, slot, i) for every vector v = x[i, i + W) of x[0, n): groups of `slots` vectors go to slots 0, 1, 2, 3
-// in order, the vectors after the last group to slot -1 (slot is a compile-time constant, so
-// per-slot values stay in registers);
-// the tail is padded with -inf, which changes no max and adds e^-inf = 0 to a sum. f returns the
-// vector to store at y (when y is not null). Which vector goes to which slot depends only on n.
+// Calls f(v, slot, i) for every vector v = x[i, i + W) of x[0, n): groups of `slots` vectors go to
+// slots 0, 1, 2, 3 in order, the vectors after the last group to slot -1 (slot is a compile-time
+// constant, so per-slot values stay in registers); the tail is padded with -inf, which changes no
+// max and adds e^-inf = 0 to a sum. f returns the vector to store at y (when y is not null). Which
+// vector goes to which slot depends only on n.
 template <class V, class F>
 ATTNKERN_INLINE void for_each_vector(const float* x, float* y, std::size_t n, F&& f) noexcept {
   static_assert(slots == 4, "the unrolled group below has four slots");
