@@ -5,7 +5,9 @@
 #include <benchmark/benchmark.h>
 
 #include <map>
+#include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -20,6 +22,19 @@ inline int max_threads() {
 #else
   return 1;
 #endif
+}
+
+// n inputs uniform in [lo, hi] (seed 42), made once per (n, lo, hi) and kept.
+inline const std::vector<float>& uniform_inputs(std::size_t n, float lo, float hi) {
+  static std::map<std::tuple<std::size_t, float, float>, std::vector<float>> cache;
+  auto& v = cache[std::make_tuple(n, lo, hi)];
+  if (v.empty()) {
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> dist(lo, hi);
+    v.resize(n);
+    for (auto& e : v) e = dist(rng);
+  }
+  return v;
 }
 
 // 1 and all threads.
@@ -44,9 +59,12 @@ inline void initialize(int argc, char** argv) {
 // Prints as the console reporter does, and keeps the median of every counter by benchmark name.
 class collecting_reporter : public benchmark::ConsoleReporter {
  public:
+  // The median of the repetitions, or the single run when there are no repetitions.
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Aggregate || run.aggregate_name != "median") continue;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+      if (!median && !single) continue;
       auto& row = medians_[run.run_name.function_name];
       for (const auto& counter : run.counters) row[counter.first] = counter.second.value;
       row["real_time_ns"] = run.GetAdjustedRealTime() * multiplier(run.time_unit);

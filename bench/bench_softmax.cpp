@@ -22,7 +22,7 @@
 #include <vector>
 
 #if defined(ATTNKERN_BENCH_DNNL)
-#include <dnnl.hpp>
+#include "onednn.hpp"
 #endif
 
 namespace {
@@ -42,18 +42,6 @@ std::string shape_label(shape s) {
   return dim(s.rows) + "x" + dim(s.cols);
 }
 
-// Inputs uniform in [-10, 10], made once per size.
-const std::vector<float>& inputs(std::size_t n) {
-  static std::map<std::size_t, std::vector<float>> cache;
-  auto& v = cache[n];
-  if (v.empty()) {
-    std::mt19937 rng(42);
-    std::uniform_real_distribution<float> dist(-10.0f, 10.0f);
-    v.resize(n);
-    for (auto& e : v) e = dist(rng);
-  }
-  return v;
-}
 
 // One implementation: runs softmax over x (rows x cols) into y with `threads` threads.
 using runner = std::function<void(const float* x, float* y, shape s, int threads)>;
@@ -65,34 +53,21 @@ struct implementation {
 };
 
 #if defined(ATTNKERN_BENCH_DNNL)
-// oneDNN's softmax primitive over axis 1, created once per shape and thread count (not timed): it
-// sizes its OpenMP work when it is created.
+// oneDNN's softmax primitive over axis 1, made per shape and thread count: it sizes its OpenMP
+// work when it is created.
 void onednn_softmax(const float* x, float* y, shape s, int threads) {
-  struct cached {
-    dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-    dnnl::stream stream{engine};
-    std::map<std::tuple<std::size_t, std::size_t, int>, std::pair<dnnl::memory::desc, dnnl::softmax_forward>> by_shape;
-  };
-  static cached c;
-  auto key = std::make_tuple(s.rows, s.cols, threads);
-  auto it = c.by_shape.find(key);
-  if (it == c.by_shape.end()) {
+  attnkern_bench::onednn_run(std::make_tuple(s.rows, s.cols, threads), [s](const dnnl::engine& engine) {
     dnnl::memory::desc md({static_cast<dnnl::memory::dim>(s.rows), static_cast<dnnl::memory::dim>(s.cols)},
                           dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
     dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);
-    dnnl::softmax_forward::primitive_desc pd(d, c.engine);
-    it = c.by_shape.emplace(key, std::make_pair(md, dnnl::softmax_forward(pd))).first;
-  }
-  dnnl::memory src(it->second.first, c.engine, const_cast<float*>(x));
-  dnnl::memory dst(it->second.first, c.engine, y);
-  it->second.second.execute(c.stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
-  c.stream.wait();
+    return std::make_pair(md, dnnl::primitive(dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(d, engine))));
+  }, x, y);
 }
 #endif
 
 void run_bench(benchmark::State& state, const implementation& impl, shape s, int threads) {
   const std::size_t n = s.rows * s.cols;
-  const std::vector<float>& x = inputs(n);
+  const std::vector<float>& x = attnkern_bench::uniform_inputs(n, -10.0f, 10.0f);  // softmax logits
   std::vector<float> y(n);
   impl.run(x.data(), y.data(), s, threads);  // warm up: page in y, create primitives
   for (auto _ : state) {

@@ -42,18 +42,6 @@ struct implementation {
   peer p;           // peers only
 };
 
-// Inputs: uniform in [-5, 5], where both of tanh's regimes and its saturation are exercised.
-const std::vector<float>& inputs(std::size_t n) {
-  static std::map<std::size_t, std::vector<float>> cache;
-  auto& v = cache[n];
-  if (v.empty()) {
-    std::mt19937 rng(42);
-    std::uniform_real_distribution<float> dist(-5.0f, 5.0f);
-    v.resize(n);
-    for (auto& e : v) e = dist(rng);
-  }
-  return v;
-}
 
 // Peers run single-threaded are split across threads the way attnkern splits tanh: contiguous
 // parts, and only when each thread gets at least 8K elements (kernels/capi.cpp).
@@ -78,7 +66,7 @@ void run_peer(const peer& p, const float* x, float* y, std::size_t n, int thread
 }
 
 void bench_tanh(benchmark::State& state, const implementation& impl, std::size_t n, int threads) {
-  const std::vector<float>& x = inputs(n);
+  const std::vector<float>& x = attnkern_bench::uniform_inputs(n, -5.0f, 5.0f);  // both regimes of tanh and its saturation
   std::vector<float> y(n);
   if (!impl.isa.empty()) {
     attnkern_set_isa(impl.isa.c_str());

@@ -50,30 +50,25 @@ void two_pass(const kernel_table& table, const float* x, float* y, std::size_t r
   if (scratch.size() < tasks) scratch.resize(tasks);
   softmax_stats* stats = scratch.data();
   const int threads = threads_for(rows * cols, tasks, max_threads);
-  auto piece = [&](std::ptrdiff_t t, std::size_t& begin, std::size_t& len) {
-    const std::size_t r = static_cast<std::size_t>(t) / per_row, c = static_cast<std::size_t>(t) % per_row;
-    begin = r * cols + c * softmax_chunk;
-    len = std::min(softmax_chunk, cols - c * softmax_chunk);
-  };
+  // Calls f(task, begin, len) for every chunk of every row, on `threads` threads.
+  auto for_each_chunk = [&](auto&& f) {
 #if defined(_OPENMP)
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
-  for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
-    std::size_t begin, len;
-    piece(t, begin, len);
-    stats[t] = table.softmax_stats_f32(x + begin, len);
-  }
+    for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
+      const std::size_t task = static_cast<std::size_t>(t), c = task % per_row;
+      f(task, (task / per_row) * cols + c * softmax_chunk, std::min(softmax_chunk, cols - c * softmax_chunk));
+    }
+  };
+  for_each_chunk([&](std::size_t task, std::size_t begin, std::size_t len) {
+    stats[task] = table.softmax_stats_f32(x + begin, len);
+  });
   for (std::size_t r = 0; r < rows; ++r) {  // in chunk order, into each row's first slot
     for (std::size_t c = 1; c < per_row; ++c)
       stats[r * per_row] = merge_stats<void>(stats[r * per_row], stats[r * per_row + c]);
   }
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (std::ptrdiff_t t = 0; t < static_cast<std::ptrdiff_t>(tasks); ++t) {
-    std::size_t begin, len;
-    piece(t, begin, len);
-    const softmax_stats row = stats[(static_cast<std::size_t>(t) / per_row) * per_row];
+  for_each_chunk([&](std::size_t task, std::size_t begin, std::size_t len) {
+    const softmax_stats row = stats[(task / per_row) * per_row];
     if (std::isnan(row.sum) || row.max == INFINITY) {
       std::fill(y + begin, y + begin + len, std::numeric_limits<float>::quiet_NaN());
     } else if (row.max == -INFINITY) {
@@ -81,7 +76,7 @@ void two_pass(const kernel_table& table, const float* x, float* y, std::size_t r
     } else {
       table.softmax_output_f32(x + begin, y + begin, len, row, log);
     }
-  }
+  });
 }
 
 }  // namespace
