@@ -176,7 +176,13 @@ int main(int argc, char** argv) {
         pos = comma + 1;
       }
     } else if (arg == "--bound") {
-      bound = std::atof(value().c_str());
+      const std::string text = value();
+      char* end = nullptr;
+      bound = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !(bound > 0)) {
+        std::fprintf(stderr, "attnkern-ulp: --bound needs a positive number of ULP, not '%s'\n", text.c_str());
+        return 2;
+      }
     } else if (arg == "--stride") {
       stride = std::max<uint64_t>(1, std::strtoull(value().c_str(), nullptr, 10));
     } else if (arg == "--quiet") {
