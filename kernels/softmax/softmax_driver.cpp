@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -69,10 +68,9 @@ void two_pass(const kernel_table& table, const float* x, float* y, std::size_t r
   }
   for_each_chunk([&](std::size_t task, std::size_t begin, std::size_t len) {
     const softmax_stats row = stats[(task / per_row) * per_row];
-    if (std::isnan(row.sum) || row.max == INFINITY) {
-      std::fill(y + begin, y + begin + len, std::numeric_limits<float>::quiet_NaN());
-    } else if (row.max == -INFINITY) {
-      std::fill(y + begin, y + begin + len, log ? -INFINITY : 0.0f);
+    float constant = 0;
+    if (constant_row<void>(std::isnan(row.sum), row.max, log, constant)) {
+      std::fill(y + begin, y + begin + len, constant);
     } else {
       table.softmax_output_f32(x + begin, y + begin, len, row, log);
     }

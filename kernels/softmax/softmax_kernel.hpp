@@ -139,6 +139,13 @@ ATTNKERN_INLINE V difference_low_part(const V& x, const V& m, const V& hi) noexc
   return (x - (hi - m_part)) + (minus_m - m_part);
 }
 
+// e^(x - m) with x - m carried exactly (its rounding error goes into the reduced argument).
+template <class V>
+ATTNKERN_INLINE V exp_of_difference(const V& x, const V& m) noexcept {
+  const V d = x - m;
+  return simd::exp_nonpositive<true>(d, difference_low_part(x, m, d));
+}
+
 // Per-lane Kahan sums.
 template <class V>
 struct kahan_lanes {
@@ -163,8 +170,7 @@ ATTNKERN_INLINE double exp_sum(const float* x, float* y, std::size_t n, float m)
   kahan_lanes<V> acc;
   V group[3];
   for_each_vector<V>(x, y, n, [&](const V& v, auto slot, std::size_t) {
-    const V d = v - mv;
-    const V e = simd::exp_nonpositive<true>(d, difference_low_part(v, mv, d));
+    const V e = exp_of_difference(v, mv);
     if constexpr (slot() < 0) {
       acc.add(e);
     } else if constexpr (slot() < 3) {
@@ -177,6 +183,8 @@ ATTNKERN_INLINE double exp_sum(const float* x, float* y, std::size_t n, float m)
   return simd::sum_lanes(acc.sum - acc.compensation);
 }
 
+// (Templated on V, like everything here, so that each ISA's translation unit has its own copy:
+// std::fill<float*, float> would be one instantiation shared by all of them.)
 template <class V>
 void fill(float* y, std::size_t n, float value) noexcept {
   for (std::size_t i = 0; i < n; ++i) y[i] = value;
@@ -201,8 +209,7 @@ void softmax_output_f32(const float* x, float* y, std::size_t n, softmax_stats s
   if (!log) {
     const V inv(static_cast<T>(static_cast<float>(1.0 / stats.sum)));
     softmax_detail::for_each_vector<V>(x, y, n, [&](const V& v, auto, std::size_t) {
-      const V d = v - mv;
-      return simd::exp_nonpositive<true>(d, softmax_detail::difference_low_part(v, mv, d)) * inv;
+      return softmax_detail::exp_of_difference(v, mv) * inv;
     });
   } else {
     const double l = std::log(stats.sum);
@@ -248,8 +255,9 @@ void softmax_rows_f32(const float* x, float* y, std::size_t rows, std::size_t co
     const float* next = r + 1 < rows ? xr + cols : nullptr;
     bool next_nan = false;
     float next_max = -INFINITY;
-    if (has_nan || m == INFINITY || m == -INFINITY) {
-      softmax_detail::fill<V>(yr, cols, has_nan || m == INFINITY ? std::numeric_limits<float>::quiet_NaN() : log ? -INFINITY : 0.0f);
+    float constant = 0;
+    if (constant_row<Arch>(has_nan, m, log, constant)) {
+      softmax_detail::fill<V>(yr, cols, constant);
       if (next) next_max = softmax_detail::row_max<V>(next, cols, next_nan);
     } else if (!log) {
       const double sum = softmax_detail::exp_sum<V>(xr, yr, cols, m);  // the terms go to y

@@ -26,5 +26,20 @@ softmax_stats merge_stats(softmax_stats a, softmax_stats b) noexcept {
   return {a.max, a.sum + b.sum * std::exp(static_cast<double>(b.max) - a.max)};
 }
 
+// Whether a row's output is a constant whatever its values: NaN everywhere when it holds a NaN or
+// a +inf, zeros (log: -inf) when it holds only -inf. Sets `value` then. Templated as merge_stats is.
+template <class Arch>
+bool constant_row(bool has_nan, float max, bool log, float& value) noexcept {
+  if (has_nan || max == INFINITY) {
+    value = std::numeric_limits<float>::quiet_NaN();
+    return true;
+  }
+  if (max == -INFINITY) {
+    value = log ? -INFINITY : 0.0f;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace kernels
 }  // namespace attnkern
