@@ -1,10 +1,12 @@
 // The C API: argument checks, then the OpenMP loop, then the active ISA's single-threaded kernel.
 #include <attnkern/attnkern.h>
 
+#include "attention/attention_driver.hpp"
 #include "dispatch.hpp"
 #include "softmax/softmax_driver.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <atomic>
 #include <cstdint>
 
@@ -79,6 +81,47 @@ attnkern_status softmax_common(const float* x, float* y, std::size_t rows, std::
   return ATTNKERN_OK;
 }
 
+// n = the product of `factors`, false when it or its byte count (as floats) overflows size_t.
+bool element_count(std::initializer_list<std::size_t> factors, std::size_t& n) noexcept {
+  n = 1;
+  for (const std::size_t f : factors) {
+    if (f != 0 && n > SIZE_MAX / f) return false;
+    n *= f;
+  }
+  return n <= SIZE_MAX / sizeof(float);
+}
+
+// An array argument: its address and its size in elements of `element_bytes`.
+struct array_arg {
+  const void* p;
+  std::size_t count;
+  std::size_t element_bytes = sizeof(float);
+  std::size_t bytes() const noexcept { return count * element_bytes; }
+};
+
+// The checks of the fused attention kernels, in order: required arrays (inputs and context) that
+// are null while non-empty, lengths outside [0, steps], outputs that overlap an input or each other.
+// Optional inputs (bias, lengths) and weights may be null.
+attnkern_status check_attention(std::initializer_list<array_arg> inputs, array_arg context, array_arg weights,
+                                const int32_t* lengths, std::size_t batch, std::size_t steps) noexcept {
+  for (const array_arg& a : inputs)
+    if (a.count != 0 && !a.p) return ATTNKERN_ERROR_NULL_POINTER;
+  if (context.count != 0 && !context.p) return ATTNKERN_ERROR_NULL_POINTER;
+  if (lengths) {
+    for (std::size_t b = 0; b < batch; ++b)
+      if (lengths[b] < 0 || static_cast<uint64_t>(lengths[b]) > steps) return ATTNKERN_ERROR_INVALID_LENGTH;
+  }
+  for (const array_arg& out : {context, weights}) {
+    if (!out.p || out.count == 0) continue;
+    for (const array_arg& in : inputs)
+      if (in.p && in.count != 0 && overlaps(out.p, out.bytes(), in.p, in.bytes())) return ATTNKERN_ERROR_ALIASING;
+  }
+  if (context.p && weights.p && context.count != 0 && weights.count != 0 &&
+      overlaps(context.p, context.bytes(), weights.p, weights.bytes()))
+    return ATTNKERN_ERROR_ALIASING;
+  return ATTNKERN_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -134,6 +177,49 @@ attnkern_status attnkern_softmax_f32(const float* x, float* y, size_t rows, size
 
 attnkern_status attnkern_log_softmax_f32(const float* x, float* y, size_t rows, size_t cols) {
   return softmax_common(x, y, rows, cols, true);
+}
+
+}  // extern "C"
+
+extern "C" {
+
+attnkern_status attnkern_attention_pool_f32(const float* h, const float* w, const float* bias, const int32_t* lengths,
+                                            size_t batch, size_t steps, size_t features, float* context,
+                                            float* weights) {
+  if (batch == 0) return ATTNKERN_OK;
+  std::size_t n_h = 0, n_context = 0, n_weights = 0;
+  if (!element_count({batch, steps, features}, n_h) || !element_count({batch, features}, n_context) ||
+      !element_count({batch, steps}, n_weights))
+    return ATTNKERN_ERROR_INVALID_SIZE;
+  // (bias and lengths are optional: a null one has no elements)
+  const attnkern_status status =
+      check_attention({{h, n_h}, {w, features}, {bias, bias ? steps : 0}, {lengths, lengths ? batch : 0, sizeof(int32_t)}},
+                      {context, n_context}, {weights, weights ? n_weights : 0}, lengths, batch, steps);
+  if (status != ATTNKERN_OK) return status;
+  attnkern::kernels::attention_pool_run(active_table(),
+                                        {h, w, bias, lengths, batch, steps, features, context, weights},
+                                        attnkern_num_threads());
+  return ATTNKERN_OK;
+}
+
+attnkern_status attnkern_additive_attention_f32(const float* keys, const float* query, const float* v,
+                                                const float* values, const int32_t* lengths, size_t batch,
+                                                size_t steps, size_t attn_dim, size_t features, float* context,
+                                                float* weights) {
+  if (batch == 0) return ATTNKERN_OK;
+  std::size_t n_keys = 0, n_query = 0, n_values = 0, n_context = 0, n_weights = 0;
+  if (!element_count({batch, steps, attn_dim}, n_keys) || !element_count({batch, attn_dim}, n_query) ||
+      !element_count({batch, steps, features}, n_values) || !element_count({batch, features}, n_context) ||
+      !element_count({batch, steps}, n_weights))
+    return ATTNKERN_ERROR_INVALID_SIZE;
+  const attnkern_status status = check_attention(
+      {{keys, n_keys}, {query, n_query}, {v, attn_dim}, {values, n_values}, {lengths, lengths ? batch : 0, sizeof(int32_t)}},
+      {context, n_context}, {weights, weights ? n_weights : 0}, lengths, batch, steps);
+  if (status != ATTNKERN_OK) return status;
+  attnkern::kernels::additive_attention_run(
+      active_table(), {keys, query, v, values, lengths, batch, steps, attn_dim, features, context, weights},
+      attnkern_num_threads());
+  return ATTNKERN_OK;
 }
 
 }  // extern "C"

@@ -2,6 +2,7 @@
 // Every entry is single-threaded and assumes checked arguments; capi.cpp owns checks and threads.
 #pragma once
 
+#include "attention/attention_partial.hpp"
 #include "softmax/softmax_stats.hpp"
 
 #include <cstddef>
@@ -19,6 +20,14 @@ struct kernel_table {
   // given the whole row's merged stats. Null for the scalar path, which uses softmax_rows_f32.
   softmax_stats (*softmax_stats_f32)(const float* x, std::size_t n) noexcept;
   void (*softmax_output_f32)(const float* x, float* y, std::size_t n, softmax_stats row, bool log) noexcept;
+  // One chunk of one sequence of the fused attention kernels (kernels/attention/attention_kernel.hpp);
+  // the driver (attention_driver.cpp) merges chunks and writes the outputs. Null for the scalar path,
+  // whose driver runs the references of attnkern/reference.hpp per sequence.
+  attention_partial (*attention_pool_chunk_f32)(const float* h, const double* w, const float* bias, std::size_t count,
+                                                std::size_t features, const attention_outputs& out) noexcept;
+  attention_partial (*additive_attention_chunk_f32)(const float* keys, const float* query, const double* v,
+                                                    const float* values, std::size_t count, std::size_t attn_dim,
+                                                    std::size_t features, const attention_outputs& out) noexcept;
 };
 
 // The table of one xsimd architecture: defined in kernels/arch/table.hpp and explicitly instantiated

@@ -7,7 +7,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,18 @@ constexpr double softmax_max_rel_error = 1e-6;
 constexpr double softmax_abs_floor = 0x1p-126;
 constexpr double softmax_max_sum_error = 1e-6;
 constexpr double log_softmax_max_error = 1e-6;
+// The fused attention kernels (kernels/attention/attention_kernel.hpp): weights within the bound
+// relative, contexts within the bound times max|x| (x = h or values, over the positions read), each
+// with an absolute floor of 2^-126 for results near the bottom of the float range. attention_pool:
+// 1e-5; additive_attention: max(1e-5, 5e-7 ||v||_1), the float32 tanh's rounding growing with ||v||_1.
+constexpr double attention_pool_max_error = 1e-5;
+constexpr double additive_attention_base_error = 1e-5;
+constexpr double additive_attention_error_per_v = 5e-7;
+constexpr double attention_abs_floor = 0x1p-126;
+inline double additive_attention_max_error(double v_l1) {
+  return v_l1 * additive_attention_error_per_v > additive_attention_base_error ? v_l1 * additive_attention_error_per_v
+                                                                               : additive_attention_base_error;
+}
 // The notebook's examples: attnkern's float outputs against float64 expectations, 1e-6 as in the
 // issue's seed check.
 constexpr double golden_tolerance = 1e-6;
@@ -94,5 +109,27 @@ struct threads_scope {
   explicit threads_scope(int n) { attnkern_set_num_threads(n); }
   ~threads_scope() { attnkern_set_num_threads(0); }
 };
+
+// Reads the arrays of a golden file: a line "name rows cols", then rows lines of values.
+inline std::map<std::string, std::vector<double>> read_golden(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::map<std::string, std::vector<double>> arrays;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream header(line);
+    std::string name;
+    std::size_t rows = 0, cols = 0;
+    header >> name >> rows >> cols;
+    std::vector<double>& values = arrays[name];
+    for (std::size_t i = 0; i < rows * cols; ++i) {
+      double v;
+      in >> v;
+      values.push_back(v);
+    }
+  }
+  return arrays;
+}
 
 }  // namespace attnkern_test

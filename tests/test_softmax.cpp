@@ -79,29 +79,6 @@ void check_every_path(const std::vector<float>& x, std::size_t rows, std::size_t
     check_softmax(x, e.log_softmax, rows, cols, true, what + " (log)");
   }
 }
-
-// Reads the arrays of a golden file: a line "name rows cols", then rows lines of values.
-std::map<std::string, std::vector<double>> read_golden(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::map<std::string, std::vector<double>> arrays;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream header(line);
-    std::string name;
-    std::size_t rows = 0, cols = 0;
-    header >> name >> rows >> cols;
-    std::vector<double>& values = arrays[name];
-    for (std::size_t i = 0; i < rows * cols; ++i) {
-      double v;
-      in >> v;
-      values.push_back(v);
-    }
-  }
-  return arrays;
-}
-
 }  // namespace
 
 TEST_CASE("softmax: lengths around the vector width and the two algorithms, every path", "[softmax]") {

@@ -83,6 +83,32 @@ ATTNKERN_API attnkern_status attnkern_softmax_f32(const float* x, float* y, size
  * float64 value; -inf entries (and rows of only -inf) give -inf; NaN and +inf as for softmax. */
 ATTNKERN_API attnkern_status attnkern_log_softmax_f32(const float* x, float* y, size_t rows, size_t cols);
 
+/* Feed-forward attention pooling (the fused score -> softmax -> weighted sum), per batch item b:
+ *   e[b,t] = tanh(dot(h[b,t,:], w) + bias[t]);  alpha[b,:] = softmax(e[b,:]);  context[b,:] = sum_t alpha[b,t] h[b,t,:]
+ * h: batch x steps x features; w: features; bias: steps, or NULL for none; lengths: batch, or NULL for
+ * all steps; context: batch x features; weights: batch x steps (alpha), or NULL when not wanted.
+ * Positions at or past lengths[b] are never read (padding may hold NaN); their weights are 0; a length
+ * of 0 gives a context of zeros (so does steps = 0). Lengths outside [0, steps] give
+ * ATTNKERN_ERROR_INVALID_LENGTH; outputs overlapping an input or each other ATTNKERN_ERROR_ALIASING.
+ * Accuracy against the float64 reference, any ISA path, sequences up to 2^24 steps: weights within
+ * 1e-5 relative (plus 2^-126 absolute), context within 1e-5 max|h| (plus 2^-126), max over the
+ * positions read. A NaN among them makes that item's outputs NaN. */
+ATTNKERN_API attnkern_status attnkern_attention_pool_f32(const float* h, const float* w, const float* bias,
+                                                         const int32_t* lengths, size_t batch, size_t steps,
+                                                         size_t features, float* context, float* weights);
+
+/* Additive (Bahdanau) attention, per batch item b:
+ *   s[b,t] = dot(v, tanh(keys[b,t,:] + query[b,:]));  alpha[b,:] = softmax(s[b,:]);  context[b,:] = sum_t alpha[b,t] values[b,t,:]
+ * keys: batch x steps x attn_dim (the encoder states already projected, H W_e); query: batch x attn_dim
+ * (the decoder state projected, s W_h); v: attn_dim; values: batch x steps x features; lengths,
+ * weights and errors as for attnkern_attention_pool_f32. Accuracy: as there with the bound
+ * max(1e-5, 5e-7 ||v||_1) in place of 1e-5 (1e-5 up to ||v||_1 = 20; beyond, float32 tanh's own
+ * rounding, 2^-24 ||v||_1 in the score, dominates; README, "Numerics"). */
+ATTNKERN_API attnkern_status attnkern_additive_attention_f32(const float* keys, const float* query, const float* v,
+                                                             const float* values, const int32_t* lengths, size_t batch,
+                                                             size_t steps, size_t attn_dim, size_t features,
+                                                             float* context, float* weights);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -6,8 +6,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 namespace attnkern {
 namespace reference {
@@ -73,6 +75,87 @@ void softmax(const T* x, T* y, std::size_t rows, std::size_t cols) {
 template <class T>
 void log_softmax(const T* x, T* y, std::size_t rows, std::size_t cols) {
   for (std::size_t r = 0; r < rows; ++r) detail::softmax_row(x + r * cols, y + r * cols, cols, true);
+}
+
+namespace detail {
+// The softmax of scores s[0, len) and the weighted sum of the rows of `values` (len x features),
+// in W, written to context[features] and weights[steps] (zeros from len on; weights may be null).
+template <class T, class W>
+void attend(const W* s, std::size_t len, std::size_t steps, const T* values, std::size_t features, T* context,
+            T* weights) {
+  for (std::size_t f = 0; f < features; ++f) context[f] = T(0);
+  if (weights)
+    for (std::size_t t = 0; t < steps; ++t) weights[t] = T(0);
+  if (len == 0) return;
+  W m = -std::numeric_limits<W>::infinity();
+  bool has_nan = false;
+  for (std::size_t t = 0; t < len; ++t) {
+    if (std::isnan(s[t])) has_nan = true;
+    if (s[t] > m) m = s[t];
+  }
+  W sum = 0;
+  for (std::size_t t = 0; t < len; ++t) sum += std::exp(s[t] - m);
+  if (has_nan) sum = std::numeric_limits<W>::quiet_NaN();  // a NaN score makes everything NaN
+  for (std::size_t f = 0; f < features; ++f) {
+    W acc = 0;
+    for (std::size_t t = 0; t < len; ++t) acc += std::exp(s[t] - m) * static_cast<W>(values[t * features + f]);
+    context[f] = static_cast<T>(acc / sum);
+  }
+  if (weights)
+    for (std::size_t t = 0; t < len; ++t) weights[t] = static_cast<T>(std::exp(s[t] - m) / sum);
+}
+
+inline std::size_t length_of(const std::int32_t* lengths, std::size_t b, std::size_t steps) {
+  return lengths ? static_cast<std::size_t>(lengths[b]) : steps;
+}
+}  // namespace detail
+
+// Feed-forward attention pooling, per batch item b (DESIGN.md):
+//   e[t] = tanh(dot(h[b,t,:], w) + bias[t]),  alpha = softmax_t(e),  context[b,:] = sum_t alpha[t] h[b,t,:]
+// over t < lengths[b] (all steps when lengths is null; positions past the length are never read,
+// their weights are 0; a length of 0 gives zeros). h: batch x steps x features; w: features; bias:
+// steps or null; context: batch x features; weights: batch x steps or null. Computed in a wider
+// type than T (double for float). Lengths must lie in [0, steps].
+template <class T>
+void attention_pool(const T* h, const T* w, const T* bias, const std::int32_t* lengths, std::size_t batch,
+                    std::size_t steps, std::size_t features, T* context, T* weights) {
+  using W = detail::wider_t<T>;
+  std::vector<W> e(steps);
+  for (std::size_t b = 0; b < batch; ++b) {
+    const std::size_t len = detail::length_of(lengths, b, steps);
+    const T* hb = h + b * steps * features;
+    for (std::size_t t = 0; t < len; ++t) {
+      W dot = bias ? static_cast<W>(bias[t]) : W(0);
+      for (std::size_t f = 0; f < features; ++f) dot += static_cast<W>(hb[t * features + f]) * static_cast<W>(w[f]);
+      e[t] = std::tanh(dot);
+    }
+    detail::attend(e.data(), len, steps, hb, features, context + b * features, weights ? weights + b * steps : nullptr);
+  }
+}
+
+// Additive (Bahdanau) attention, per batch item b (DESIGN.md):
+//   s[t] = dot(v, tanh(keys[b,t,:] + query[b,:])),  alpha = softmax_t(s),  context[b,:] = sum_t alpha[t] values[b,t,:]
+// keys: batch x steps x attn_dim; query: batch x attn_dim; v: attn_dim; values: batch x steps x
+// features; lengths, context, weights as for attention_pool. Computed in a wider type than T.
+template <class T>
+void additive_attention(const T* keys, const T* query, const T* v, const T* values, const std::int32_t* lengths,
+                        std::size_t batch, std::size_t steps, std::size_t attn_dim, std::size_t features, T* context,
+                        T* weights) {
+  using W = detail::wider_t<T>;
+  std::vector<W> s(steps);
+  for (std::size_t b = 0; b < batch; ++b) {
+    const std::size_t len = detail::length_of(lengths, b, steps);
+    const T* kb = keys + b * steps * attn_dim;
+    const T* qb = query + b * attn_dim;
+    for (std::size_t t = 0; t < len; ++t) {
+      W score = 0;
+      for (std::size_t a = 0; a < attn_dim; ++a)
+        score += static_cast<W>(v[a]) * std::tanh(static_cast<W>(kb[t * attn_dim + a]) + static_cast<W>(qb[a]));
+      s[t] = score;
+    }
+    detail::attend(s.data(), len, steps, values + b * steps * features, features, context + b * features,
+                   weights ? weights + b * steps : nullptr);
+  }
 }
 
 }  // namespace reference

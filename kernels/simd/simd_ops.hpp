@@ -68,6 +68,16 @@ template <class V>
 ATTNKERN_INLINE V load_floats(const float* p) noexcept {
   using T = typename V::value_type;
   using A = typename V::arch_type;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::avx512f>::value) {
+    return _mm512_cvtps_pd(_mm256_loadu_ps(p));
+  } else
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
+    return _mm256_cvtps_pd(_mm_loadu_ps(p));
+  } else
+#endif
 #if defined(__SSE2__)
   if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::sse2>::value) {
     return _mm_cvtps_pd(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))));
@@ -111,6 +121,15 @@ ATTNKERN_INLINE V load_floats_partial(const float* p, std::size_t count, float f
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), lane);
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, mask), _mm256_castsi256_ps(mask));
+  } else if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
+    const __m128i mask = _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(count)), _mm_setr_epi32(0, 1, 2, 3));
+    return _mm256_cvtps_pd(_mm_blendv_ps(_mm_set1_ps(fill), _mm_maskload_ps(p, mask), _mm_castsi128_ps(mask)));
+  } else
+#endif
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::avx512f>::value) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
+    return _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_mask_loadu_ps(_mm512_set1_ps(fill), mask, p)));
   } else
 #endif
   {
@@ -137,14 +156,53 @@ ATTNKERN_INLINE void store_floats_partial(float* p, std::size_t count, const V& 
   }
 }
 
-// The sum of v's lanes in double, and their max, each by a pairwise tree (log2 W dependent steps
+// The float batch v as two double batches of the same architecture: lanes [0, W/2) and [W/2, W).
+template <class Vd, class Vf>
+ATTNKERN_INLINE void split_to_doubles(const Vf& v, Vd& low, Vd& high) noexcept {
+  static_assert(2 * Vd::size == Vf::size, "a double batch holds half the lanes of a float batch");
+  using A [[maybe_unused]] = typename Vf::arch_type;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<A, xsimd::avx512f>::value) {
+    const __m512 f = v;
+    low = _mm512_cvtps_pd(_mm512_castps512_ps256(f));
+    high = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
+    return;
+  } else
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
+    const __m256 f = v;
+    low = _mm256_cvtps_pd(_mm256_castps256_ps128(f));
+    high = _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1));
+    return;
+  } else
+#endif
+#if defined(__SSE2__)
+  if constexpr (std::is_same<A, xsimd::sse2>::value) {
+    const __m128 f = v;
+    low = _mm_cvtps_pd(f);
+    high = _mm_cvtps_pd(_mm_movehl_ps(f, f));
+    return;
+  } else
+#endif
+  {
+    alignas(64) float lanes[Vf::size];
+    v.store_aligned(lanes);
+    low = load_floats<Vd>(lanes);
+    high = load_floats<Vd>(lanes + Vd::size);
+  }
+}
+
+// The sum of v's lanes (float or double) in double, and their max, each by a pairwise tree (log2 W dependent steps
 // rather than W: short rows wait on these). xsimd 8.1's hadd needs AVX512DQ on avx512f.
 template <class V>
 ATTNKERN_INLINE double sum_lanes(const V& v) noexcept {
   using T [[maybe_unused]] = typename V::value_type;
   using A [[maybe_unused]] = typename V::arch_type;
 #if defined(__AVX512F__)
-  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::avx512f>::value) {
+  if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::avx512f>::value) {
+    return _mm512_reduce_add_pd(v);
+  } else if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::avx512f>::value) {
     const __m512 f = v;
     const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(f));
     const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1)));
@@ -152,7 +210,11 @@ ATTNKERN_INLINE double sum_lanes(const V& v) noexcept {
   } else
 #endif
 #if defined(__AVX2__)
-  if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
+  if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
+    const __m256d d = v;
+    const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd(d, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+  } else if constexpr (std::is_same<T, float>::value && std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
     const __m256 f = v;
     const __m256d s4 = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(f)), _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
     const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));

@@ -1,0 +1,44 @@
+// The fused attention driver: converts w (or v) to double once, runs the per-ISA chunk kernels over
+// OpenMP threads, merges each sequence's chunks in chunk order, and writes context and weights.
+// Called by the C API (checked arguments) and by the benchmark.
+#pragma once
+
+#include "../kernel_table.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace attnkern {
+namespace kernels {
+
+// Work (floats read) per thread below which a thread is not worth its start-up.
+constexpr std::size_t attention_min_per_thread = 16384;
+
+struct attention_pool_args {
+  const float* h;
+  const float* w;
+  const float* bias;             // or null
+  const std::int32_t* lengths;   // or null
+  std::size_t batch, steps, features;
+  float* context;
+  float* weights;  // or null
+};
+
+struct additive_attention_args {
+  const float* keys;
+  const float* query;
+  const float* v;
+  const float* values;
+  const std::int32_t* lengths;  // or null
+  std::size_t batch, steps, attn_dim, features;
+  float* context;
+  float* weights;  // or null
+};
+
+// max_threads: the caller's thread budget (1 inside an enclosing parallel region). The result does
+// not depend on it.
+void attention_pool_run(const kernel_table& table, const attention_pool_args& args, int max_threads) noexcept;
+void additive_attention_run(const kernel_table& table, const additive_attention_args& args, int max_threads) noexcept;
+
+}  // namespace kernels
+}  // namespace attnkern
