@@ -74,8 +74,11 @@ void finish(const attention_partial& total, const double* acc, std::size_t featu
   const double context_scale = inv / static_cast<double>(attention_p_scale);
   for (std::size_t f = 0; f < features; ++f) context[f] = static_cast<float>(acc[f] * context_scale);
   if (!weights) return;
+  const float factor_at_max = static_cast<float>(inv);
   for (std::size_t blk = 0; blk * attention_block < len; ++blk) {
-    const float factor = static_cast<float>(std::exp(static_cast<double>(block_max[blk]) - total.max) * inv);
+    const float factor = block_max[blk] == total.max
+                             ? factor_at_max
+                             : static_cast<float>(std::exp(static_cast<double>(block_max[blk]) - total.max) * inv);
     const std::size_t end = std::min(len, (blk + 1) * attention_block);
     for (std::size_t t = blk * attention_block; t < end; ++t) weights[t] *= factor;
   }

@@ -53,6 +53,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <type_traits>
 
 namespace attnkern {
@@ -106,27 +107,64 @@ ATTNKERN_INLINE void accumulate_rows(const float* x, std::size_t features, const
   }
 }
 
-// Pool scores s[t] = dot(h[t, :], w) + bias[t] (before tanh) for t < count, in double; w is padded
-// with zeros to a multiple of the double batch size.
+// e[t] = float(dot(h[t, :], w) + bias[t]) for t < count: the dot product in double (exact products,
+// double sums), rounded once. w is padded with zeros to a multiple of the double batch size. Four
+// rows at a time share the loads of w.
 template <class Arch>
 ATTNKERN_INLINE void pool_dots(const float* h, const double* w, const float* bias, std::size_t count,
-                               std::size_t features, double* s) noexcept {
+                               std::size_t features, float* e) noexcept {
   using Vd = xsimd::batch<double, Arch>;
   constexpr std::size_t D = Vd::size;
-  for (std::size_t t = 0; t < count; ++t) {
+  auto finish = [&](std::size_t t, const Vd& a) {
+    e[t] = static_cast<float>(simd::sum_lanes(a) + (bias ? static_cast<double>(bias[t]) : 0.0));
+  };
+  std::size_t t = 0;
+  for (; t + 4 <= count; t += 4) {
     const float* r = h + t * features;
-    Vd a0(0.0), a1(0.0), a2(0.0), a3(0.0);
+    Vd a0(0.0), a1(0.0), a2(0.0), a3(0.0), b0(0.0), b1(0.0), b2(0.0), b3(0.0);
     std::size_t j = 0;
-    for (; j + 4 * D <= features; j += 4 * D) {
+    for (; j + 2 * D <= features; j += 2 * D) {
+      const Vd w0 = Vd::load_unaligned(w + j), w1 = Vd::load_unaligned(w + j + D);
+      a0 = simd::fmadd(simd::load_floats<Vd>(r + j), w0, a0);
+      b0 = simd::fmadd(simd::load_floats<Vd>(r + j + D), w1, b0);
+      a1 = simd::fmadd(simd::load_floats<Vd>(r + features + j), w0, a1);
+      b1 = simd::fmadd(simd::load_floats<Vd>(r + features + j + D), w1, b1);
+      a2 = simd::fmadd(simd::load_floats<Vd>(r + 2 * features + j), w0, a2);
+      b2 = simd::fmadd(simd::load_floats<Vd>(r + 2 * features + j + D), w1, b2);
+      a3 = simd::fmadd(simd::load_floats<Vd>(r + 3 * features + j), w0, a3);
+      b3 = simd::fmadd(simd::load_floats<Vd>(r + 3 * features + j + D), w1, b3);
+    }
+    for (; j < features; j += D) {
+      const Vd w0 = Vd::load_unaligned(w + j);
+      const std::size_t rest = features - j;
+      auto row = [&](std::size_t k) {
+        return rest >= D ? simd::load_floats<Vd>(r + k * features + j)
+                         : simd::load_floats_partial<Vd>(r + k * features + j, rest, 0.0f);
+      };
+      a0 = simd::fmadd(row(0), w0, a0);
+      a1 = simd::fmadd(row(1), w0, a1);
+      a2 = simd::fmadd(row(2), w0, a2);
+      a3 = simd::fmadd(row(3), w0, a3);
+    }
+    finish(t, a0 + b0);
+    finish(t + 1, a1 + b1);
+    finish(t + 2, a2 + b2);
+    finish(t + 3, a3 + b3);
+  }
+  for (; t < count; ++t) {
+    const float* r = h + t * features;
+    Vd a0(0.0), a1(0.0);
+    std::size_t j = 0;
+    for (; j + 2 * D <= features; j += 2 * D) {
       a0 = simd::fmadd(simd::load_floats<Vd>(r + j), Vd::load_unaligned(w + j), a0);
       a1 = simd::fmadd(simd::load_floats<Vd>(r + j + D), Vd::load_unaligned(w + j + D), a1);
-      a2 = simd::fmadd(simd::load_floats<Vd>(r + j + 2 * D), Vd::load_unaligned(w + j + 2 * D), a2);
-      a3 = simd::fmadd(simd::load_floats<Vd>(r + j + 3 * D), Vd::load_unaligned(w + j + 3 * D), a3);
     }
-    for (; j + D <= features; j += D) a0 = simd::fmadd(simd::load_floats<Vd>(r + j), Vd::load_unaligned(w + j), a0);
-    if (j < features)
-      a1 = simd::fmadd(simd::load_floats_partial<Vd>(r + j, features - j, 0.0f), Vd::load_unaligned(w + j), a1);
-    s[t] = simd::sum_lanes((a0 + a1) + (a2 + a3)) + (bias ? static_cast<double>(bias[t]) : 0.0);
+    for (; j < features; j += D) {
+      const std::size_t rest = features - j;
+      a0 = simd::fmadd(rest >= D ? simd::load_floats<Vd>(r + j) : simd::load_floats_partial<Vd>(r + j, rest, 0.0f),
+                       Vd::load_unaligned(w + j), a0);
+    }
+    finish(t, a0 + a1);
   }
 }
 
@@ -182,8 +220,9 @@ template <class Arch, class Scores>
 ATTNKERN_INLINE attention_partial attend_chunk(Scores&& scores, const float* x, std::size_t count, std::size_t features,
                                                const attention_outputs& out) noexcept {
   using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
+  using Vd = xsimd::batch<double, Arch>;
   constexpr std::size_t S = attention_block;
-  static_assert(S % V::size == 0, "a block holds whole batches of scores");
+  static_assert(S % V::size == 0 && S % Vd::size == 0, "a block holds whole batches of scores");
   const std::size_t padded = (features + xsimd::batch<float, Arch>::size - 1) / xsimd::batch<float, Arch>::size *
                              xsimd::batch<float, Arch>::size;
   for (std::size_t f = 0; f < padded; ++f) out.acc[f] = 0.0;
@@ -193,9 +232,11 @@ ATTNKERN_INLINE attention_partial attend_chunk(Scores&& scores, const float* x, 
   for (std::size_t t0 = 0; t0 < count; t0 += S) {
     const std::size_t n = count - t0 < S ? count - t0 : S;
     scores(t0, n, s);
-    double block_max = -INFINITY;  // (NaN scores are passed over here; their p is NaN below)
-    for (std::size_t i = 0; i < n; ++i) block_max = s[i] > block_max ? s[i] : block_max;
-    const float m_block = static_cast<float>(block_max);
+    for (std::size_t i = n; i < S; ++i) s[i] = -INFINITY;  // padding: e^-inf = 0 below
+    // The block's max (x86's max passes NaN scores over here; their p is NaN below).
+    Vd block_max(-INFINITY);
+    for (std::size_t i = 0; i < S; i += Vd::size) block_max = xsimd::max(Vd::load_aligned(s + i), block_max);
+    const float m_block = static_cast<float>(simd::max_lanes(block_max));
     if (m_block > total.max) {  // rescale what has been summed so far (nothing in the first block)
       if (total.sum != 0.0) {
         const double factor = std::exp(static_cast<double>(total.max) - static_cast<double>(m_block));
@@ -205,15 +246,12 @@ ATTNKERN_INLINE attention_partial attend_chunk(Scores&& scores, const float* x, 
       total.max = m_block;
     }
     // s - m as a float pair: hi + lo = s - m to within 2^-48 relative.
+    // (for -inf padding lo is NaN, which exp_nonpositive ignores: it returns 0 below its domain)
     const double m = total.max;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < S; ++i) {
       const double d = s[i] - m;
       d_hi[i] = static_cast<float>(d);
       d_lo[i] = static_cast<float>(d - static_cast<double>(d_hi[i]));
-    }
-    for (std::size_t i = n; i < S; ++i) {  // padding: e^-inf = 0
-      d_hi[i] = -INFINITY;
-      d_lo[i] = 0.0f;
     }
     using T = typename V::value_type;
     double block_sum = 0.0;
@@ -225,7 +263,7 @@ ATTNKERN_INLINE attention_partial attend_chunk(Scores&& scores, const float* x, 
     }
     total.sum += block_sum;
     if (out.p) {
-      for (std::size_t i = 0; i < n; ++i) out.p[t0 + i] = p[i];
+      std::memcpy(out.p + t0, p, n * sizeof(float));
       out.block_max[t0 / S] = total.max;
     }
     accumulate_rows<Arch>(x + t0 * features, features, p_scaled, n, out.acc);
@@ -243,13 +281,12 @@ attention_partial attention_pool_chunk_f32(const float* h, const double* w, cons
   using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
   return attention_detail::attend_chunk<Arch>(
       [&](std::size_t t0, std::size_t n, double* s) {
-        attention_detail::pool_dots<Arch>(h + t0 * features, w, bias ? bias + t0 : nullptr, n, features, s);
         // tanh of the rounded sums, a batch at a time (the tail of the block is padded with zeros).
-        alignas(64) float e[attention_block];
-        for (std::size_t i = 0; i < attention_block; ++i) e[i] = i < n ? static_cast<float>(s[i]) : 0.0f;
+        alignas(64) float e[attention_block] = {};
+        attention_detail::pool_dots<Arch>(h + t0 * features, w, bias ? bias + t0 : nullptr, n, features, e);
         for (std::size_t i = 0; i < attention_block; i += V::size)
           simd::store_floats(e + i, simd::tanh(simd::load_floats<V>(e + i)));
-        for (std::size_t i = 0; i < n; ++i) s[i] = e[i];
+        for (std::size_t i = 0; i < attention_block; ++i) s[i] = e[i];
       },
       h, count, features, out);
 }
