@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds what is stale (Release, in build/), checks tanh's
-# accuracy exhaustively on every ISA path, then benchmarks tanh and softmax beside their peers and
-# prints the tables. Arguments go to both benchmarks (Google Benchmark flags, e.g.
-# --benchmark_filter=attnkern). The exhaustive check of softmax's exp runs in the tests.
+# accuracy exhaustively on every ISA path, then benchmarks tanh, softmax and the fused attention
+# kernels beside their peers and prints the tables. Arguments go to every benchmark (Google
+# Benchmark flags, e.g. --benchmark_filter=attnkern). The exhaustive check of softmax's exp runs in
+# the tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
@@ -15,3 +16,6 @@ echo "== tanh throughput beside its peers (attnkern-bench-tanh) =="
 echo
 echo "== softmax beside oneDNN and the bandwidth probe (attnkern-bench-softmax) =="
 "$root/build/bench/attnkern-bench-softmax" "$@"
+echo
+echo "== fused attention beside the read probe, the unfused pipeline and the reference (attnkern-bench-attention) =="
+"$root/build/bench/attnkern-bench-attention" "$@"

@@ -13,8 +13,9 @@
 //      exactly as a float pair);
 //   3. the block's rows of x (pool: the rows just read, now in L1) summed with weights
 //      p * 2^-5 in float, one fmadd per element, then added to a double accumulator.
-// tanh bounds the pooling scores to [-1, 1], so m there settles after the first blocks and no
-// rescaling happens. The steps' p and each block's m are written out when weights are wanted, and the
+// tanh bounds the pooling scores to [-1, 1], so m there settles within the first blocks and the
+// rescaling is rare (the issue suggested no max at all for pooling; the online max costs little
+// and keeps the largest p at 1, which the absolute floor of the bound below relies on). The steps' p and each block's m are written out when weights are wanted, and the
 // driver turns them into alpha = p e^(m_block - M) / S once the sequence's max M and sum S are known.
 //
 // Error bound (ULP as everywhere in attnkern; u = 2^-24; every path, sequences of up to 2^24 steps).

@@ -20,6 +20,25 @@ int main(void) {
     }
   }
   if (attnkern_tanh_f32(NULL, y, 5) != ATTNKERN_ERROR_NULL_POINTER) return 1;
+  {
+    /* attention pooling over one sequence of 5 steps of 1 feature, the last 2 steps padding:
+       weights proportional to e^tanh(x), context their average of x */
+    const float w[1] = {1.0f};
+    const int32_t lengths[1] = {3};
+    float context[1], alpha[5];
+    double sum = 0, expected = 0;
+    status = attnkern_attention_pool_f32(x, w, NULL, lengths, 1, 5, 1, context, alpha);
+    if (status != ATTNKERN_OK) {
+      fprintf(stderr, "attnkern_attention_pool_f32: %s\n", attnkern_status_message(status));
+      return 1;
+    }
+    for (i = 0; i < 3; ++i) sum += exp(tanh((double)x[i]));
+    for (i = 0; i < 3; ++i) expected += exp(tanh((double)x[i])) / sum * x[i];
+    if (fabs(context[0] - expected) > 1e-5 || alpha[3] != 0.0f || alpha[4] != 0.0f) {
+      fprintf(stderr, "attention_pool: context %g, expected %g\n", context[0], expected);
+      return 1;
+    }
+  }
   printf("C consumer: attnkern %s on %s, tanh(0.5) = %.7f\n", attnkern_version(), attnkern_isa(), y[3]);
   return 0;
 }
