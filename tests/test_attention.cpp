@@ -295,6 +295,24 @@ TEST_CASE("fused attention: lengths of 0, steps of 0, features of 0", "[attentio
   }
 }
 
+TEST_CASE("fused attention: a NaN among the positions read makes that sequence NaN", "[attention]") {
+  for (const auto& isa : available_isas()) {
+    isa_scope scope(isa);
+    INFO(isa);
+    attention_case p = pool_case(3, 40, 9, 61, 1.0f, 1.0f, false, false);
+    attention_case a = additive_case(3, 40, 5, 9, 62, 1.0f, 1.0f, false);
+    p.h[(1 * 40 + 17) * 9 + 4] = not_a_number;      // sequence 1, step 17
+    a.keys[(1 * 40 + 30) * 5 + 2] = not_a_number;   // sequence 1, step 30
+    for (const attention_case* c : {&p, &a}) {
+      const outputs got = c->run();
+      for (std::size_t b = 0; b < 3; ++b) {
+        for (std::size_t f = 0; f < 9; ++f) CHECK(std::isnan(got.context[b * 9 + f]) == (b == 1));
+        for (std::size_t t = 0; t < 40; ++t) CHECK(std::isnan(got.weights[b * 40 + t]) == (b == 1));
+      }
+    }
+  }
+}
+
 TEST_CASE("fused attention: argument checks write nothing", "[attention][errors]") {
   attention_case p = pool_case(2, 8, 4, 51, 1.0f, 1.0f, true, false);
   attention_case a = additive_case(2, 8, 3, 4, 52, 1.0f, 1.0f, false);
