@@ -67,9 +67,15 @@ void merge(attention_partial& a, double* acc_a, const attention_partial& b, cons
 }
 
 // context = acc / S (undoing the 2^-5 of the block sums); weights[t] = p[t] e^(m_block - M) / S in
-// place (p was written there by the chunks), zeros from len to steps.
+// place (p was written there by the chunks), zeros from len to steps. A sequence of length 0 (no
+// chunk ran: total, acc and block_max are not read) gets zeros.
 void finish(const attention_partial& total, const double* acc, std::size_t features, float* context, float* weights,
             const float* block_max, std::size_t len, std::size_t steps) {
+  if (len == 0) {
+    std::fill(context, context + features, 0.0f);
+    if (weights) std::fill(weights, weights + steps, 0.0f);
+    return;
+  }
   const double inv = 1.0 / total.sum;
   const double context_scale = inv / static_cast<double>(attention_p_scale);
   for (std::size_t f = 0; f < features; ++f) context[f] = static_cast<float>(acc[f] * context_scale);
@@ -105,8 +111,7 @@ void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
     float* wr = weights ? weights + b * steps : nullptr;
     const std::size_t len = length(b);
     if (len == 0) {
-      std::fill(c, c + features, 0.0f);
-      if (wr) std::fill(wr, wr + steps, 0.0f);
+      finish(attention_partial{}, nullptr, features, c, wr, nullptr, 0, steps);
       return;
     }
     thread_scratch& s = scratch();
@@ -182,8 +187,7 @@ void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
       float* c = context + b * features;
       float* wr = weights ? weights + b * steps : nullptr;
       if (first[b] == first[b + 1]) {  // length 0
-        std::fill(c, c + features, 0.0f);
-        if (wr) std::fill(wr, wr + steps, 0.0f);
+        finish(attention_partial{}, nullptr, features, c, wr, nullptr, 0, steps);
         continue;
       }
       double* acc = slot_acc + first[b] * acc_size;
