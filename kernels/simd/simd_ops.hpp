@@ -80,7 +80,9 @@ ATTNKERN_INLINE V load_floats(const float* p) noexcept {
 #endif
 #if defined(__SSE2__)
   if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::sse2>::value) {
-    return _mm_cvtps_pd(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))));
+    // (through __m64, which may alias anything: a double* load of float data breaks strict aliasing,
+    // and GCC did reorder it past scalar float stores to the same place)
+    return _mm_cvtps_pd(_mm_loadl_pi(_mm_setzero_ps(), reinterpret_cast<const __m64*>(p)));
   } else
 #endif
   {
@@ -95,7 +97,7 @@ ATTNKERN_INLINE void store_floats(float* p, const V& v) noexcept {
   using A = typename V::arch_type;
 #if defined(__SSE2__)
   if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::sse2>::value) {
-    _mm_store_sd(reinterpret_cast<double*>(p), _mm_castps_pd(_mm_cvtpd_ps(v)));
+    _mm_storel_pi(reinterpret_cast<__m64*>(p), _mm_cvtpd_ps(v));  // (__m64: may alias floats)
   } else
 #endif
   {
