@@ -2,12 +2,14 @@
 #include <attnkern/attnkern.h>
 
 #include "attention/attention_driver.hpp"
+#include "sdpa/sdpa_driver.hpp"
 #include "dispatch.hpp"
 #include "softmax/softmax_driver.hpp"
 
 #include <algorithm>
 #include <initializer_list>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 
 #if defined(_OPENMP)
@@ -219,6 +221,25 @@ attnkern_status attnkern_additive_attention_f32(const float* keys, const float* 
   attnkern::kernels::additive_attention_run(
       active_table(), {keys, query, v, values, lengths, batch, steps, attn_dim, features, context, weights},
       attnkern_num_threads());
+  return ATTNKERN_OK;
+}
+
+attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v, const int32_t* kv_lengths,
+                                  size_t batch, size_t q_len, size_t kv_len, size_t head_dim, size_t value_dim,
+                                  float scale, int causal, float* out) {
+  if (!std::isfinite(scale)) return ATTNKERN_ERROR_INVALID_ARGUMENT;
+  if (batch == 0) return ATTNKERN_OK;
+  std::size_t n_q = 0, n_k = 0, n_v = 0, n_out = 0;
+  if (!element_count({batch, q_len, head_dim}, n_q) || !element_count({batch, kv_len, head_dim}, n_k) ||
+      !element_count({batch, kv_len, value_dim}, n_v) || !element_count({batch, q_len, value_dim}, n_out))
+    return ATTNKERN_ERROR_INVALID_SIZE;
+  const attnkern_status status = check_attention(
+      {{q, n_q}, {k, n_k}, {v, n_v}, {kv_lengths, kv_lengths ? batch : 0, sizeof(int32_t)}}, {out, n_out},
+      {nullptr, 0}, kv_lengths, batch, kv_len);
+  if (status != ATTNKERN_OK) return status;
+  attnkern::kernels::sdpa_run(active_table(),
+                              {q, k, v, kv_lengths, batch, q_len, kv_len, head_dim, value_dim, scale, causal != 0, out},
+                              attnkern_num_threads());
   return ATTNKERN_OK;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "attention/attention_partial.hpp"
+#include "sdpa/sdpa_chunk.hpp"
 #include "softmax/softmax_stats.hpp"
 
 #include <cstddef>
@@ -28,6 +29,11 @@ struct kernel_table {
   attention_partial (*additive_attention_chunk_f32)(const float* keys, const float* query, const double* v,
                                                     const float* values, std::size_t count, std::size_t attn_dim,
                                                     std::size_t features, const attention_outputs& out) noexcept;
+  // Scaled dot-product attention: one block of at most sdpa_query_rows query rows against one chunk
+  // of keys (kernels/sdpa/sdpa_kernel.hpp); the driver (sdpa_driver.cpp) merges the chunks. Null
+  // (and 0 rows) for the scalar path, whose driver runs reference::sdpa per batch item.
+  std::size_t sdpa_query_rows;
+  void (*sdpa_chunk_f32)(const sdpa_chunk_args& args) noexcept;
 };
 
 // The table of one xsimd architecture: defined in kernels/arch/table.hpp and explicitly instantiated

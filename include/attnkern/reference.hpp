@@ -158,5 +158,50 @@ void additive_attention(const T* keys, const T* query, const T* v, const T* valu
   }
 }
 
+namespace detail {
+// The keys query row i of an sdpa item sees: j < min(length, i + kv_len - q_len + 1) when causal.
+inline std::size_t sdpa_visible(std::size_t i, std::size_t length, std::size_t q_len, std::size_t kv_len,
+                                bool causal) {
+  if (!causal) return length;
+  const long long limit = static_cast<long long>(i) + static_cast<long long>(kv_len) - static_cast<long long>(q_len) + 1;
+  if (limit <= 0) return 0;
+  return static_cast<std::size_t>(limit) < length ? static_cast<std::size_t>(limit) : length;
+}
+}  // namespace detail
+
+// Scaled dot-product attention, per batch item b and query row i:
+//   s[j] = scale * dot(q[b,i,:], k[b,j,:]),  out[b,i,:] = sum_j softmax_j(s) v[b,j,:]
+// over the keys j < kv_lengths[b] (all kv_len when kv_lengths is null) and, when causal, j <= i +
+// kv_len - q_len (the mask aligned to the bottom right, as when decoding with a key cache). Keys at
+// or past the length are never read; a row that sees no key (or whose scores are all -inf) gives
+// zeros; a NaN or +inf score makes the row NaN. q: batch x q_len x head_dim; k: batch x kv_len x
+// head_dim; v: batch x kv_len x value_dim; out: batch x q_len x value_dim. Computed in a wider type
+// than T.
+template <class T>
+void sdpa(const T* q, const T* k, const T* v, const std::int32_t* kv_lengths, std::size_t batch, std::size_t q_len,
+          std::size_t kv_len, std::size_t head_dim, std::size_t value_dim, T scale, bool causal, T* out) {
+  using W = detail::wider_t<T>;
+  std::vector<W> s(kv_len);
+  for (std::size_t b = 0; b < batch; ++b) {
+    const std::size_t len = detail::length_of(kv_lengths, b, kv_len);
+    const T* kb = k + b * kv_len * head_dim;
+    const T* vb = v + b * kv_len * value_dim;
+    for (std::size_t i = 0; i < q_len; ++i) {
+      const T* qi = q + (b * q_len + i) * head_dim;
+      T* oi = out + (b * q_len + i) * value_dim;
+      std::size_t n = detail::sdpa_visible(i, len, q_len, kv_len, causal);
+      bool all_masked = true;
+      for (std::size_t j = 0; j < n; ++j) {
+        W dot = 0;
+        for (std::size_t c = 0; c < head_dim; ++c) dot += static_cast<W>(qi[c]) * static_cast<W>(kb[j * head_dim + c]);
+        s[j] = static_cast<W>(scale) * dot;
+        if (!(s[j] == -std::numeric_limits<W>::infinity())) all_masked = false;
+      }
+      if (all_masked) n = 0;
+      detail::attend(s.data(), n, 0, vb, value_dim, oi, static_cast<T*>(nullptr));
+    }
+  }
+}
+
 }  // namespace reference
 }  // namespace attnkern

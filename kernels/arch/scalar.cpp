@@ -20,7 +20,8 @@ void softmax_reference(const float* x, float* y, std::size_t rows, std::size_t c
 }  // namespace
 
 kernel_table scalar_table() noexcept {
-  return kernel_table{&tanh_reference, &exp_reference, &softmax_reference, nullptr, nullptr, nullptr, nullptr};
+  return kernel_table{&tanh_reference, &exp_reference, &softmax_reference, nullptr, nullptr, nullptr, nullptr, 0,
+                      nullptr};
 }
 
 }  // namespace kernels

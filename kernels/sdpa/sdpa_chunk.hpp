@@ -1,0 +1,52 @@
+// One unit of work of the fused scaled dot-product attention (kernels/sdpa/sdpa_kernel.hpp): a block
+// of query rows against one chunk of keys. The driver (kernels/sdpa/sdpa_driver.cpp) cuts every
+// (batch item, query block) into chunks, merges the chunks' partial results in chunk order and
+// writes the outputs.
+#pragma once
+
+#include <cstddef>
+
+namespace attnkern {
+namespace kernels {
+
+// Keys per block: the kernel computes a block's scores for all the query rows at once, then their
+// exps, then the block's P.V; the rows' max, sum and accumulator are updated once per block.
+constexpr std::size_t sdpa_key_block = 64;
+// Keys per chunk: the unit split across threads, and whose partial results are merged, always in
+// the same order whatever the thread count. A multiple of sdpa_key_block.
+constexpr std::size_t sdpa_key_chunk = 512;
+// The widest query block of any path (the table's sdpa_query_rows is at most this).
+constexpr std::size_t sdpa_max_query_rows = 32;
+// Accumulator rows are padded to a multiple of this many floats (the widest float batch).
+constexpr std::size_t sdpa_acc_padding = 16;
+
+inline std::size_t sdpa_acc_stride(std::size_t value_dim) {
+  return (value_dim + sdpa_acc_padding - 1) / sdpa_acc_padding * sdpa_acc_padding;
+}
+
+// Floats of scratch one chunk call needs (Q transposed and one block of scores, plus alignment).
+inline std::size_t sdpa_scratch_floats(std::size_t head_dim) {
+  return (head_dim + sdpa_key_block) * sdpa_max_query_rows + 16;
+}
+
+struct sdpa_chunk_args {
+  const float* q;  // rows x head_dim: the block's first query row
+  const float* k;  // keys x head_dim: the chunk's first key
+  const float* v;  // keys x value_dim
+  std::size_t rows;  // query rows in the block, 1 .. the table's sdpa_query_rows
+  std::size_t keys;  // keys in the chunk, >= 1 (never past the item's length)
+  std::size_t head_dim, value_dim;
+  float scale;
+  // Row r sees key j of the chunk iff j <= r + diagonal (causal); PTRDIFF_MAX / 2 when not causal.
+  std::ptrdiff_t diagonal;
+  float* scratch;  // sdpa_scratch_floats(head_dim) floats
+  // The chunk's results, per row r < rows: m = the max of its visible scores (-inf if it sees none),
+  // l = sum_j e^(s_j - m), and acc[r * acc_stride + e] = sum_j e^(s_j - m) v[j, e] (rows x
+  // sdpa_acc_stride(value_dim) floats; the padding is written too).
+  float* max;
+  double* sum;
+  float* acc;
+};
+
+}  // namespace kernels
+}  // namespace attnkern

@@ -1,0 +1,304 @@
+// Fused scaled dot-product attention, one block of query rows against one chunk of keys (the
+// driver, kernels/sdpa/sdpa_driver.cpp, cuts the work into such units and merges the chunks):
+//   s[i,j] = scale * dot(q[i,:], k[j,:]),  out[i,:] = sum_j softmax_j(s[i,:]) v[j,:]
+// over the keys row i sees. The T x T score matrix is never formed: a block of `rows` queries
+// (2 vectors: 32 on AVX-512, 16 on AVX2, 8 on SSE2) meets the chunk's keys in blocks of
+// sdpa_key_block (64):
+//   1. S = scale Q K^T for the block, by a register-blocked micro-kernel: Q transposed once per
+//      chunk (head_dim x rows, the query rows across the lanes), each key's element broadcast,
+//      2 x 8 (AVX-512) or 2 x 6 vectors of scores accumulated over head_dim with one fmadd each.
+//      With the queries across the lanes, everything per row that follows is vertical: no
+//      horizontal reductions anywhere.
+//   2. The causal mask (keys past a row's diagonal, and the padding rows of a short block, set to
+//      -inf) where the block crosses it; the block's max per row; rows whose max grows get
+//      alpha = e^(m_old - m_new), and their sum and accumulator are multiplied by it (only then);
+//      a block in which no row sees a key is skipped.
+//   3. P = e^(S - m) in place (exp_nonpositive; in double on SSE2), l += the sum of P per row.
+//   4. acc += P V by a micro-kernel of 4 rows x 4 (AVX-512) or 3 vectors of value_dim, each key's
+//      p broadcast; the block's products are summed in registers from zero, then added to acc.
+//      Under the causal mask a tile stops at the last key its rows see.
+// The driver merges the chunks' (m, l, acc) in double and divides once at the end.
+//
+// Error bound (u = 2^-24; n = the keys row i sees, n <= 2^24; d = head_dim; every path). With
+// sigma = scale * max_j sum_c |q[i,c] k[j,c]| over those keys (so |s_j| <= sigma):
+//   Scores: a chain of d fmadds (SSE2: a multiply and an add, the same first-order bound), then the
+//     product with scale: |s~_j - s_j| <= (d + 1) u sigma.
+//   p_j = e^(s~_j - m): s~_j - m rounded (u |s_j - m|), the exp's 0.8913 ULP (1.78 u relative, as
+//     measured over every argument by tools/ulp.cpp; SSE2 evaluates it in double and rounds once).
+//     The weights alpha_j = p_j / l then move by at most twice the alpha-weighted mean of these
+//     relative errors: sum_j |alpha~_j - alpha_j| <= 2 u ((d + 1) sigma + ln n + 1.78), since the
+//     alpha-weighted mean of m - s_j is at most ln n (it equals ln alpha_max + the entropy of alpha).
+//   l: per block, two float chains per row (<= 33 roundings), then l alpha + l_block per block
+//     (2 per block, 16 per chunk): 49 u relative; the merges in double add nothing that matters.
+//     alpha (and the merges' factors) scale l and acc of a row alike and cancel in acc / l.
+//   acc: per block a chain of at most 64 fmadds (SSE2: 65 roundings) from zero, then the rescale and
+//     the add (16 per chunk): 81 u of sum_j p_j |v_j| <= l max|v|.
+//   The division in double and the rounding to float: u/2 of |out| <= max|v|.
+//   In all, |out - out_ref| <= max|v| u (2 (d + 1) sigma + 2 ln n + 135.1)   (first order)
+//   which the tests assert (tests/support.hpp, sdpa_max_error). The sigma term is the float32 dot
+//   product's own (any float32 attention has it): for sigma (d + 1) <= 5 and n <= 10^5 the bound is
+//   1e-5 max|v|; on random inputs the rounding errors do not line up, and the errors measured are
+//   far below it (README, "Numerics"; tests report them with ATTNKERN_TEST_REPORT=1).
+// Special values: a NaN or +inf score among a row's visible keys makes that row NaN (as in the
+// reference); a row that sees no key gives zeros. Values of keys that the causal mask hides from a
+// row but that share a 4-row tile and a key block with rows that see them are multiplied by a zero
+// weight: an inf or NaN there makes that row NaN (finite values never matter).
+#pragma once
+
+#include "../simd/exp_core.hpp"
+#include "sdpa_chunk.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace attnkern {
+namespace kernels {
+namespace sdpa_detail {
+
+// The micro-kernels' shapes on Arch.
+template <class Arch>
+struct tiles {
+  using V = xsimd::batch<float, Arch>;
+  static constexpr std::size_t width = V::size;
+  static constexpr std::size_t rows = 2 * width;                 // the query block: two vectors
+  static constexpr std::size_t score_keys = width >= 16 ? 8 : 6;  // keys per score tile (x 2 vectors)
+  static constexpr std::size_t value_rows = 4;                    // query rows per P.V tile
+  static constexpr std::size_t value_vectors = width >= 16 ? 4 : 3;  // value_dim vectors per P.V tile
+  static_assert(rows <= sdpa_max_query_rows && rows % value_rows == 0, "query block shape");
+};
+
+// s[kk * rows + r] = scale * dot(q[r,:], k[kk,:]) for kk < NK, all rows r of the block at once.
+// qt: head_dim x rows (Q transposed); k: NK rows of head_dim floats.
+template <class Arch, std::size_t NK>
+ATTNKERN_INLINE void score_tile(const float* qt, const float* k, std::size_t head_dim, float scale,
+                                float* s) noexcept {
+  using V = typename tiles<Arch>::V;
+  constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows;
+  V lo[NK], hi[NK];
+#pragma GCC unroll 16
+  for (std::size_t kk = 0; kk < NK; ++kk) lo[kk] = hi[kk] = V(0.0f);
+  for (std::size_t c = 0; c < head_dim; ++c) {
+    const V q_lo = V::load_aligned(qt + c * R);
+    const V q_hi = V::load_aligned(qt + c * R + W);
+#pragma GCC unroll 16
+    for (std::size_t kk = 0; kk < NK; ++kk) {
+      const V kc(k[kk * head_dim + c]);
+      lo[kk] = simd::fmadd(q_lo, kc, lo[kk]);
+      hi[kk] = simd::fmadd(q_hi, kc, hi[kk]);
+    }
+  }
+  const V sc(scale);
+#pragma GCC unroll 16
+  for (std::size_t kk = 0; kk < NK; ++kk) {
+    (lo[kk] * sc).store_aligned(s + kk * R);
+    (hi[kk] * sc).store_aligned(s + kk * R + W);
+  }
+}
+
+// The last `count` (< score_keys) keys of a block, by the tile of that size.
+template <class Arch, std::size_t NK = tiles<Arch>::score_keys - 1>
+ATTNKERN_INLINE void score_tail(const float* qt, const float* k, std::size_t count, std::size_t head_dim, float scale,
+                                float* s) noexcept {
+  if constexpr (NK > 0) {
+    if (count == NK) {
+      score_tile<Arch, NK>(qt, k, head_dim, scale, s);
+    } else {
+      score_tail<Arch, NK - 1>(qt, k, count, head_dim, scale, s);
+    }
+  }
+}
+
+// acc[rr * stride + e] += sum_{j < keys} p[j * rows + rr] v[j, e] for rr < valid_rows (of a tile
+// of value_rows) and the E vectors of value_dim at v (the last one `last` floats wide if Partial).
+// The products are summed from zero in registers, then added to acc (padded: whole vectors).
+template <class Arch, std::size_t E, bool Partial>
+ATTNKERN_INLINE void value_tile(const float* p, const float* v, std::size_t value_dim, std::size_t keys,
+                                std::size_t last, float* acc, std::size_t stride, std::size_t valid_rows) noexcept {
+  using V = typename tiles<Arch>::V;
+  constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows, RR = tiles<Arch>::value_rows;
+  V o[RR][E];
+#pragma GCC unroll 16
+  for (std::size_t rr = 0; rr < RR; ++rr)
+#pragma GCC unroll 16
+    for (std::size_t e = 0; e < E; ++e) o[rr][e] = V(0.0f);
+  for (std::size_t j = 0; j < keys; ++j) {
+    V vv[E];
+#pragma GCC unroll 16
+    for (std::size_t e = 0; e < E; ++e)
+      vv[e] = (Partial && e == E - 1) ? simd::load_floats_partial<V>(v + j * value_dim + e * W, last, 0.0f)
+                                      : V::load_unaligned(v + j * value_dim + e * W);
+#pragma GCC unroll 16
+    for (std::size_t rr = 0; rr < RR; ++rr) {
+      const V pj(p[j * R + rr]);
+#pragma GCC unroll 16
+      for (std::size_t e = 0; e < E; ++e) o[rr][e] = simd::fmadd(pj, vv[e], o[rr][e]);
+    }
+  }
+  for (std::size_t rr = 0; rr < RR && rr < valid_rows; ++rr)
+#pragma GCC unroll 16
+    for (std::size_t e = 0; e < E; ++e) {
+      float* a = acc + rr * stride + e * W;
+      (V::load_unaligned(a) + o[rr][e]).store_unaligned(a);
+    }
+}
+
+// value_tile for `count` (1 .. value_vectors) vectors.
+template <class Arch, bool Partial, std::size_t E = tiles<Arch>::value_vectors>
+ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, const float* v, std::size_t value_dim,
+                                 std::size_t keys, std::size_t last, float* acc, std::size_t stride,
+                                 std::size_t valid_rows) noexcept {
+  if constexpr (E > 0) {
+    if (count == E) {
+      value_tile<Arch, E, Partial>(p, v, value_dim, keys, last, acc, stride, valid_rows);
+    } else {
+      value_tiles<Arch, Partial, E - 1>(count, p, v, value_dim, keys, last, acc, stride, valid_rows);
+    }
+  }
+}
+
+}  // namespace sdpa_detail
+
+template <class Arch>
+void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
+  using namespace sdpa_detail;
+  using V = typename tiles<Arch>::V;
+  using C = simd::compute_t<Arch>;  // the exps' type: float with FMA, double without
+  using VC = xsimd::batch<C, Arch>;
+  constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows, WC = VC::size;
+  constexpr std::size_t NK = tiles<Arch>::score_keys, RR = tiles<Arch>::value_rows, E = tiles<Arch>::value_vectors;
+  constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+  const std::size_t d = a.head_dim, stride = sdpa_acc_stride(a.value_dim);
+
+  float* qt = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(a.scratch) + 63) & ~std::uintptr_t(63));
+  float* s = qt + d * R;
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t c = 0; c < d; ++c) qt[c * R + r] = r < a.rows ? a.q[r * d + c] : 0.0f;
+
+  alignas(64) float m[R];      // the running max per row
+  alignas(64) float m_new[R];  // after this block
+  alignas(64) C l[R];          // the running sum per row
+  alignas(64) C alpha[R];
+  for (std::size_t r = 0; r < R; ++r) {
+    m[r] = neg_inf;
+    l[r] = C(0);
+  }
+  for (std::size_t i = 0; i < a.rows * stride; ++i) a.acc[i] = 0.0f;
+
+  const std::size_t vectors = (a.value_dim + W - 1) / W;
+  const std::size_t last = a.value_dim - (vectors - 1) * W;  // 1 .. W floats in the last vector
+  const auto diagonal = a.diagonal;
+
+  for (std::size_t jb = 0; jb < a.keys; jb += sdpa_key_block) {
+    const std::size_t nk = a.keys - jb < sdpa_key_block ? a.keys - jb : sdpa_key_block;
+    // 1. scores
+    std::size_t j = 0;
+    for (; j + NK <= nk; j += NK) score_tile<Arch, NK>(qt, a.k + (jb + j) * d, d, a.scale, s + j * R);
+    if (j < nk) score_tail<Arch>(qt, a.k + (jb + j) * d, nk - j, d, a.scale, s + j * R);
+
+    // 2. the mask: padding rows, and keys past a row's diagonal (rows r < key - diagonal)
+    const bool crosses_diagonal = static_cast<std::ptrdiff_t>(jb + nk - 1) > diagonal;
+    if (a.rows < R || crosses_diagonal) {
+      for (std::size_t jj = 0; jj < nk; ++jj) {
+        float* sj = s + jj * R;
+        const std::ptrdiff_t hidden = static_cast<std::ptrdiff_t>(jb + jj) - diagonal;  // rows < hidden
+        const std::size_t upto = hidden <= 0 ? 0 : static_cast<std::size_t>(hidden) < R ? static_cast<std::size_t>(hidden) : R;
+        for (std::size_t r = 0; r < upto; ++r) sj[r] = neg_inf;
+        for (std::size_t r = a.rows; r < R; ++r) sj[r] = neg_inf;
+      }
+    }
+    //    the block's max per row, and whether any row sees a key or has a larger max
+    bool any_visible = false, grew = false;
+    for (std::size_t r = 0; r < R; r += W) {
+      // (x86's max returns its second operand when either is NaN: max(x, bm) skips a NaN x, which
+      // is tracked apart, and a NaN row max stays NaN whatever follows)
+      V bm(neg_inf);
+      auto nan = xsimd::isnan(bm);
+      for (std::size_t jj = 0; jj < nk; ++jj) {
+        const V x = V::load_aligned(s + jj * R + r);
+        bm = xsimd::max(x, bm);
+        nan = nan || xsimd::isnan(x);
+      }
+      const V old = V::load_aligned(m + r);
+      const V mn = xsimd::select(nan || xsimd::isnan(old), V(std::numeric_limits<float>::quiet_NaN()),
+                                 xsimd::max(old, bm));
+      mn.store_aligned(m_new + r);
+      // (== is ordered: a NaN lane counts as visible and grown)
+      any_visible = any_visible || !xsimd::all(mn == V(neg_inf));
+      grew = grew || !xsimd::all(mn == old);
+    }
+    if (!any_visible) continue;
+    // m_safe: 0 for rows that still see nothing (their p and alpha become e^-inf = 0, never NaN)
+    alignas(64) C m_safe[R];
+    for (std::size_t r = 0; r < R; ++r) m_safe[r] = m_new[r] == neg_inf ? C(0) : static_cast<C>(m_new[r]);
+    if (grew) {
+      for (std::size_t r = 0; r < R; r += WC) {
+        const VC x = simd::load_floats<VC>(m + r) - VC::load_aligned(m_safe + r);
+        simd::exp_nonpositive<false>(x, x).store_aligned(alpha + r);
+      }
+    }
+
+    // 3. P = e^(S - m) in place, and its sum per row: two chains per lane
+    for (std::size_t r = 0; r < R; r += WC) {
+      const VC ms = VC::load_aligned(m_safe + r);
+      VC sum_even(C(0)), sum_odd(C(0));
+      std::size_t jj = 0;
+      for (; jj + 2 <= nk; jj += 2) {
+        const VC x0 = simd::load_floats<VC>(s + jj * R + r) - ms;
+        const VC x1 = simd::load_floats<VC>(s + (jj + 1) * R + r) - ms;
+        const VC p0 = simd::exp_nonpositive<false>(x0, x0);
+        const VC p1 = simd::exp_nonpositive<false>(x1, x1);
+        simd::store_floats(s + jj * R + r, p0);
+        simd::store_floats(s + (jj + 1) * R + r, p1);
+        sum_even = sum_even + p0;
+        sum_odd = sum_odd + p1;
+      }
+      if (jj < nk) {
+        const VC x0 = simd::load_floats<VC>(s + jj * R + r) - ms;
+        const VC p0 = simd::exp_nonpositive<false>(x0, x0);
+        simd::store_floats(s + jj * R + r, p0);
+        sum_even = sum_even + p0;
+      }
+      const VC block_sum = sum_even + sum_odd;
+      const VC old = VC::load_aligned(l + r);
+      (grew ? old * VC::load_aligned(alpha + r) + block_sum : old + block_sum).store_aligned(l + r);
+    }
+    if (grew) {
+      for (std::size_t r = 0; r < a.rows; ++r) {
+        if (alpha[r] == C(1)) continue;
+        const V f(static_cast<float>(alpha[r]));
+        float* ar = a.acc + r * stride;
+        for (std::size_t e = 0; e < stride; e += W) (V::load_unaligned(ar + e) * f).store_unaligned(ar + e);
+      }
+    }
+    for (std::size_t r = 0; r < R; ++r) m[r] = m_new[r];
+
+    // 4. acc += P V, tile by tile
+    for (std::size_t r0 = 0; r0 < a.rows; r0 += RR) {
+      std::size_t keys = nk;
+      if (crosses_diagonal) {  // the tile's last row sees keys up to r0 + RR - 1 + diagonal
+        const std::ptrdiff_t seen = static_cast<std::ptrdiff_t>(r0 + RR) + diagonal - static_cast<std::ptrdiff_t>(jb);
+        keys = seen <= 0 ? 0 : static_cast<std::size_t>(seen) < nk ? static_cast<std::size_t>(seen) : nk;
+        if (keys == 0) continue;
+      }
+      const float* v = a.v + jb * a.value_dim;
+      float* acc = a.acc + r0 * stride;
+      for (std::size_t e0 = 0; e0 < vectors; e0 += E) {
+        const std::size_t count = vectors - e0 < E ? vectors - e0 : E;
+        if (e0 + count == vectors && last < W)
+          value_tiles<Arch, true>(count, s + r0, v + e0 * W, a.value_dim, keys, last, acc + e0 * W, stride,
+                                  a.rows - r0);
+        else
+          value_tiles<Arch, false>(count, s + r0, v + e0 * W, a.value_dim, keys, W, acc + e0 * W, stride,
+                                   a.rows - r0);
+      }
+    }
+  }
+  for (std::size_t r = 0; r < a.rows; ++r) {
+    a.max[r] = m[r];
+    a.sum[r] = static_cast<double>(l[r]);
+  }
+}
+
+}  // namespace kernels
+}  // namespace attnkern
