@@ -191,16 +191,7 @@ void run_bench(benchmark::State& state, const implementation& impl, const shape&
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool full = false;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--full") == 0)
-      full = true;
-    else
-      args.push_back(argv[i]);
-  }
-  int count = static_cast<int>(args.size());
-  attnkern_bench::initialize(count, args.data());
+  const bool full = attnkern_bench::initialize_with_full(argc, argv);
 
   const std::vector<std::size_t> batches{1, 32, 256};
   const std::vector<std::size_t> steps = full ? std::vector<std::size_t>{16, 60, 128, 512, 2048, 8192}
@@ -236,15 +227,8 @@ int main(int argc, char** argv) {
   auto median = [&](const std::string& id, const shape& s, int t, const char* counter) {
     return reporter.median(bench_name(id, s, t), counter);
   };
-  auto cell = [](double v, const char* format) {
-    if (v <= 0) return std::string("-");
-    char text[32];
-    std::snprintf(text, sizeof text, format, v);
-    return std::string(text);
-  };
-  auto time_cell = [&](double ns) {
-    return ns <= 0 ? std::string("-") : ns < 1e6 ? cell(ns / 1e3, "%.1f us") : cell(ns / 1e6, "%.2f ms");
-  };
+  using attnkern_bench::cell;
+  using attnkern_bench::time_cell;
   for (bool additive : {false, true}) {
     for (int t : threads) {
       std::printf("\n%s, %d thread%s: medians over the repetitions; GB/s of the sequence read (%s)\n\n",

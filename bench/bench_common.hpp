@@ -4,6 +4,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstring>
+
 #include <map>
 #include <random>
 #include <string>
@@ -55,6 +58,32 @@ inline void initialize(int argc, char** argv) {
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
 }
+
+// initialize(), after taking out the binaries' own flag --full (the whole sweep); returns whether it
+// was given.
+inline bool initialize_with_full(int argc, char** argv) {
+  bool full = false;
+  static std::vector<char*> rest;
+  rest.clear();
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--full") == 0)
+      full = true;
+    else
+      rest.push_back(argv[i]);
+  }
+  initialize(static_cast<int>(rest.size()), rest.data());
+  return full;
+}
+
+// A table cell: v printed with `format`, or "-" when v <= 0 (not measured).
+inline std::string cell(double v, const char* format) {
+  if (v <= 0) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, format, v);
+  return text;
+}
+// A time in ns as "12.3 us" or "4.56 ms".
+inline std::string time_cell(double ns) { return ns < 1e6 ? cell(ns / 1e3, "%.1f us") : cell(ns / 1e6, "%.2f ms"); }
 
 // Prints as the console reporter does, and keeps the median of every counter by benchmark name.
 class collecting_reporter : public benchmark::ConsoleReporter {

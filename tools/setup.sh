@@ -2,12 +2,13 @@
 # Installs what attnkern needs from Debian's packages, non-interactively; quiet when nothing is missing.
 #   required: a C/C++ toolchain with OpenMP (g++), CMake, xsimd 8.1, Catch2 2.13, Google Benchmark,
 #             pkg-config (the install check), sollya (the coefficient check)
-#   optional: the benchmark's peers, SLEEF, Eigen and oneDNN (glibc's libmvec comes with libc6-dev);
+#   optional: the benchmark's peers, SLEEF, Eigen, oneDNN and OpenBLAS (glibc's libmvec comes with
+#             libc6-dev);
 #             a peer that cannot be installed is skipped by the benchmark with a note
 set -euo pipefail
 
 required=(g++ make cmake pkg-config libxsimd-dev catch2 libbenchmark-dev sollya)
-optional=(libsleef-dev libeigen3-dev libdnnl-dev)
+optional=(libsleef-dev libeigen3-dev libdnnl-dev libopenblas-dev)
 
 missing() {
   local pkg

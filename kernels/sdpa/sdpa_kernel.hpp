@@ -34,7 +34,8 @@
 //   acc: per block a chain of at most 64 fmadds (SSE2: 65 roundings) from zero, then the rescale and
 //     the add (16 per chunk): 81 u of sum_j p_j |v_j| <= l max|v|.
 //   The division in double and the rounding to float: u/2 of |out| <= max|v|.
-//   In all, |out - out_ref| <= max|v| u (2 (d + 1) sigma + 2 ln n + 135.1)   (first order)
+//   In all, |out - out_ref| <= max|v| u (2 (d + 1) sigma + 2 ln n + 136)
+//   (first order: 2 x 1.78 + 49 + 81 + 1/2 = 134.1, SSE2 135.1, rounded up)
 //   which the tests assert (tests/support.hpp, sdpa_max_error). The sigma term is the float32 dot
 //   product's own (any float32 attention has it): for sigma (d + 1) <= 5 and n <= 10^5 the bound is
 //   1e-5 max|v|; on random inputs the rounding errors do not line up, and the errors measured are

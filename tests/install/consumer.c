@@ -39,6 +39,23 @@ int main(void) {
       return 1;
     }
   }
+  {
+    /* sdpa, causal: one query row against two keys sees only the first (q_len 2, kv_len 2, row 0) */
+    const float q[2] = {1.0f, 2.0f}, k[2] = {0.5f, -1.0f}, v[2] = {3.0f, 5.0f};
+    float out[2];
+    double p0, p1;
+    status = attnkern_sdpa_f32(q, k, v, NULL, 1, 2, 2, 1, 1, 1.0f, 1, out);
+    if (status != ATTNKERN_OK) {
+      fprintf(stderr, "attnkern_sdpa_f32: %s\n", attnkern_status_message(status));
+      return 1;
+    }
+    p0 = exp(2.0 * 0.5);
+    p1 = exp(2.0 * -1.0);
+    if (out[0] != 3.0f || fabs(out[1] - (p0 * 3.0 + p1 * 5.0) / (p0 + p1)) > 1e-5) {
+      fprintf(stderr, "sdpa: %g %g\n", out[0], out[1]);
+      return 1;
+    }
+  }
   printf("C consumer: attnkern %s on %s, tanh(0.5) = %.7f\n", attnkern_version(), attnkern_isa(), y[3]);
   return 0;
 }
