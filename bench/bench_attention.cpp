@@ -175,13 +175,7 @@ std::string bench_name(const std::string& id, const shape& s, int threads) {
 
 void run_bench(benchmark::State& state, const implementation& impl, const shape& s, int threads) {
   const inputs in = inputs_for(s);
-  attnkern_set_num_threads(threads);
-  impl.run(s, in, threads);  // warm up
-  for (auto _ : state) {
-    impl.run(s, in, threads);
-    benchmark::ClobberMemory();
-  }
-  attnkern_set_num_threads(0);
+  attnkern_bench::timed_loop(state, threads, [&] { impl.run(s, in, threads); });
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(s.sequence_floats() * sizeof(float)));
   state.counters["tanh_per_second"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * static_cast<double>(s.batch * s.steps * s.attn_dim()),

@@ -2,6 +2,7 @@
 // rates for the summary tables, and the thread counts to run.
 #pragma once
 
+#include <attnkern/attnkern.h>
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -73,6 +74,19 @@ inline bool initialize_with_full(int argc, char** argv) {
   }
   initialize(static_cast<int>(rest.size()), rest.data());
   return full;
+}
+
+// The timed loop of a kernel benchmark: `run` once to warm up, then once per iteration, with the
+// library's threads set to `threads` meanwhile (restored to the default after).
+template <class Run>
+void timed_loop(benchmark::State& state, int threads, Run&& run) {
+  attnkern_set_num_threads(threads);
+  run();
+  for (auto _ : state) {
+    run();
+    benchmark::ClobberMemory();
+  }
+  attnkern_set_num_threads(0);
 }
 
 // A table cell: v printed with `format`, or "-" when v <= 0 (not measured).

@@ -122,13 +122,7 @@ std::string bench_name(const std::string& id, const shape& s, int threads) {
 
 void run_bench(benchmark::State& state, const implementation& impl, const shape& s, std::size_t largest, int threads) {
   const inputs in = inputs_for(s, largest);
-  attnkern_set_num_threads(threads);
-  impl.run(s, in, threads);  // warm up
-  for (auto _ : state) {
-    impl.run(s, in, threads);
-    benchmark::ClobberMemory();
-  }
-  attnkern_set_num_threads(0);
+  attnkern_bench::timed_loop(state, threads, [&] { impl.run(s, in, threads); });
   // (the pipeline's sgemm alone counts the same FLOPs, for a comparable rate)
   state.counters["flops"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * s.flops(), benchmark::Counter::kIsRate);
