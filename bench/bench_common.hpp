@@ -1,13 +1,13 @@
-// Shared by the benchmark binaries: default flags, a reporter that keeps each benchmark's median
-// rates for the summary tables, and the thread counts to run.
+// Shared by the kernel families of attnkern-bench (bench/bench_*.cpp): the sweep's options, the
+// thread counts, the registry that names and counts every benchmark (for the progress line), the
+// timed loop, and seeded inputs.
 #pragma once
 
 #include <attnkern/attnkern.h>
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
-#include <cstring>
-
+#include <cstddef>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -28,6 +28,62 @@ inline int max_threads() {
 #endif
 }
 
+// What a kernel family sweeps.
+struct options {
+  bool full = false;  // --full: the kernel issues' whole sweeps; otherwise the quick default
+  // The thread counts every implementation runs on (the scalar reference: 1 only): 1 and all
+  // threads; with --full also the powers of two between (the thread-scaling plot).
+  std::vector<int> threads() const {
+    std::vector<int> counts{1};
+    for (int t = 2; full && t < max_threads(); t *= 2) counts.push_back(t);
+    if (max_threads() > 1) counts.push_back(max_threads());
+    return counts;
+  }
+};
+
+// Every benchmark of the sweep goes through add(): registered with Google Benchmark (real time),
+// and counted, when --benchmark_filter selects it, with a guess of its cost for the progress line.
+class registry {
+ public:
+  // `seconds_per_iteration`: a rough guess of one iteration's time (only the progress line's
+  // estimate of the time left uses it).
+  void add(const std::string& name, double seconds_per_iteration, std::function<void(benchmark::State&)> run);
+  // Benchmarks selected and the sum of their guessed costs (seconds).
+  std::size_t selected() const { return selected_; }
+  double guessed_seconds() const { return guessed_; }
+  // The guessed cost of the benchmark `name` (0 when unknown).
+  double guess(const std::string& name) const;
+  // Google Benchmark's timing flags, as the sweep sets them (for the guesses).
+  double min_time = 0.05;
+  int repetitions = 5;
+
+ private:
+  std::size_t selected_ = 0;
+  double guessed_ = 0;
+  std::map<std::string, double> guesses_;
+};
+registry& benchmarks();
+
+// The kernel families (bench/bench_<family>.cpp); each registers its benchmarks, named
+// <kernel>/<implementation>/<shape>/threads:<t>, with counters the report reads (tools/bench_report.py):
+//   batch, seq, features (the shape; seq is the row length or the key count), working_set (bytes
+//   an iteration touches), and a rate: bytes_per_second, items_per_second or flops.
+void register_roofline(const options& opt);  // roofline/<read|read_write|fma>/<level>/threads:<t>
+void register_tanh(const options& opt);
+void register_softmax(const options& opt);
+void register_attention(const options& opt);  // attention_pool and additive_attention
+void register_sdpa(const options& opt);
+// Facts a family adds to the report's context before the run (e.g. the peers' measured accuracy).
+void describe_tanh(const options& opt);
+
+// The shape counters every kernel benchmark carries.
+inline void set_shape(benchmark::State& state, double batch, double seq, double features, double working_set) {
+  state.counters["batch"] = batch;
+  state.counters["seq"] = seq;
+  state.counters["features"] = features;
+  state.counters["working_set"] = working_set;
+}
+
 // n inputs uniform in [lo, hi] (seed 42), made once per (n, lo, hi) and kept.
 inline const std::vector<float>& uniform_inputs(std::size_t n, float lo, float hi) {
   static std::map<std::tuple<std::size_t, float, float>, std::vector<float>> cache;
@@ -39,41 +95,6 @@ inline const std::vector<float>& uniform_inputs(std::size_t n, float lo, float h
     for (auto& e : v) e = dist(rng);
   }
   return v;
-}
-
-// 1 and all threads.
-inline std::vector<int> thread_counts() {
-  std::vector<int> counts{1};
-  if (max_threads() > 1) counts.push_back(max_threads());
-  return counts;
-}
-
-// benchmark::Initialize with our defaults (5 repetitions of at least 0.05 s, aggregates only) placed
-// before the user's flags, so that theirs win.
-inline void initialize(int argc, char** argv) {
-  static std::string reps = "--benchmark_repetitions=5", agg = "--benchmark_report_aggregates_only=true",
-                     min_time = "--benchmark_min_time=0.05";
-  static std::vector<char*> args;
-  args = {argv[0], &reps[0], &agg[0], &min_time[0]};
-  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
-  int count = static_cast<int>(args.size());
-  benchmark::Initialize(&count, args.data());
-}
-
-// initialize(), after taking out the binaries' own flag --full (the whole sweep); returns whether it
-// was given.
-inline bool initialize_with_full(int argc, char** argv) {
-  bool full = false;
-  static std::vector<char*> rest;
-  rest.clear();
-  for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--full") == 0)
-      full = true;
-    else
-      rest.push_back(argv[i]);
-  }
-  initialize(static_cast<int>(rest.size()), rest.data());
-  return full;
 }
 
 // The timed loop of a kernel benchmark: `run` once to warm up, then once per iteration, with the
@@ -89,49 +110,9 @@ void timed_loop(benchmark::State& state, int threads, Run&& run) {
   attnkern_set_num_threads(0);
 }
 
-// A table cell: v printed with `format`, or "-" when v <= 0 (not measured).
-inline std::string cell(double v, const char* format) {
-  if (v <= 0) return "-";
-  char text[32];
-  std::snprintf(text, sizeof text, format, v);
-  return text;
+// "<kernel>/<implementation>/<shape>/threads:<t>"
+inline std::string bench_name(const std::string& kernel, const std::string& impl, const std::string& shape, int threads) {
+  return kernel + "/" + impl + "/" + shape + "/threads:" + std::to_string(threads);
 }
-// A time in ns as "12.3 us" or "4.56 ms".
-inline std::string time_cell(double ns) { return ns < 1e6 ? cell(ns / 1e3, "%.1f us") : cell(ns / 1e6, "%.2f ms"); }
-
-// Prints as the console reporter does, and keeps the median of every counter by benchmark name.
-class collecting_reporter : public benchmark::ConsoleReporter {
- public:
-  // The median of the repetitions, or the single run when there are no repetitions.
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
-      if (!median && !single) continue;
-      auto& row = medians_[run.run_name.function_name];
-      for (const auto& counter : run.counters) row[counter.first] = counter.second.value;
-      row["real_time_ns"] = run.GetAdjustedRealTime() * multiplier(run.time_unit);
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  // The median of `counter` for benchmark `name`, or -1 when it did not run (filtered out).
-  double median(const std::string& name, const std::string& counter) const {
-    auto row = medians_.find(name);
-    if (row == medians_.end()) return -1;
-    auto value = row->second.find(counter);
-    return value == row->second.end() ? -1 : value->second;
-  }
-
- private:
-  static double multiplier(benchmark::TimeUnit unit) {
-    switch (unit) {
-      case benchmark::kSecond: return 1e9;
-      case benchmark::kMillisecond: return 1e6;
-      case benchmark::kMicrosecond: return 1e3;
-      default: return 1;
-    }
-  }
-  std::map<std::string, std::map<std::string, double>> medians_;
-};
 
 }  // namespace attnkern_bench

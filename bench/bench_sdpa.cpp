@@ -1,28 +1,24 @@
-// attnkern-bench-sdpa: scaled dot-product attention (attnkern_sdpa_f32) over batch*heads x sequence
-// x head_dim (q_len = kv_len = sequence, value_dim = head_dim, scale 1/sqrt(head_dim)), causal and
-// not, on one thread and on all threads, beside
-//   - an FMA-peak probe in the same process and thread count (bench/probes.cpp),
-//   - where OpenBLAS is installed: the unfused pipeline NumPy or PyTorch would run, per batch item
-//     the system's cblas_sgemm for S = scale Q K^T, the causal mask written as -inf,
-//     attnkern_softmax_f32, and cblas_sgemm for P V, and its two sgemm calls alone (the GEMMs' share
-//     of that pipeline). OpenBLAS threads the GEMMs; the softmax runs on one thread, as NumPy's
-//     would: with attnkern's OpenMP threads too, the two pools' idle workers spin against each
-//     other and the pipeline runs at a third of its speed on 2 threads (40 rather than 147 GFLOP/s
-//     at 16 x 1024 x 64; OMP_WAIT_POLICY=passive also avoids it).
-// Rates: GFLOP/s = 4 batch q_len kv_len head_dim / time, halved for causal (the useful FLOPs).
-//
-// Default: a quick subset (the headline shape 16 x 1024 x 64 among them, and one decoding
-// shape, q_len 1 against 4096 keys); --full: the whole sweep, batch {1, 16, 64} x sequence
-// {64, 128, 512, 1024, 4096} x head_dim {32, 64, 128}, causal and not (long: the largest shapes take
-// seconds per run). Google Benchmark's flags work too (--benchmark_filter=..., --benchmark_out=...).
+// sdpa (attnkern-bench's family "sdpa"): scaled dot-product attention (attnkern_sdpa_f32) over
+// batch*heads x sequence x head_dim (q_len = kv_len = sequence, value_dim = head_dim, scale
+// 1/sqrt(head_dim)), causal and not, beside, where OpenBLAS is installed:
+//   - "unfused_openblas": the unfused pipeline NumPy or PyTorch would run, per batch item the
+//     system's cblas_sgemm for S = scale Q K^T, the causal mask written as -inf,
+//     attnkern_softmax_f32, and cblas_sgemm for P V. OpenBLAS threads the GEMMs; the softmax runs on
+//     one thread, as NumPy's would: with attnkern's OpenMP threads too, the two pools' idle workers
+//     spin against each other and the pipeline runs at a third of its speed on 2 threads (40 rather
+//     than 147 GFLOP/s at 16 x 1024 x 64; OMP_WAIT_POLICY=passive also avoids it).
+//   - "sgemm_only": its two sgemm calls alone (the GEMMs' share of that pipeline).
+// Rates: flops = 4 batch q_len kv_len head_dim / time, halved for causal (the useful FLOPs).
+// Default: batch 16 x sequence {64, 127, 512, 1024} x head_dim {32, 64, 128}, and causal at
+// head_dim 64; --full: the sweep, batch {1, 16, 64} x sequence {64, 127, 128, 512, 1024,
+// 4096} x head_dim {32, 64, 128}, causal and not (the largest shapes take seconds per run). Both
+// add one decoding shape, q_len 1 against 4096 keys, batch 16, head_dim 64.
 #include <attnkern/attnkern.h>
 
 #include "bench_common.hpp"
-#include "probes.hpp"
 
 #include <cmath>
-#include <cstdio>
-#include <cstring>
+#include <algorithm>
 #include <functional>
 #include <limits>
 #include <string>
@@ -32,9 +28,8 @@
 #include <cblas.h>
 #endif
 
+namespace attnkern_bench {
 namespace {
-
-using attnkern_bench::collecting_reporter;
 
 struct shape {
   std::size_t batch, q_len, kv_len, head_dim;
@@ -46,7 +41,7 @@ struct shape {
   std::string label() const {
     std::string l = std::to_string(batch) + "x" + std::to_string(q_len);
     if (kv_len != q_len) l += "x" + std::to_string(kv_len);
-    return l + "x" + std::to_string(head_dim) + (causal ? "/causal" : "");
+    return l + "x" + std::to_string(head_dim) + (causal ? "-causal" : "");
   }
 };
 
@@ -58,7 +53,7 @@ struct inputs {
 inputs inputs_for(const shape& s, std::size_t largest) {
   static std::vector<float> out;
   out.resize(std::max(out.size(), largest));
-  const std::vector<float>& x = attnkern_bench::uniform_inputs(3 * largest, -1.0f, 1.0f);
+  const std::vector<float>& x = uniform_inputs(3 * largest, -1.0f, 1.0f);
   (void)s;
   return inputs{x.data(), x.data() + largest, x.data() + 2 * largest, out.data()};
 }
@@ -97,7 +92,7 @@ struct implementation {
 const std::vector<implementation>& implementations() {
   static std::vector<implementation> impls;
   if (!impls.empty()) return impls;
-  impls.push_back({"attnkern", "attnkern", [](const shape& s, const inputs& in, int) {
+  impls.push_back({"attnkern", "attnkern (fused)", [](const shape& s, const inputs& in, int) {
                      attnkern_sdpa_f32(in.q, in.k, in.v, nullptr, s.batch, s.q_len, s.kv_len, s.head_dim, s.head_dim,
                                        scale_of(s), s.causal ? 1 : 0, in.out);
                    }});
@@ -108,7 +103,7 @@ const std::vector<implementation>& implementations() {
                      attnkern_set_num_threads(1);
                      unfused(s, in, true);
                    }});
-  impls.push_back({"sgemm_only", "its two sgemm calls alone", [](const shape& s, const inputs& in, int threads) {
+  impls.push_back({"sgemm_only", "OpenBLAS's two sgemm calls alone", [](const shape& s, const inputs& in, int threads) {
                      openblas_set_num_threads(threads);
                      unfused(s, in, false);
                    }});
@@ -116,90 +111,44 @@ const std::vector<implementation>& implementations() {
   return impls;
 }
 
-std::string bench_name(const std::string& id, const shape& s, int threads) {
-  return "sdpa/" + id + "/" + s.label() + "/threads:" + std::to_string(threads);
-}
-
 void run_bench(benchmark::State& state, const implementation& impl, const shape& s, std::size_t largest, int threads) {
   const inputs in = inputs_for(s, largest);
-  attnkern_bench::timed_loop(state, threads, [&] { impl.run(s, in, threads); });
+  timed_loop(state, threads, [&] { impl.run(s, in, threads); });
   // (the pipeline's sgemm alone counts the same FLOPs, for a comparable rate)
   state.counters["flops"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * s.flops(), benchmark::Counter::kIsRate);
-}
-
-void run_fma_probe(benchmark::State& state, int threads) {
-  constexpr std::size_t rounds = std::size_t(1) << 20;
-  double flops = 0;
-  for (auto _ : state) flops += attnkern_bench::probe_fma(rounds, threads);
-  state.counters["flops"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
+  const double bytes = static_cast<double>(s.batch * (2 * s.q_len + 2 * s.kv_len) * s.head_dim * sizeof(float));
+  set_shape(state, static_cast<double>(s.batch), static_cast<double>(s.kv_len), static_cast<double>(s.head_dim), bytes);
+  state.counters["q_len"] = static_cast<double>(s.q_len);
+  state.counters["causal"] = s.causal ? 1 : 0;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const bool full = attnkern_bench::initialize_with_full(argc, argv);
-
+void register_sdpa(const options& opt) {
   std::vector<shape> shapes;
-  if (full) {
-    for (std::size_t b : {1, 16, 64})
-      for (std::size_t t : {64, 128, 512, 1024, 4096})
-        for (std::size_t d : {32, 64, 128})
-          for (bool causal : {false, true}) shapes.push_back({b, t, t, d, causal});
-  } else {
-    for (bool causal : {false, true})
-      for (const shape& s : {shape{1, 64, 64, 32, false}, shape{16, 128, 128, 64, false}, shape{16, 1024, 1024, 32, false},
-                             shape{16, 1024, 1024, 64, false}, shape{16, 1024, 1024, 128, false},
-                             shape{64, 512, 512, 64, false}, shape{1, 4096, 4096, 64, false}})
-        shapes.push_back({s.batch, s.q_len, s.kv_len, s.head_dim, causal});
-  }
+  const std::vector<std::size_t> batches = opt.full ? std::vector<std::size_t>{1, 16, 64} : std::vector<std::size_t>{16};
+  const std::vector<std::size_t> sequences = opt.full ? std::vector<std::size_t>{64, 127, 128, 512, 1024, 4096}
+                                                      : std::vector<std::size_t>{64, 127, 512, 1024};
+  for (bool causal : {false, true})
+    for (std::size_t b : batches)
+      for (std::size_t d : {32, 64, 128})
+        for (std::size_t t : sequences)
+          if (opt.full || !causal || d == 64) shapes.push_back({b, t, t, d, causal});
   shapes.push_back({16, 1, 4096, 64, false});  // decoding: one query per head against a key cache
   std::size_t largest = 0;
   for (const shape& s : shapes) largest = std::max({largest, s.batch * s.q_len * s.head_dim, s.batch * s.kv_len * s.head_dim});
-
-  const auto threads = attnkern_bench::thread_counts();
-  for (int t : threads) {
-    benchmark::RegisterBenchmark(("probe_fma/threads:" + std::to_string(t)).c_str(),
-                                 [t](benchmark::State& st) { run_fma_probe(st, t); })
-        ->UseRealTime();
-    for (const auto& impl : implementations())
-      for (const shape& s : shapes)
-        benchmark::RegisterBenchmark(bench_name(impl.id, s, t).c_str(),
-                                     [&impl, s, largest, t](benchmark::State& st) { run_bench(st, impl, s, largest, t); })
-            ->UseRealTime();
-  }
-  std::printf("attnkern %s, scaled dot-product attention; ISA: %s; threads: 1 and %d; %s sweep\n", attnkern_version(),
-              attnkern_isa(), attnkern_bench::max_threads(), full ? "full" : "default (--full for the whole)");
 #if !defined(ATTNKERN_BENCH_OPENBLAS)
-  std::printf("note: OpenBLAS not found at build time (apt-get install libopenblas-dev): the unfused pipeline is skipped\n");
+  benchmark::AddCustomContext("note:sdpa/openblas",
+                              "OpenBLAS not found at build time (apt-get install libopenblas-dev): the unfused pipeline is skipped");
 #endif
-  collecting_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-
-  auto gflops = [&](const std::string& name) {
-    const double v = reporter.median(name, "flops");
-    return v > 0 ? v / 1e9 : -1;
-  };
-  using attnkern_bench::cell;
-  using attnkern_bench::time_cell;
-  for (int t : threads) {
-    const double peak = gflops("probe_fma/threads:" + std::to_string(t));
-    std::printf("\nsdpa, %d thread%s: medians over the repetitions; GFLOP/s = 4 B Tq Tk d / time (halved for causal); "
-                "FMA peak probe %s GFLOP/s\n\n",
-                t, t == 1 ? "" : "s", cell(peak, "%.1f").c_str());
-    std::printf("| B x T x d | attnkern | GFLOP/s | of FMA peak | OpenBLAS sgemm + softmax + sgemm | GFLOP/s | speed-up | its sgemm alone GFLOP/s |\n");
-    std::printf("|---|---|---|---|---|---|---|---|\n");
-    for (const shape& s : shapes) {
-      const double ours = gflops(bench_name("attnkern", s, t)), unfused = gflops(bench_name("unfused_openblas", s, t));
-      const double gemm = gflops(bench_name("sgemm_only", s, t));
-      const double ns = reporter.median(bench_name("attnkern", s, t), "real_time_ns");
-      const double unfused_ns = reporter.median(bench_name("unfused_openblas", s, t), "real_time_ns");
-      std::printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", s.label().c_str(), time_cell(ns).c_str(),
-                  cell(ours, "%.1f").c_str(), cell(ours > 0 && peak > 0 ? 100 * ours / peak : -1, "%.0f%%").c_str(),
-                  time_cell(unfused_ns).c_str(), cell(unfused, "%.1f").c_str(),
-                  cell(ours > 0 && unfused > 0 ? ours / unfused : -1, "%.1fx").c_str(), cell(gemm, "%.1f").c_str());
-    }
+  for (const auto& impl : implementations()) {
+    benchmark::AddCustomContext("name:sdpa/" + impl.id, impl.name);
+    for (int t : opt.threads())
+      for (const shape& s : shapes)
+        benchmarks().add(bench_name("sdpa", impl.id, s.label(), t), s.flops() / (50e9 * t),
+                         [&impl, s, largest, t](benchmark::State& st) { run_bench(st, impl, s, largest, t); });
   }
-  benchmark::Shutdown();
-  return 0;
 }
+
+}  // namespace attnkern_bench

@@ -1,11 +1,9 @@
-// attnkern-bench-tanh: tanh throughput of every attnkern ISA path and every installed peer, at
-// n = 1K .. 16M, on one thread and on all threads, with elements/s and bytes/s (8 bytes per element:
-// one read, one write); then a table of medians over repetitions with each one's max error, measured
-// on a sample of inputs against float64 tanh (the exhaustive figures for attnkern come from
-// attnkern-ulp --function tanh).
-//
-// Google Benchmark's own flags work (--benchmark_filter=..., --benchmark_out=FILE.json, ...).
-// Defaults: 5 repetitions of at least 0.05 s each, aggregates only.
+// tanh (attnkern-bench's family "tanh"): every attnkern ISA path and every installed peer over
+// n elements, inputs uniform in [-5, 5] (both regimes and the saturation), 8 bytes per element (one
+// read, one write). attnkern's dispatched path is "attnkern", the others "attnkern_<isa>"; each
+// implementation's max error on a sample of inputs (against float64 tanh) goes into the report's
+// context (the exhaustive figures for attnkern come from attnkern-ulp --function tanh).
+// Default n: 1K, 16K, 256K, 1000003, 16M; --full: every power of four from 1K to 16M, and 1000003.
 #include <attnkern/attnkern.h>
 
 #include "../tools/ulp.hpp"
@@ -19,8 +17,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <map>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -28,13 +24,8 @@
 #include <omp.h>
 #endif
 
+namespace attnkern_bench {
 namespace {
-
-using attnkern_bench::collecting_reporter;
-using attnkern_bench::max_threads;
-using attnkern_bench::peer;
-
-const std::size_t sizes[] = {1 << 10, 1 << 12, 1 << 16, 1 << 18, 1 << 20, 1 << 24};
 
 struct implementation {
   std::string id, name, algorithm;
@@ -42,6 +33,24 @@ struct implementation {
   peer p;           // peers only
 };
 
+// attnkern's paths (the dispatched one first, as "attnkern"), then the peers this CPU can run.
+const std::vector<implementation>& implementations() {
+  static std::vector<implementation> impls;
+  if (!impls.empty()) return impls;
+  const std::string dispatched = attnkern_isa();
+  impls.push_back({"attnkern", "attnkern (" + dispatched + ")", "two regimes, one divide", dispatched, {}});
+  for (const char* isa : {"avx512", "avx2", "sse2", "neon"}) {
+    if (isa == dispatched || attnkern_set_isa(isa) != ATTNKERN_OK) continue;
+    impls.push_back({std::string("attnkern_") + isa, std::string("attnkern ") + isa, "two regimes, one divide", isa, {}});
+  }
+  attnkern_set_isa("auto");
+  const auto cpu = xsimd::available_architectures();
+  for (const peer& p : tanh_peers()) {
+    if (p.needs_avx2 && !cpu.fma3_avx2) continue;  // (describe_tanh says so)
+    impls.push_back({p.id, p.name, p.algorithm, "", p});
+  }
+  return impls;
+}
 
 // Peers run single-threaded are split across threads the way attnkern splits tanh: contiguous
 // parts, and only when each thread gets at least 8K elements (kernels/capi.cpp).
@@ -66,29 +75,26 @@ void run_peer(const peer& p, const float* x, float* y, std::size_t n, int thread
 }
 
 void bench_tanh(benchmark::State& state, const implementation& impl, std::size_t n, int threads) {
-  const std::vector<float>& x = attnkern_bench::uniform_inputs(n, -5.0f, 5.0f);  // both regimes of tanh and its saturation
+  const std::vector<float>& x = uniform_inputs(n, -5.0f, 5.0f);
   std::vector<float> y(n);
-  if (!impl.isa.empty()) {
-    attnkern_set_isa(impl.isa.c_str());
-    attnkern_set_num_threads(threads);
-  }
+  if (!impl.isa.empty()) attnkern_set_isa(impl.isa.c_str());
 #if defined(_OPENMP)
   if (impl.p.own_threads) omp_set_num_threads(threads);
 #endif
-  for (auto _ : state) {
-    if (!impl.isa.empty()) {
+  timed_loop(state, threads, [&] {
+    if (!impl.isa.empty())
       attnkern_tanh_f32(x.data(), y.data(), n);
-    } else {
+    else
       run_peer(impl.p, x.data(), y.data(), n, threads);
-    }
     benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
+  });
 #if defined(_OPENMP)
   if (impl.p.own_threads) omp_set_num_threads(max_threads());
 #endif
+  attnkern_set_isa("auto");
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n * 2 * sizeof(float)));
+  set_shape(state, 1, static_cast<double>(n), 1, static_cast<double>(n * 2 * sizeof(float)));
 }
 
 // The max error of one implementation over every `stride`-th non-negative finite float (and their
@@ -106,6 +112,7 @@ double sampled_max_ulp(const implementation& impl, uint32_t stride) {
   if (!impl.isa.empty()) {
     attnkern_set_isa(impl.isa.c_str());
     attnkern_tanh_f32(x.data(), y.data(), x.size());
+    attnkern_set_isa("auto");
   } else {
     run_peer(impl.p, x.data(), y.data(), x.size(), max_threads());
   }
@@ -119,103 +126,48 @@ double sampled_max_ulp(const implementation& impl, uint32_t stride) {
   return worst;
 }
 
-std::string bench_name(const implementation& impl, std::size_t n, int threads) {
-  return "tanh/" + impl.id + "/" + std::to_string(n) + "/threads:" + std::to_string(threads);
-}
-
-std::string size_label(std::size_t n) {
-  return n >= (1u << 20) ? std::to_string(n >> 20) + "M" : std::to_string(n >> 10) + "K";
+std::vector<std::size_t> sizes(const options& opt) {
+  if (opt.full) return {1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20, 1000003, 1 << 22, 1 << 24};
+  return {1 << 10, 1 << 14, 1 << 18, 1000003, 1 << 24};
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  attnkern_bench::initialize(argc, argv);
+void register_tanh(const options& opt) {
+  for (const auto& impl : implementations()) {
+    const bool slow = impl.id == "std_tanh" || impl.id == "reference";
+    for (int t : opt.threads())
+      for (std::size_t n : sizes(opt))
+        benchmarks().add(bench_name("tanh", impl.id, std::to_string(n), t), static_cast<double>(n) * (slow ? 8e-9 : 1e-9) / t,
+                         [&impl, n, t](benchmark::State& s) { bench_tanh(s, impl, n, t); });
+  }
+}
 
-  const auto cpu = xsimd::available_architectures();
-  std::vector<implementation> impls;
-  const std::string dispatched = attnkern_isa();
-  for (const char* isa : {"avx512", "avx2", "sse2", "neon"}) {
-    if (attnkern_set_isa(isa) != ATTNKERN_OK) continue;
-    const bool is_default = dispatched == isa;
-    impls.push_back({std::string("attnkern_") + isa, std::string("attnkern ") + isa + (is_default ? " (dispatched)" : ""),
-                     "two regimes, one divide", isa, {}});
+void describe_tanh(const options& opt) {
+  // 1 in 4099 of the floats (about a million inputs) by default, 1 in 17 with --full
+  const uint32_t stride = opt.full ? 17 : 4099;
+  benchmark::AddCustomContext("tanh_accuracy_sample", "every " + std::to_string(stride) + "th float and its negative");
+  for (const auto& impl : implementations()) {
+    char ulp[32];
+    std::snprintf(ulp, sizeof ulp, "%.2f", sampled_max_ulp(impl, stride));
+    benchmark::AddCustomContext("name:tanh/" + impl.id, impl.name);
+    benchmark::AddCustomContext("algorithm:tanh/" + impl.id, impl.algorithm);
+    benchmark::AddCustomContext("max_ulp:tanh/" + impl.id, ulp);
   }
-  attnkern_set_isa("auto");
-  for (const peer& p : attnkern_bench::tanh_peers()) {
-    if (p.needs_avx2 && !cpu.fma3_avx2) {
-      std::printf("note: %s skipped, this CPU has no AVX2+FMA\n", p.name);
-      continue;
-    }
-    impls.push_back({p.id, p.name, p.algorithm, "", p});
-  }
+  if (!xsimd::available_architectures().fma3_avx2)
+    benchmark::AddCustomContext("note:tanh/avx2", "the AVX2 peers (xsimd, Eigen, SLEEF, libmvec) need AVX2 + FMA: skipped");
 #if !defined(ATTNKERN_BENCH_EIGEN)
-  std::printf("note: Eigen not installed (libeigen3-dev): skipped\n");
+  benchmark::AddCustomContext("note:tanh/eigen", "Eigen not installed (libeigen3-dev): skipped");
 #endif
 #if !defined(ATTNKERN_BENCH_SLEEF)
-  std::printf("note: SLEEF not installed (libsleef-dev): skipped\n");
+  benchmark::AddCustomContext("note:tanh/sleef", "SLEEF not installed (libsleef-dev): skipped");
 #endif
 #if !defined(ATTNKERN_BENCH_DNNL)
-  std::printf("note: oneDNN not installed (libdnnl-dev): skipped\n");
+  benchmark::AddCustomContext("note:tanh/onednn", "oneDNN not installed (libdnnl-dev): skipped");
 #endif
 #if !defined(ATTNKERN_BENCH_LIBMVEC)
-  std::printf("note: glibc libmvec's AVX2 tanhf not found: skipped\n");
+  benchmark::AddCustomContext("note:tanh/libmvec", "glibc's libmvec AVX2 tanhf not found: skipped");
 #endif
-
-  const int all = max_threads();
-  const std::vector<int> thread_counts = attnkern_bench::thread_counts();
-  for (const auto& impl : impls)
-    for (int t : thread_counts)
-      for (std::size_t n : sizes)
-        benchmark::RegisterBenchmark(bench_name(impl, n, t).c_str(),
-                                     [&impl, n, t](benchmark::State& s) { bench_tanh(s, impl, n, t); })
-            ->UseRealTime();
-
-  std::printf("attnkern %s, tanh; dispatched ISA: %s; threads: 1 and %d\n", attnkern_version(), dispatched.c_str(), all);
-  collecting_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  attnkern_set_isa("auto");
-  attnkern_set_num_threads(0);
-
-  // The table: medians in Gelem/s, the max error on a sample, the speed relative to Eigen.
-  constexpr uint32_t accuracy_stride = 17;
-  const implementation* eigen = nullptr;
-  for (const auto& impl : impls)
-    if (impl.id == "eigen") eigen = &impl;
-  auto rate = [&](const implementation& impl, std::size_t n, int t) {
-    const double r = reporter.median(bench_name(impl, n, t), "items_per_second");
-    return r < 0 ? r : r / 1e9;
-  };
-  for (int t : thread_counts) {
-    std::printf("\ntanh, %d thread%s: median Gelem/s over the repetitions (inputs uniform in [-5, 5])\n\n", t,
-                t == 1 ? "" : "s");
-    std::printf("| implementation | algorithm | max ULP (1 in %u inputs) |", accuracy_stride);
-    for (std::size_t n : sizes) std::printf(" %s |", size_label(n).c_str());
-    if (eigen) std::printf(" vs Eigen at 4K | vs Eigen at 256K |");
-    std::printf("\n|---|---|---|");
-    for (std::size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) + (eigen ? 2 : 0); ++i) std::printf("---|");
-    std::printf("\n");
-    static std::map<std::string, double> accuracy;  // measured once, shown in both tables
-    for (const auto& impl : impls) {
-      bool any = false;
-      for (std::size_t n : sizes) any = any || rate(impl, n, t) >= 0;
-      if (!any) continue;  // filtered out
-      if (!accuracy.count(impl.id)) accuracy[impl.id] = sampled_max_ulp(impl, accuracy_stride);
-      std::printf("| %s | %s | %.2f |", impl.name.c_str(), impl.algorithm.c_str(), accuracy[impl.id]);
-      for (std::size_t n : sizes) {
-        const double r = rate(impl, n, t);
-        r >= 0 ? std::printf(" %.3f |", r) : std::printf(" - |");
-      }
-      if (eigen) {
-        for (std::size_t n : {std::size_t(1) << 12, std::size_t(1) << 18}) {
-          const double r = rate(impl, n, t), e = rate(*eigen, n, t);
-          r >= 0 && e > 0 ? std::printf(" %.2fx |", r / e) : std::printf(" - |");
-        }
-      }
-      std::printf("\n");
-    }
-  }
-  attnkern_set_isa("auto");
-  benchmark::Shutdown();
-  return 0;
 }
+
+}  // namespace attnkern_bench

@@ -38,7 +38,7 @@ std::vector<peer> tanh_peers() {
   peers.push_back({"onednn", "oneDNN", "eltwise_tanh primitive (JIT)", &dnnl_tanh, false, true});
 #endif
   peers.push_back({"std_tanh", "std::tanh", "glibc tanhf, scalar loop", &std_tanh, false, false});
-  peers.push_back({"reference", "attnkern reference", "tanh in double, rounded once", &reference_tanh, false, false});
+  peers.push_back({"reference", "scalar reference", "tanh in double, rounded once", &reference_tanh, false, false});
   return peers;
 }
 

@@ -1,24 +1,66 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds what is stale (Release, in build/), checks tanh's
-# accuracy exhaustively on every ISA path, then benchmarks tanh, softmax, the fused attention kernels
-# and scaled dot-product attention beside their peers and prints the tables. Arguments go to every benchmark (Google
-# Benchmark flags, e.g. --benchmark_filter=attnkern). The exhaustive check of softmax's exp runs in
-# the tests.
+# The main job: installs what is missing, builds the benchmark (Release, in build/), runs the sweep of
+# every kernel beside its peers and the roofline probes with a progress line, then prints a summary
+# table and writes the report folder:
+#   benchmark.json   Google Benchmark's JSON (every benchmark's median, mean, stddev, cv)
+#   report.md        the machine, the roofline, a summary, and per kernel a plot and tables
+#   plots/*.png      per kernel throughput by size against the ceilings; speed-up over the peers;
+#                    thread scaling
+#
+#   tools/bench.sh [--full] [--kernels=LIST] [--out DIR] [Google Benchmark flags]
+#
+#   --full          the kernel issues' whole sweeps, and tanh checked on all 2^32 inputs first
+#                   (about an hour on 2 cores); default: a quick sweep (about 3 minutes)
+#   --kernels=LIST  only these families (comma-separated): tanh, softmax, attention_pool,
+#                   additive_attention, sdpa (the roofline probes always run)
+#   --out DIR       the report folder (must not exist yet); default reports/<date-time>/, with
+#                   reports/latest pointing at the newest
+# The report is written to a temporary folder and moved into place only when everything succeeded.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+full=0 out="" args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) full=1; args+=("$1") ;;
+    --out) [ $# -ge 2 ] || { echo "bench: --out needs a folder" >&2; exit 2; }; out=$2; shift ;;
+    --out=*) out=${1#--out=} ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) args+=("$1") ;;
+  esac
+  shift
+done
+if [ -z "$out" ]; then
+  out="$root/reports/$(date +%Y%m%d-%H%M%S)"
+  latest=1
+else
+  latest=0
+fi
+if [ -e "$out" ]; then
+  echo "bench: $out already exists; give another --out, or remove it" >&2
+  exit 2
+fi
+
 "$root/tools/setup.sh"
-"$root/tools/build.sh"
-echo "== tanh accuracy, all 2^32 inputs, every ISA path (attnkern-ulp) =="
-"$root/build/tools/attnkern-ulp" --function tanh
+"$root/tools/build.sh" attnkern-bench attnkern-ulp
+
+if [ "$full" = 1 ]; then
+  echo "== tanh accuracy, all 2^32 inputs, every ISA path (attnkern-ulp) =="
+  "$root/build/tools/attnkern-ulp" --function tanh
+fi
+
+mkdir -p "$(dirname "$out")"
+tmp=$(mktemp -d "$(dirname "$out")/.bench-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+"$root/build/bench/attnkern-bench" "${args[@]}" --benchmark_out="$tmp/benchmark.json" --benchmark_out_format=json
+
+# matplotlib comes from Debian's python3-matplotlib, for the system's python3
+python=python3
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then python=/usr/bin/python3; fi
 echo
-echo "== tanh throughput beside its peers (attnkern-bench-tanh) =="
-"$root/build/bench/attnkern-bench-tanh" "$@"
+"$python" "$root/tools/bench_report.py" "$tmp/benchmark.json" --out "$tmp"
+mv "$tmp" "$out"
+trap - EXIT
+if [ "$latest" = 1 ]; then ln -sfn "$(basename "$out")" "$root/reports/latest"; fi
 echo
-echo "== softmax beside oneDNN and the bandwidth probe (attnkern-bench-softmax) =="
-"$root/build/bench/attnkern-bench-softmax" "$@"
-echo
-echo "== fused attention beside the read probe, the unfused pipeline and the reference (attnkern-bench-attention) =="
-"$root/build/bench/attnkern-bench-attention" "$@"
-echo
-echo "== scaled dot-product attention beside the FMA-peak probe and OpenBLAS's unfused pipeline (attnkern-bench-sdpa) =="
-"$root/build/bench/attnkern-bench-sdpa" "$@"
+echo "bench: report in $out/report.md (plots in $out/plots/, raw data in $out/benchmark.json)"

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Configures (first time) and builds what is stale in build/, Release; the compiler's output goes to
-# build/build.log and is shown only when the build fails.
+# Configures (first time) and builds what is stale in build/, Release: every target, or only the
+# targets named (tools/build.sh attnkern-bench). The compiler's output goes to build/build.log and is
+# shown only when the build fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$root/build"
 log="$root/build/build.log"
-echo "build: compiling attnkern (Release) in build/ ..."
-if ! { cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release && cmake --build "$root/build" -j"$(nproc)"; } >"$log" 2>&1; then
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+echo "build: compiling attnkern (Release) in build/ ${*:+($*) }..."
+if ! { cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release && cmake --build "$root/build" -j"$(nproc)" "${targets[@]}"; } >"$log" 2>&1; then
   tail -60 "$log" >&2
   echo "build: FAILED (full log: $log)" >&2
   exit 1
 fi
-grep -h "attnkern bench:\|attnkern tests:" "$log" | sed 's/^-- /build: note: /' || true
+grep -h "attnkern bench:\|attnkern tests:" "$log" | sed 's/^-- /build: note: /' | sort -u || true

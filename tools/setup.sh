@@ -3,12 +3,13 @@
 #   required: a C/C++ toolchain with OpenMP (g++), CMake, xsimd 8.1, Catch2 2.13, Google Benchmark,
 #             pkg-config (the install check), sollya (the coefficient check)
 #   optional: the benchmark's peers, SLEEF, Eigen, oneDNN and OpenBLAS (glibc's libmvec comes with
-#             libc6-dev);
-#             a peer that cannot be installed is skipped by the benchmark with a note
+#             libc6-dev), and python3-matplotlib for the report's plots;
+#             a peer that cannot be installed is skipped by the benchmark with a note, the plots
+#             likewise
 set -euo pipefail
 
 required=(g++ make cmake pkg-config libxsimd-dev catch2 libbenchmark-dev sollya)
-optional=(libsleef-dev libeigen3-dev libdnnl-dev libopenblas-dev)
+optional=(libsleef-dev libeigen3-dev libdnnl-dev libopenblas-dev python3-matplotlib)
 
 missing() {
   local pkg
@@ -43,7 +44,7 @@ fi
 
 mapfile -t want < <(missing "${optional[@]}")
 if [ "${#want[@]}" -gt 0 ]; then
-  echo "setup: installing the benchmark's peers ${want[*]}"
+  echo "setup: installing the benchmark's peers and plotting ${want[*]}"
   for pkg in "${want[@]}"; do
     apt_install "$pkg" || echo "setup: note: $pkg could not be installed; the benchmark skips it"
   done
