@@ -210,9 +210,9 @@ def machine_section(r):
         "| | |", "|---|---|",
         f"| CPU | {c.get('cpu_model', '?')}, {c.get('num_cpus', '?')} logical CPUs at {c.get('mhz_per_cpu', '?')} MHz; "
         f"caches {caches} (L1, L2 per core) |",
-        f"| ISA path chosen | {c.get('attnkern_isa', '?')} (paths this CPU runs: {c.get('attnkern_isa_paths', '?')}) |",
+        f"| ISA path chosen | {c.get('attnkern_isa', '?')} (paths this CPU runs: {c.get('attnkern_isa_paths', '?').replace(',', ', ')}) |",
         f"| threads used | {threads.replace(',', ', ')} |",
-        f"| compiler | {c.get('compiler', '?')}, {c.get('build', '?')} |",
+        f"| compiler | {c.get('compiler', '?')}, {' '.join(c.get('build', '?').split())} |",
         f"| library | attnkern {c.get('attnkern_version', '?')} |",
         f"| run | {c.get('date', '?')} on {c.get('host_name', '?')}; {c.get('sweep', '?')} sweep, kernels: "
         f"{c.get('kernels', 'all')}; {c.get('timing', '')}; load average {', '.join(f'{x:.2f}' for x in c.get('load_avg', []))} |",
