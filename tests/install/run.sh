@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs attnkern (shared, then static) into a scratch prefix and builds a C and a C++ consumer
 # against each installation, with find_package and with pkg-config; runs them; checks that the
-# shared library has a versioned soname and exports the C API only.
+# shared library has a versioned soname and exports the C API only; runs the installed tools.
 # usage: run.sh SOURCE_DIR WORK_DIR
 set -euo pipefail
 src=$(cd "$1" && pwd)
@@ -55,5 +55,11 @@ for linkage in shared static; do
   if [ "$linkage" = static ]; then
     ! ldd "$out/c_consumer" | grep -q libattnkern || { echo "static consumer links libattnkern.so" >&2; exit 1; }
   fi
+
+  step "$linkage: the installed tools (attnkern-examples on its installed data, attnkern-numerics)"
+  "$prefix/bin/attnkern-examples" >"$work/examples-$linkage.txt" || { echo "installed attnkern-examples failed" >&2; exit 1; }
+  grep -q "share/attnkern/examples" "$work/examples-$linkage.txt" || { echo "attnkern-examples did not use its installed data" >&2; exit 1; }
+  "$prefix/bin/attnkern-numerics" record --out "$work/numerics-$linkage.json" 2>/dev/null
+  "$prefix/bin/attnkern-numerics" compare "$work/numerics-$linkage.json" "$work/numerics-$linkage.json" >/dev/null
 done
-echo "install check passed: C and C++ consumers built with find_package and pkg-config, shared and static"
+echo "install check passed: C and C++ consumers built with find_package and pkg-config, shared and static; the tools run from the prefix"
