@@ -159,8 +159,8 @@ void pooling(const arrays& a) {
     print_compared("context vectors", context, a.at("context_" + k), batch, features, attention_pool_max_error * max_h, 4);
     print_compared("attention weights alpha", alpha, a.at("alpha_" + k), batch, steps, attention_pool_max_error, 4);
     heatmaps.push_back({"attention_pool_" + k + ".png",
-                        "Attention pooling (" + std::string(k == "int" ? "the notebook's integer inputs" : "normal inputs") +
-                            "): weights alpha",
+                        k == "int" ? std::string("Attention pooling, the notebook's integer inputs: weights alpha (every score saturates: all 1/60)")
+                                   : std::string("Attention pooling, normal inputs: weights alpha"),
                         "batch item", "step", numbered("", batch), numbered("", steps), {}, steps, batch});
     heatmaps.back().values.resize(steps * batch);
     for (std::size_t b = 0; b < batch; ++b)
