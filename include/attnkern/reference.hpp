@@ -115,12 +115,15 @@ inline std::size_t length_of(const std::int32_t* lengths, std::size_t b, std::si
 // over t < lengths[b] (all steps when lengths is null; positions past the length are never read,
 // their weights are 0; a length of 0 gives zeros). h: batch x steps x features; w: features; bias:
 // steps or null; context: batch x features; weights: batch x steps or null. Computed in a wider
-// type than T (double for float). Lengths must lie in [0, steps].
+// type than T (double for float). Lengths must lie in [0, steps]. scratch: room for `steps` values of
+// the wider type, or null to allocate it (this and the two below).
 template <class T>
 void attention_pool(const T* h, const T* w, const T* bias, const std::int32_t* lengths, std::size_t batch,
-                    std::size_t steps, std::size_t features, T* context, T* weights) {
+                    std::size_t steps, std::size_t features, T* context, T* weights,
+                    detail::wider_t<T>* scratch = nullptr) {
   using W = detail::wider_t<T>;
-  std::vector<W> e(steps);
+  std::vector<W> own(scratch ? 0 : steps);
+  W* e = scratch ? scratch : own.data();
   for (std::size_t b = 0; b < batch; ++b) {
     const std::size_t len = detail::length_of(lengths, b, steps);
     const T* hb = h + b * steps * features;
@@ -129,7 +132,7 @@ void attention_pool(const T* h, const T* w, const T* bias, const std::int32_t* l
       for (std::size_t f = 0; f < features; ++f) dot += static_cast<W>(hb[t * features + f]) * static_cast<W>(w[f]);
       e[t] = std::tanh(dot);
     }
-    detail::attend(e.data(), len, steps, hb, features, context + b * features, weights ? weights + b * steps : nullptr);
+    detail::attend(e, len, steps, hb, features, context + b * features, weights ? weights + b * steps : nullptr);
   }
 }
 
@@ -140,9 +143,10 @@ void attention_pool(const T* h, const T* w, const T* bias, const std::int32_t* l
 template <class T>
 void additive_attention(const T* keys, const T* query, const T* v, const T* values, const std::int32_t* lengths,
                         std::size_t batch, std::size_t steps, std::size_t attn_dim, std::size_t features, T* context,
-                        T* weights) {
+                        T* weights, detail::wider_t<T>* scratch = nullptr) {
   using W = detail::wider_t<T>;
-  std::vector<W> s(steps);
+  std::vector<W> own(scratch ? 0 : steps);
+  W* s = scratch ? scratch : own.data();
   for (std::size_t b = 0; b < batch; ++b) {
     const std::size_t len = detail::length_of(lengths, b, steps);
     const T* kb = keys + b * steps * attn_dim;
@@ -153,7 +157,7 @@ void additive_attention(const T* keys, const T* query, const T* v, const T* valu
         score += static_cast<W>(v[a]) * std::tanh(static_cast<W>(kb[t * attn_dim + a]) + static_cast<W>(qb[a]));
       s[t] = score;
     }
-    detail::attend(s.data(), len, steps, values + b * steps * features, features, context + b * features,
+    detail::attend(s, len, steps, values + b * steps * features, features, context + b * features,
                    weights ? weights + b * steps : nullptr);
   }
 }
@@ -176,12 +180,14 @@ inline std::size_t sdpa_visible(std::size_t i, std::size_t length, std::size_t q
 // or past the length are never read; a row that sees no key (or whose scores are all -inf) gives
 // zeros; a NaN or +inf score makes the row NaN. q: batch x q_len x head_dim; k: batch x kv_len x
 // head_dim; v: batch x kv_len x value_dim; out: batch x q_len x value_dim. Computed in a wider type
-// than T.
+// than T. scratch: room for `kv_len` values of the wider type, or null to allocate it.
 template <class T>
 void sdpa(const T* q, const T* k, const T* v, const std::int32_t* kv_lengths, std::size_t batch, std::size_t q_len,
-          std::size_t kv_len, std::size_t head_dim, std::size_t value_dim, T scale, bool causal, T* out) {
+          std::size_t kv_len, std::size_t head_dim, std::size_t value_dim, T scale, bool causal, T* out,
+          detail::wider_t<T>* scratch = nullptr) {
   using W = detail::wider_t<T>;
-  std::vector<W> s(kv_len);
+  std::vector<W> own(scratch ? 0 : kv_len);
+  W* s = scratch ? scratch : own.data();
   for (std::size_t b = 0; b < batch; ++b) {
     const std::size_t len = detail::length_of(kv_lengths, b, kv_len);
     const T* kb = k + b * kv_len * head_dim;
@@ -198,7 +204,7 @@ void sdpa(const T* q, const T* k, const T* v, const std::int32_t* kv_lengths, st
         if (!(s[j] == -std::numeric_limits<W>::infinity())) all_masked = false;
       }
       if (all_masked) n = 0;
-      detail::attend(s.data(), n, 0, vb, value_dim, oi, static_cast<T*>(nullptr));
+      detail::attend(s, n, 0, vb, value_dim, oi, static_cast<T*>(nullptr));
     }
   }
 }

@@ -8,6 +8,7 @@
 // merged afterwards. Both do the same arithmetic in the same order, so the result is bitwise the same
 // for any thread count.
 #include "attention_driver.hpp"
+#include "../reference_scratch.hpp"
 
 #include <attnkern/reference.hpp>
 
@@ -223,7 +224,7 @@ void attention_pool_run(const kernel_table& table, const attention_pool_args& a,
     void reference(std::size_t b) const {
       reference::attention_pool(a.h + b * a.steps * a.features, a.w, a.bias, a.lengths ? a.lengths + b : nullptr, 1,
                                 a.steps, a.features, a.context + b * a.features,
-                                a.weights ? a.weights + b * a.steps : nullptr);
+                                a.weights ? a.weights + b * a.steps : nullptr, reference_scratch(a.steps));
     }
   };
   const problem p{table, a, vectorized ? to_padded_doubles(a.w, a.features) : nullptr, a.features + 1};
@@ -246,7 +247,7 @@ void additive_attention_run(const kernel_table& table, const additive_attention_
       reference::additive_attention(a.keys + b * a.steps * a.attn_dim, a.query + b * a.attn_dim, a.v,
                                     a.values + b * a.steps * a.features, a.lengths ? a.lengths + b : nullptr, 1,
                                     a.steps, a.attn_dim, a.features, a.context + b * a.features,
-                                    a.weights ? a.weights + b * a.steps : nullptr);
+                                    a.weights ? a.weights + b * a.steps : nullptr, reference_scratch(a.steps));
     }
   };
   // (tanh costs as much as reading several floats: attn_dim counts four times)

@@ -10,6 +10,7 @@
 // slots are merged afterwards. Both do the same arithmetic in the same order, so the result is
 // bitwise the same for any thread count.
 #include "sdpa_driver.hpp"
+#include "../reference_scratch.hpp"
 
 #include <attnkern/reference.hpp>
 
@@ -180,7 +181,7 @@ void run_unit(const plan& p, std::size_t u) {
 void run_reference(const sdpa_args& a, std::size_t b) {
   reference::sdpa(a.q + b * a.q_len * a.head_dim, a.k + b * a.kv_len * a.head_dim, a.v + b * a.kv_len * a.value_dim,
                   a.kv_lengths ? a.kv_lengths + b : nullptr, 1, a.q_len, a.kv_len, a.head_dim, a.value_dim, a.scale,
-                  a.causal, a.out + b * a.q_len * a.value_dim);
+                  a.causal, a.out + b * a.q_len * a.value_dim, reference_scratch(a.kv_len));
 }
 
 }  // namespace
