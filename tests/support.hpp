@@ -64,6 +64,11 @@ inline float from_bits(uint32_t u) {
   return f;
 }
 
+// The same floats bit for bit (NaNs included); empty vectors compare without touching memory.
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
 // Distance in representable floats between two finite floats of the same sign or zero.
 inline int64_t float_steps(float a, float b) {
   auto ordered = [](float f) {

@@ -86,10 +86,6 @@ std::vector<call> calls() {
   return all;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
 // Sequential results of every call on every path: expected[path][call].
 std::map<std::string, std::vector<std::vector<float>>> sequential(const std::vector<call>& all) {
   std::map<std::string, std::vector<std::vector<float>>> expected;

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Configures (first time) and builds what is stale in build/, Release: every target, or only the
-# targets named (tools/build.sh attnkern-bench). The compiler's output goes to build/build.log and is
-# shown only when the build fails.
+# targets named (tools/build.sh attnkern-bench). The compiler's output goes to <build>/build.log and
+# is shown only when the build fails. ATTNKERN_BUILD_DIR picks another folder and
+# ATTNKERN_CMAKE_ARGS adds configure options (tools/test.sh's sanitizer build uses both).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$root/build"
-log="$root/build/build.log"
+build=${ATTNKERN_BUILD_DIR:-$root/build}
+read -r -a extra <<<"${ATTNKERN_CMAKE_ARGS:-}"
+mkdir -p "$build"
+log="$build/build.log"
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
-echo "build: compiling attnkern (Release) in build/ ${*:+($*) }..."
-if ! { cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release && cmake --build "$root/build" -j"$(nproc)" "${targets[@]}"; } >"$log" 2>&1; then
+echo "build: compiling attnkern (Release) in ${build#"$root"/}/ ${*:+($*) }${extra[*]:+[${extra[*]}] }..."
+if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "${extra[@]}" && cmake --build "$build" -j"$(nproc)" "${targets[@]}"; } >"$log" 2>&1; then
   tail -60 "$log" >&2
   echo "build: FAILED (full log: $log)" >&2
   exit 1

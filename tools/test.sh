@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds what is stale (Release, in build/), and runs
-# every test: unit tests on every ISA path, the exhaustive tanh check, the coefficient check and
-# the install check. Extra arguments go to ctest (e.g. -L exhaustive, -E install).
+# every test: unit tests on every ISA path (guard pages, concurrency, memory among them), the
+# exhaustive tanh and exp checks, the coefficient check, the numerics fingerprint, the notebooks'
+# examples, the report and comparison tools, and the install check. Then the same unit, numerics
+# and examples tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build
+# (build-sanitize/; any report fails; ATTNKERN_SKIP_SANITIZERS=1 skips it). Extra arguments go to
+# the first ctest (e.g. -L exhaustive, -E install).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
 "$root/tools/build.sh"
-cd "$root/build"
-ctest --output-on-failure "$@"
+(cd "$root/build" && ctest --output-on-failure "$@")
+
+if [ "${ATTNKERN_SKIP_SANITIZERS:-0}" = 1 ]; then
+  echo "test: the sanitizer build is skipped (ATTNKERN_SKIP_SANITIZERS=1)"
+  exit 0
+fi
+echo "test: the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/) ..."
+ATTNKERN_BUILD_DIR="$root/build-sanitize" \
+  ATTNKERN_CMAKE_ARGS="-DATTNKERN_SANITIZE=ON -DATTNKERN_BUILD_BENCH=OFF" \
+  "$root/tools/build.sh" attnkern-tests attnkern-numerics attnkern-examples
+# halt at the first report of either sanitizer; leaks count too
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+(cd "$root/build-sanitize" && ctest --output-on-failure -R "^(unit|env_isa|env_isa_unusable|numerics_fingerprint|examples)$")

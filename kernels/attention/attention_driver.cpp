@@ -102,6 +102,19 @@ void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
   auto length = [&](std::size_t b) { return lengths ? static_cast<std::size_t>(lengths[b]) : steps; };
   const std::size_t acc_size = padded(features);
 
+  // Sizes this thread's scratch for any sequence of the call (done by every thread of a parallel
+  // region before it takes work, so that a thread the dynamic schedule gives no sequence in one call
+  // and some in the next allocates nothing either).
+  auto reserve = [&] {
+    if (!vectorized) {
+      reference_scratch(steps);
+      return;
+    }
+    thread_scratch& s = scratch();
+    if (s.acc.size() < 2 * acc_size) s.acc.resize(2 * acc_size);
+    if (weights && s.block_max.size() < blocks_of(steps)) s.block_max.resize(blocks_of(steps));
+  };
+
   // One whole sequence on the calling thread.
   auto sequence = [&](std::size_t b) {
     if (!vectorized) {
@@ -116,8 +129,7 @@ void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
       return;
     }
     thread_scratch& s = scratch();
-    if (s.acc.size() < 2 * acc_size) s.acc.resize(2 * acc_size);
-    if (wr && s.block_max.size() < blocks_of(steps)) s.block_max.resize(blocks_of(steps));
+    reserve();
     double* acc = s.acc.data();
     double* chunk_acc = acc + acc_size;
     float* bm = wr ? s.block_max.data() : nullptr;
@@ -142,9 +154,15 @@ void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
   }
   if (!vectorized || batch >= 2 * nthreads) {
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(dynamic)
+#pragma omp parallel num_threads(threads)
 #endif
-    for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(batch); ++b) sequence(static_cast<std::size_t>(b));
+    {
+      reserve();
+#if defined(_OPENMP)
+#pragma omp for schedule(dynamic)
+#endif
+      for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(batch); ++b) sequence(static_cast<std::size_t>(b));
+    }
     return;
   }
 

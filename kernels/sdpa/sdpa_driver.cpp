@@ -158,6 +158,20 @@ void finish(const totals& t, std::size_t rows, std::size_t value_dim, std::size_
   }
 }
 
+// Sizes this thread's scratch for any unit of the call before the thread takes work: a thread that
+// gets no unit in one call (a dynamic schedule) and some in the next then allocates nothing either.
+void reserve_scratch(const plan& p) {
+  thread_scratch& s = scratch();
+  const std::size_t rows = std::min(p.block, p.a.q_len);
+  at_least(s.kernel, sdpa_scratch_floats(p.a.head_dim));
+  at_least(s.chunk_max, rows);
+  at_least(s.chunk_sum, rows);
+  at_least(s.chunk_acc, rows * p.stride);
+  at_least(s.total_max, rows);
+  at_least(s.total_sum, rows);
+  at_least(s.total_acc, rows * p.stride);
+}
+
 float* out_rows(const plan& p, std::size_t u) {
   return p.a.out + (p.item(u) * p.a.q_len + p.first_row(u)) * p.a.value_dim;
 }
@@ -200,18 +214,31 @@ void sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) no
       std::max<std::size_t>(1, std::min<std::size_t>(work / sdpa_min_per_thread, static_cast<std::size_t>(max_threads))));
   const std::size_t units = p.units();
 
+  // (each thread sizes its scratch first, whether or not the schedule then gives it work)
   if (!vectorized) {
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
+#pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
-    for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(a.batch); ++b) run_reference(a, static_cast<std::size_t>(b));
+    {
+      reference_scratch(a.kv_len);
+#if defined(_OPENMP)
+#pragma omp for schedule(dynamic)
+#endif
+      for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(a.batch); ++b) run_reference(a, static_cast<std::size_t>(b));
+    }
     return;
   }
   if (threads <= 1 || units >= 2 * static_cast<std::size_t>(threads)) {
 #if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
+#pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
-    for (std::ptrdiff_t u = 0; u < static_cast<std::ptrdiff_t>(units); ++u) run_unit(p, static_cast<std::size_t>(u));
+    {
+      reserve_scratch(p);
+#if defined(_OPENMP)
+#pragma omp for schedule(dynamic)
+#endif
+      for (std::ptrdiff_t u = 0; u < static_cast<std::ptrdiff_t>(units); ++u) run_unit(p, static_cast<std::size_t>(u));
+    }
     return;
   }
 
@@ -238,6 +265,7 @@ void sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) no
 #pragma omp parallel num_threads(threads)
 #endif
   {
+    reserve_scratch(p);
 #if defined(_OPENMP)
 #pragma omp for schedule(dynamic)
 #endif
