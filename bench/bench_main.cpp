@@ -170,8 +170,9 @@ void registry::add(const std::string& name, double seconds_per_iteration, std::f
   benchmark::RegisterBenchmark(name.c_str(), [run](benchmark::State& state) { run(state); })->UseRealTime();
   if (!selected_by_filter(name)) return;
   // the first repetition also finds the iteration count (about twice min_time); each repetition
-  // warms up once more
-  const double guess = (repetitions + 2) * std::max(min_time, seconds_per_iteration) + seconds_per_iteration;
+  // warms up once more; and 1.3 for what the sweep measured beyond that here (the estimate of the
+  // time left scales with the measured pace anyway)
+  const double guess = 1.3 * ((repetitions + 2) * std::max(min_time, seconds_per_iteration) + seconds_per_iteration);
   guesses_[name] = guess;
   guessed_ += guess;
   ++selected_;
