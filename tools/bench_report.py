@@ -319,7 +319,8 @@ def write_report(r, out, plots, plot_note):
            "y = c x (read+write) over a working set inside each cache level (half of each core's L1 and L2 per "
            "thread, half the L3, and 8x the L3 for DRAM), and 12 independent FMA chains per thread in the widest "
            "vectors the CPU has. Each kernel row below is held against the ceiling of the level its working set "
-           "falls in (sdpa: the FMA peak).", ""] + roofline_section(r) + [""]
+           "falls in (sdpa: the FMA peak). On a shared machine the probes vary between runs too (DRAM most: "
+           "up to 2x here), so a fraction above 100% means the probe ran slower than the kernel did.", ""] + roofline_section(r) + [""]
     md += ["## Summary", "", "At representative shapes, on all threads; the fastest peer excludes the scalar reference.",
            ""] + summary_table(r) + [""]
     if "overview" in plots:
