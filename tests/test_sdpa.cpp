@@ -254,37 +254,6 @@ TEST_CASE("sdpa: a NaN score makes exactly the rows that see it NaN", "[sdpa]") 
   }
 }
 
-TEST_CASE("sdpa: argument checks write nothing", "[sdpa][errors]") {
-  sdpa_case c = random_case(2, 3, 4, 5, 6, false, false, 102);
-  std::vector<float> out(2 * 3 * 6, 42.0f);
-  auto call = [&](const float* q, const float* k, const float* v, const int32_t* lengths, float scale, float* o) {
-    return attnkern_sdpa_f32(q, k, v, lengths, 2, 3, 4, 5, 6, scale, 1, o);
-  };
-  const float inf = std::numeric_limits<float>::infinity();
-  CHECK(call(c.q.data(), c.k.data(), c.v.data(), nullptr, inf, out.data()) == ATTNKERN_ERROR_INVALID_ARGUMENT);
-  CHECK(call(c.q.data(), c.k.data(), c.v.data(), nullptr, not_a_number, out.data()) == ATTNKERN_ERROR_INVALID_ARGUMENT);
-  CHECK(call(c.q.data(), c.k.data(), c.v.data(), nullptr, -inf, out.data()) == ATTNKERN_ERROR_INVALID_ARGUMENT);
-  CHECK(call(nullptr, c.k.data(), c.v.data(), nullptr, 1.0f, out.data()) == ATTNKERN_ERROR_NULL_POINTER);
-  CHECK(call(c.q.data(), nullptr, c.v.data(), nullptr, 1.0f, out.data()) == ATTNKERN_ERROR_NULL_POINTER);
-  CHECK(call(c.q.data(), c.k.data(), nullptr, nullptr, 1.0f, out.data()) == ATTNKERN_ERROR_NULL_POINTER);
-  CHECK(call(c.q.data(), c.k.data(), c.v.data(), nullptr, 1.0f, nullptr) == ATTNKERN_ERROR_NULL_POINTER);
-  const int32_t negative[2] = {1, -1}, too_long[2] = {5, 1};
-  CHECK(call(c.q.data(), c.k.data(), c.v.data(), negative, 1.0f, out.data()) == ATTNKERN_ERROR_INVALID_LENGTH);
-  CHECK(call(c.q.data(), c.k.data(), c.v.data(), too_long, 1.0f, out.data()) == ATTNKERN_ERROR_INVALID_LENGTH);
-  // out overlapping an input (the last query row shares a float with out's first)
-  std::vector<float> shared(c.q.size() + out.size() - 1);
-  CHECK(call(shared.data(), c.k.data(), c.v.data(), nullptr, 1.0f, shared.data() + c.q.size() - 1) ==
-        ATTNKERN_ERROR_ALIASING);
-  CHECK(call(c.q.data(), c.k.data(), c.v.data(), nullptr, 1.0f, c.v.data()) == ATTNKERN_ERROR_ALIASING);
-  const std::size_t huge = std::numeric_limits<std::size_t>::max() / 2;
-  CHECK(attnkern_sdpa_f32(c.q.data(), c.k.data(), c.v.data(), nullptr, 2, huge, 4, 5, 6, 1.0f, 0, out.data()) ==
-        ATTNKERN_ERROR_INVALID_SIZE);
-  CHECK(attnkern_sdpa_f32(c.q.data(), c.k.data(), c.v.data(), nullptr, 2, 3, 4, 5, huge, 1.0f, 0, out.data()) ==
-        ATTNKERN_ERROR_INVALID_SIZE);
-  for (const float x : out) CHECK(x == 42.0f);
-  CHECK(std::string(attnkern_status_message(ATTNKERN_ERROR_INVALID_ARGUMENT)).find("scale") != std::string::npos);
-}
-
 TEST_CASE("sdpa: the notebook's word example (row-wise attention, scale 1/sqrt(3))", "[sdpa][golden]") {
   auto golden = read_golden(ATTNKERN_TEST_DATA "/sdpa_words.txt");
   const std::vector<double>& Q = golden.at("Q");

@@ -199,25 +199,6 @@ TEST_CASE("softmax: results do not depend on the thread count", "[softmax][threa
   }
 }
 
-TEST_CASE("softmax: argument checks write nothing", "[softmax][errors]") {
-  std::vector<float> x(64, 0.5f), y(64, -7.0f);
-  auto untouched = [&] { return std::all_of(y.begin(), y.end(), [](float v) { return v == -7.0f; }); };
-  for (auto run : {attnkern_softmax_f32, attnkern_log_softmax_f32}) {
-    CHECK(run(nullptr, nullptr, 0, 5) == ATTNKERN_OK);
-    CHECK(run(nullptr, nullptr, 5, 0) == ATTNKERN_OK);
-    CHECK(run(nullptr, y.data(), 2, 2) == ATTNKERN_ERROR_NULL_POINTER);
-    CHECK(run(x.data(), nullptr, 2, 2) == ATTNKERN_ERROR_NULL_POINTER);
-    CHECK(run(x.data(), y.data(), SIZE_MAX / 2, 3) == ATTNKERN_ERROR_INVALID_SIZE);
-    CHECK(run(x.data(), y.data(), SIZE_MAX / 8, 3) == ATTNKERN_ERROR_INVALID_SIZE);
-    CHECK(untouched());
-    std::vector<float> buffer(64, 1.0f);
-    CHECK(run(buffer.data(), buffer.data() + 1, 4, 8) == ATTNKERN_ERROR_ALIASING);
-    CHECK(std::all_of(buffer.begin(), buffer.end(), [](float v) { return v == 1.0f; }));
-  }
-  CHECK_THROWS_AS(attnkern::softmax(nullptr, y.data(), 2, 2), attnkern::error);
-  CHECK_THROWS_AS(attnkern::log_softmax(x.data(), nullptr, 2, 2), attnkern::error);
-}
-
 TEST_CASE("softmax: the notebook's word example, row-wise and over the whole matrix", "[softmax][golden]") {
   auto golden = read_golden(ATTNKERN_TEST_DATA "/sdpa_words.txt");
   const std::vector<double>&scores = golden.at("scores"), &v = golden.at("V");
