@@ -4,8 +4,9 @@
 # exhaustive tanh and exp checks, the coefficient check, the numerics fingerprint, the notebooks'
 # examples, the report and comparison tools, and the install check. Then the same unit, numerics
 # and examples tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build
-# (build-sanitize/; any report fails; ATTNKERN_SKIP_SANITIZERS=1 skips it). Extra arguments go to
-# the first ctest (e.g. -L exhaustive, -E install).
+# (build-sanitize/; any report fails), and the libFuzzer targets for a minute each (tests/fuzz.sh,
+# build-fuzz/; FUZZ_SECONDS changes the minute). ATTNKERN_SKIP_SANITIZERS=1 skips both. Extra
+# arguments go to the first ctest (e.g. -L exhaustive, -E install).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
@@ -13,7 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 (cd "$root/build" && ctest --output-on-failure "$@")
 
 if [ "${ATTNKERN_SKIP_SANITIZERS:-0}" = 1 ]; then
-  echo "test: the sanitizer build is skipped (ATTNKERN_SKIP_SANITIZERS=1)"
+  echo "test: the sanitizer build and the fuzzing are skipped (ATTNKERN_SKIP_SANITIZERS=1)"
   exit 0
 fi
 echo "test: the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/) ..."
@@ -24,3 +25,4 @@ ATTNKERN_BUILD_DIR="$root/build-sanitize" \
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 (cd "$root/build-sanitize" && ctest --output-on-failure -R "^(unit|env_isa|env_isa_unusable|numerics_fingerprint|examples)$")
+"$root/tests/fuzz.sh"

@@ -1,0 +1,81 @@
+// Shared by the libFuzzer targets (fuzz/fuzz_*.cpp): decodes the fuzzer's bytes into an ISA path,
+// sizes, lengths and float values (uniform in a range, or special: NaN, +-inf, +-0, denormals,
+// +-FLT_MAX, ...), and measures a result against the float64 reference. Running out of bytes
+// yields zeros, so every input decodes.
+#pragma once
+
+#include <attnkern/attnkern.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace attnkern_fuzz {
+
+class input {
+ public:
+  input(const uint8_t* data, std::size_t size) : p_(data), n_(size) {}
+  uint8_t byte() {
+    if (n_ == 0) return 0;
+    --n_;
+    return *p_++;
+  }
+  // in [0, m)
+  std::size_t below(std::size_t m) {
+    const std::size_t v = static_cast<std::size_t>(byte()) | static_cast<std::size_t>(byte()) << 8;
+    return m ? v % m : 0;
+  }
+  // Mostly uniform in [-range, range]; one in eight from the special values that `specials` allows
+  // (`finite_only`: NaN and the large finite ones, no infinities).
+  float value(float range, bool finite_only) {
+    const uint8_t selector = byte();
+    if (selector < 224) {
+      const uint16_t u = static_cast<uint16_t>(byte() | byte() << 8);
+      return range * (static_cast<float>(u) / 32767.5f - 1.0f);
+    }
+    static const float specials[] = {NAN,      0.0f,     -0.0f,   1e-40f,  -1e-40f, FLT_MIN, -FLT_MIN, 1e-30f,
+                                     -1e-30f,  1.0f,     -1.0f,   88.0f,   -88.0f,  1e4f,    -1e4f,    range,
+                                     INFINITY, -INFINITY, FLT_MAX, -FLT_MAX, 1e30f,  -1e30f,  0.5f,     -0.5f};
+    const std::size_t count = finite_only ? 16 : sizeof specials / sizeof specials[0];
+    return specials[selector % count];
+  }
+  std::vector<float> values(std::size_t n, float range, bool finite_only) {
+    std::vector<float> v(n);
+    for (float& x : v) x = value(range, finite_only);
+    return v;
+  }
+  // An ISA path this CPU has, or "auto".
+  void select_isa() {
+    static const char* const names[] = {"auto", "avx512", "avx2", "sse2", "scalar"};
+    const char* name = names[byte() % 5];
+    if (attnkern_set_isa(name) != ATTNKERN_OK) attnkern_set_isa("auto");
+  }
+
+ private:
+  const uint8_t* p_;
+  std::size_t n_;
+};
+
+// Stops the fuzzer with a message (libFuzzer keeps the input as a crash).
+[[noreturn]] inline void fail(const std::string& what) {
+  std::fprintf(stderr, "attnkern fuzz: %s (path %s)\n", what.c_str(), attnkern_isa());
+  std::abort();
+}
+
+inline void expect_status(attnkern_status got, attnkern_status want, const char* call) {
+  if (got != want)
+    fail(std::string(call) + ": status " + attnkern_status_message(got) + ", expected " + attnkern_status_message(want));
+}
+
+// Every float of `out` still holds `sentinel` (nothing written).
+inline void expect_untouched(const std::vector<float>& out, float sentinel, const char* call) {
+  for (float x : out)
+    if (std::memcmp(&x, &sentinel, sizeof x) != 0) fail(std::string(call) + " wrote an output on error");
+}
+
+}  // namespace attnkern_fuzz

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/, clang, ASan + UBSan, in build-fuzz/) and runs each for
+# FUZZ_SECONDS (default 60) on a copy of its seed corpus in fuzz/corpus/<target>/ (the repository's
+# corpus is read, never written). Any finding fails: the input is kept in build-fuzz/findings/ and
+# the target's message printed. New inputs the run found are left in build-fuzz/corpus/ (merge them
+# into fuzz/corpus/ with the target's -merge=1 when they add coverage).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${FUZZ_SECONDS:-60}
+build="$root/build-fuzz"
+for tool in clang clang++; do
+  command -v "$tool" >/dev/null || { echo "fuzz: $tool not found (tools/setup.sh installs clang and libclang-rt-14-dev)" >&2; exit 1; }
+done
+CC=clang CXX=clang++ ATTNKERN_BUILD_DIR="$build" \
+  ATTNKERN_CMAKE_ARGS="-DATTNKERN_FUZZ=ON -DBUILD_SHARED_LIBS=OFF -DATTNKERN_BUILD_TESTS=OFF -DATTNKERN_BUILD_BENCH=OFF -DATTNKERN_BUILD_TOOLS=OFF" \
+  "$root/tools/build.sh"
+mkdir -p "$build/findings"
+for target in tanh softmax attention sdpa; do
+  work="$build/corpus/$target"
+  rm -rf "$work"
+  mkdir -p "$work"
+  log="$build/fuzz-$target.log"
+  echo "fuzz: $target for ${seconds} s on $(ls "$root/fuzz/corpus/$target" | wc -l) seed inputs ..."
+  if ! "$build/fuzz/attnkern-fuzz-$target" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$build/findings/$target-" \
+      "$work" "$root/fuzz/corpus/$target" >"$log" 2>&1; then
+    grep -E "attnkern fuzz:|ERROR|SUMMARY|runtime error" "$log" | head -20 >&2 || true
+    echo "fuzz: $target FAILED; the input is in $build/findings/ (full log: $log)" >&2
+    exit 1
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  cov=$(grep -o "cov: [0-9]*" "$log" | tail -1)
+  echo "fuzz: $target passed: $runs inputs, $cov"
+done
