@@ -16,6 +16,7 @@
 #include <attnkern/attnkern.h>
 
 #include "bench_common.hpp"
+#include "../tools/build_info.hpp"
 #include "probes.hpp"
 
 #include <unistd.h>
@@ -121,16 +122,6 @@ std::string cpu_model() {
   return "unknown";
 }
 
-std::string compiler() {
-#if defined(__clang__)
-  return std::string("clang ") + __clang_version__;
-#elif defined(__GNUC__)
-  return std::string("g++ ") + __VERSION__;
-#else
-  return "unknown";
-#endif
-}
-
 void describe_machine(const options& opt, const std::string& kernels) {
   benchmark::AddCustomContext("attnkern_version", attnkern_version());
   benchmark::AddCustomContext("attnkern_isa", attnkern_isa());
@@ -144,7 +135,7 @@ void describe_machine(const options& opt, const std::string& kernels) {
   std::string threads;
   for (int t : opt.threads()) threads += (threads.empty() ? "" : ",") + std::to_string(t);
   benchmark::AddCustomContext("threads", threads);
-  benchmark::AddCustomContext("compiler", compiler());
+  benchmark::AddCustomContext("compiler", attnkern_tools::compiler_description());
   benchmark::AddCustomContext("build", ATTNKERN_BENCH_BUILD);
   benchmark::AddCustomContext("sweep", opt.full ? "full" : "default");
   benchmark::AddCustomContext("kernels", kernels);

@@ -9,22 +9,9 @@
 
 #include <algorithm>
 
-namespace {
-
-using namespace attnkern_fuzz;
-using namespace attnkern_tools::bounds;
-
-void check(const char* what, float got, double ref, double tolerance) {
-  if (std::isnan(ref)) {
-    if (!std::isnan(got)) fail(std::string(what) + ": a number where the reference has NaN");
-  } else if (!(std::fabs(static_cast<double>(got) - ref) <= tolerance)) {
-    fail(std::string(what) + " beyond its bound");
-  }
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+  using namespace attnkern_fuzz;
+  using namespace attnkern_tools::bounds;
   input in(data, size);
   in.select_isa();
   const bool additive = in.byte() % 2;
@@ -76,9 +63,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     double max_x = 0;
     for (std::size_t i = 0; i < n * features; ++i) max_x = std::max(max_x, std::fabs(vd[b * steps * features + i]));
     for (std::size_t f = 0; f < features; ++f)
-      check("context", context[b * features + f], ref_context[b * features + f], bound * max_x + attention_abs_floor);
+      expect_near("context", context[b * features + f], ref_context[b * features + f], bound * max_x + attention_abs_floor);
     for (std::size_t t = 0; t < steps; ++t)
-      check("weight", weights[b * steps + t], ref_weights[b * steps + t],
+      expect_near("weight", weights[b * steps + t], ref_weights[b * steps + t],
             bound * std::fabs(ref_weights[b * steps + t]) + attention_abs_floor);
   }
   return 0;

@@ -72,6 +72,15 @@ inline void expect_status(attnkern_status got, attnkern_status want, const char*
     fail(std::string(call) + ": status " + attnkern_status_message(got) + ", expected " + attnkern_status_message(want));
 }
 
+// A result against its float64 reference: NaN where the reference is NaN, else within `tolerance`.
+inline void expect_near(const char* what, float got, double ref, double tolerance) {
+  if (std::isnan(ref)) {
+    if (!std::isnan(got)) fail(std::string(what) + ": a number where the reference has NaN");
+  } else if (!(std::fabs(static_cast<double>(got) - ref) <= tolerance)) {
+    fail(std::string(what) + " beyond its bound");
+  }
+}
+
 // Every float of `out` still holds `sentinel` (nothing written).
 inline void expect_untouched(const std::vector<float>& out, float sentinel, const char* call) {
   for (float x : out)

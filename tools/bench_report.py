@@ -115,8 +115,6 @@ class Results:
             if b.get("run_type") == "aggregate":
                 if b.get("aggregate_name") == "median":
                     self.rows[key] = row
-                elif b.get("aggregate_name") == "cv":
-                    self.rows.setdefault(("cv",) + key, {})["cv"] = b.get("real_time")
             elif b.get("run_type") == "iteration":
                 singles[key].append(row)
         for key, runs in singles.items():  # files without aggregates: the median of the runs
@@ -246,10 +244,7 @@ def kernel_table(r, kernel, threads):
     sep = "|---|---|---|---|"
     shown = []
     for p in peers:
-        t = threads if r.keys(kernel, p) and any(k[3] == threads for k in r.keys(kernel, p)) else None
-        if t is None and all(k[3] == 1 for k in r.keys(kernel, p)) and threads == 1:
-            t = 1
-        if t is None:
+        if not any(k[3] == threads for k in r.keys(kernel, p)):  # (the scalar reference: 1 thread only)
             continue
         shown.append(p)
         head += f" {r.name(kernel, p)} | attnkern / it |"
@@ -404,11 +399,7 @@ def make_plots(r, out):
         fig.suptitle(f"attnkern {kernel}{batch}: throughput by size; dashed grey: roofline ceilings\n{machine}", fontsize=11)
         handles, labels = axes[0][-1].get_legend_handles_labels()
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-        fig.tight_layout()
-        path = os.path.join("plots", f"{kernel}.png")
-        fig.savefig(os.path.join(out, path), dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        plots[kernel] = path
+        plots[kernel] = _save(fig, out, f"{kernel}.png")
 
     # speed-up over each peer at the representative shapes (tanh: the middle one), all threads
     bars = []
@@ -443,11 +434,7 @@ def make_plots(r, out):
         ax.set_xlim(min(0.5, min(b[1] for b in bars) / 1.5), max(b[1] for b in bars) * 2.5)
         fig.suptitle(f"attnkern against its peers at representative shapes, {max(r.threads())} threads unless noted\n{machine}",
                      fontsize=10)
-        fig.tight_layout()
-        path = os.path.join("plots", "speedup.png")
-        fig.savefig(os.path.join(out, path), dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        plots["overview"] = path
+        plots["overview"] = _save(fig, out, "speedup.png")
 
     # thread scaling: attnkern's speed-up over 1 thread at the representative shapes, beside the probes'
     all_threads = r.threads()
@@ -483,12 +470,18 @@ def make_plots(r, out):
         ax.set_xlim(0, max(max(all_threads), max(max(b[1]) for b in bars)) * 1.2)
         fig.suptitle(f"attnkern thread scaling at representative shapes, and the roofline probes' (grey)\n{machine}",
                      fontsize=10)
-        fig.tight_layout()
-        path = os.path.join("plots", "scaling.png")
-        fig.savefig(os.path.join(out, path), dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        plots["scaling"] = path
+        plots["scaling"] = _save(fig, out, "scaling.png")
     return plots
+
+
+def _save(fig, out, name):
+    """Writes the figure to OUT/plots/NAME and closes it; returns the path relative to OUT."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    path = os.path.join("plots", name)
+    fig.savefig(os.path.join(out, path), dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
 
 
 def _main_batch(r, kernel):

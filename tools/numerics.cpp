@@ -20,6 +20,7 @@
 #include <attnkern/reference.hpp>
 
 #include "bounds.hpp"
+#include "build_info.hpp"
 #include "json.hpp"
 #include "ulp.hpp"
 
@@ -286,16 +287,6 @@ const std::vector<kernel_case>& kernel_cases() {
   return cases;
 }
 
-std::string compiler() {
-#if defined(__clang__)
-  return std::string("clang ") + __clang_version__;
-#elif defined(__GNUC__)
-  return std::string("g++ ") + __VERSION__;
-#else
-  return "unknown";
-#endif
-}
-
 std::string number(double v) {
   if (std::isinf(v)) return "1e999";  // (read back as infinity by strtod)
   char text[40];
@@ -307,7 +298,7 @@ int record(const std::string& out_path) {
   std::ostringstream out;
   using attnkern_tools::json::quote;
   out << "{\n  \"format\": \"attnkern-numerics 1\",\n  \"build\": {\"version\": " << quote(attnkern_version())
-      << ", \"compiler\": " << quote(compiler()) << ", \"flags\": " << quote(ATTNKERN_TOOLS_BUILD)
+      << ", \"compiler\": " << quote(attnkern_tools::compiler_description()) << ", \"flags\": " << quote(ATTNKERN_TOOLS_BUILD)
       << ", \"dispatched_isa\": " << quote(attnkern_isa()) << "},\n  \"results\": [";
   bool first = true;
   for (const char* isa : {"avx512", "avx2", "sse2", "neon", "scalar"}) {
