@@ -2,14 +2,15 @@
 # Installs what attnkern needs from Debian's packages, non-interactively; quiet when nothing is missing.
 #   required: a C/C++ toolchain with OpenMP (g++), CMake, xsimd 8.1, Catch2 2.13, Google Benchmark,
 #             pkg-config (the install check), sollya (the coefficient check), clang and its libFuzzer
-#             runtime (the fuzz targets)
+#             runtime (the fuzz targets), LLVM's OpenMP runtime with its Archer tool (the
+#             ThreadSanitizer build)
 #   optional: the benchmark's peers, SLEEF, Eigen, oneDNN and OpenBLAS (glibc's libmvec comes with
 #             libc6-dev), and python3-matplotlib for the report's plots;
 #             a peer that cannot be installed is skipped by the benchmark with a note, the plots
 #             likewise
 set -euo pipefail
 
-required=(g++ make cmake pkg-config libxsimd-dev catch2 libbenchmark-dev sollya clang libclang-rt-14-dev)
+required=(g++ make cmake pkg-config libxsimd-dev catch2 libbenchmark-dev sollya clang libclang-rt-14-dev libomp-14-dev)
 optional=(libsleef-dev libeigen3-dev libdnnl-dev libopenblas-dev python3-matplotlib)
 
 missing() {

@@ -4,8 +4,10 @@
 # exhaustive tanh and exp checks, the coefficient check, the numerics fingerprint, the notebooks'
 # examples, the report and comparison tools, and the install check. Then the same unit, numerics
 # and examples tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build
-# (build-sanitize/; any report fails), and the libFuzzer targets for a minute each (tests/fuzz.sh,
-# build-fuzz/; FUZZ_SECONDS changes the minute). ATTNKERN_SKIP_SANITIZERS=1 skips both. Extra
+# (build-sanitize/; any report fails), the unit tests in a ThreadSanitizer build (build-tsan/,
+# clang and LLVM's OpenMP runtime with its Archer tool, which tells TSan about OpenMP's
+# synchronisation; any report fails), and the libFuzzer targets for a minute each (tests/fuzz.sh,
+# build-fuzz/; FUZZ_SECONDS changes the minute). ATTNKERN_SKIP_SANITIZERS=1 skips all three. Extra
 # arguments go to the first ctest (e.g. -L exhaustive, -E install).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,4 +27,17 @@ ATTNKERN_BUILD_DIR="$root/build-sanitize" \
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 (cd "$root/build-sanitize" && ctest --output-on-failure -R "^(unit|env_isa|env_isa_unusable|numerics_fingerprint|examples)$")
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+echo "test: the unit tests under ThreadSanitizer (build-tsan/) ..."
+# Archer: the OMPT tool of LLVM's libomp that reports OpenMP's barriers and regions to TSan (libomp
+# itself is not instrumented, hence ignore_noninstrumented_modules). Without it every parallel
+# region would be reported.
+archer="$(dirname "$(dirname "$(clang -print-resource-dir)")")/libarcher.so"
+[ -f "$archer" ] || { echo "test: $archer not found (tools/setup.sh installs libomp-14-dev)" >&2; exit 1; }
+CC=clang CXX=clang++ ATTNKERN_BUILD_DIR="$root/build-tsan" \
+  ATTNKERN_CMAKE_ARGS="-DATTNKERN_TSAN=ON -DBUILD_SHARED_LIBS=OFF -DATTNKERN_BUILD_BENCH=OFF -DATTNKERN_BUILD_TOOLS=OFF" \
+  "$root/tools/build.sh" attnkern-tests
+(cd "$root/build-tsan" && OMP_TOOL_LIBRARIES="$archer" ARCHER_OPTIONS="verbose=1" \
+  TSAN_OPTIONS="halt_on_error=1:ignore_noninstrumented_modules=1" ctest --output-on-failure -R "^unit$")
 "$root/tests/fuzz.sh"
