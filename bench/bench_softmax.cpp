@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -94,7 +95,8 @@ void register_softmax(const options& opt) {
   const attnkern::kernels::kernel_table* table = attnkern::kernels::usable_table(isa.c_str());
   auto forced = [table](softmax_algorithm algorithm) {
     return [table, algorithm](const float* x, float* y, shape s, int threads) {
-      attnkern::kernels::softmax_run(*table, x, y, s.rows, s.cols, false, threads, algorithm);
+      if (!attnkern::kernels::softmax_run(*table, x, y, s.rows, s.cols, false, threads, algorithm))
+        throw std::bad_alloc();
     };
   };
   if (opt.full) {

@@ -79,8 +79,9 @@ attnkern_status softmax_common(const float* x, float* y, std::size_t rows, std::
   const std::size_t n = rows > SIZE_MAX / cols ? SIZE_MAX : rows * cols;  // (SIZE_MAX: refused below)
   const attnkern_status status = check_in_out(x, y, n);
   if (status != ATTNKERN_OK) return status;
-  attnkern::kernels::softmax_run(active_table(), x, y, rows, cols, log, attnkern_num_threads());
-  return ATTNKERN_OK;
+  return attnkern::kernels::softmax_run(active_table(), x, y, rows, cols, log, attnkern_num_threads())
+             ? ATTNKERN_OK
+             : ATTNKERN_ERROR_OUT_OF_MEMORY;
 }
 
 // n = the product of `factors`, false when it or its byte count (as floats) overflows size_t.
@@ -146,6 +147,8 @@ const char* attnkern_status_message(attnkern_status status) {
       return "The ISA name is unknown, or this CPU or build does not support it.";
     case ATTNKERN_ERROR_INVALID_ARGUMENT:
       return "An argument has an invalid value (for example a non-finite scale).";
+    case ATTNKERN_ERROR_OUT_OF_MEMORY:
+      return "The kernel's scratch memory could not be allocated; nothing was written.";
   }
   return "Unknown attnkern status code.";
 }
@@ -198,10 +201,11 @@ attnkern_status attnkern_attention_pool_f32(const float* h, const float* w, cons
       check_attention({{h, n_h}, {w, features}, {bias, bias ? steps : 0}, {lengths, lengths ? batch : 0, sizeof(int32_t)}},
                       {context, n_context}, {weights, weights ? n_weights : 0}, lengths, batch, steps);
   if (status != ATTNKERN_OK) return status;
-  attnkern::kernels::attention_pool_run(active_table(),
-                                        {h, w, bias, lengths, batch, steps, features, context, weights},
-                                        attnkern_num_threads());
-  return ATTNKERN_OK;
+  return attnkern::kernels::attention_pool_run(active_table(),
+                                               {h, w, bias, lengths, batch, steps, features, context, weights},
+                                               attnkern_num_threads())
+             ? ATTNKERN_OK
+             : ATTNKERN_ERROR_OUT_OF_MEMORY;
 }
 
 attnkern_status attnkern_additive_attention_f32(const float* keys, const float* query, const float* v,
@@ -218,10 +222,11 @@ attnkern_status attnkern_additive_attention_f32(const float* keys, const float* 
       {{keys, n_keys}, {query, n_query}, {v, attn_dim}, {values, n_values}, {lengths, lengths ? batch : 0, sizeof(int32_t)}},
       {context, n_context}, {weights, weights ? n_weights : 0}, lengths, batch, steps);
   if (status != ATTNKERN_OK) return status;
-  attnkern::kernels::additive_attention_run(
-      active_table(), {keys, query, v, values, lengths, batch, steps, attn_dim, features, context, weights},
-      attnkern_num_threads());
-  return ATTNKERN_OK;
+  return attnkern::kernels::additive_attention_run(
+             active_table(), {keys, query, v, values, lengths, batch, steps, attn_dim, features, context, weights},
+             attnkern_num_threads())
+             ? ATTNKERN_OK
+             : ATTNKERN_ERROR_OUT_OF_MEMORY;
 }
 
 attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v, const int32_t* kv_lengths,
@@ -237,10 +242,11 @@ attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v
       {{q, n_q}, {k, n_k}, {v, n_v}, {kv_lengths, kv_lengths ? batch : 0, sizeof(int32_t)}}, {out, n_out},
       {nullptr, 0}, kv_lengths, batch, kv_len);
   if (status != ATTNKERN_OK) return status;
-  attnkern::kernels::sdpa_run(active_table(),
-                              {q, k, v, kv_lengths, batch, q_len, kv_len, head_dim, value_dim, scale, causal != 0, out},
-                              attnkern_num_threads());
-  return ATTNKERN_OK;
+  return attnkern::kernels::sdpa_run(
+             active_table(), {q, k, v, kv_lengths, batch, q_len, kv_len, head_dim, value_dim, scale, causal != 0, out},
+             attnkern_num_threads())
+             ? ATTNKERN_OK
+             : ATTNKERN_ERROR_OUT_OF_MEMORY;
 }
 
 }  // extern "C"

@@ -23,12 +23,13 @@ TEST_CASE("api: version is MAJOR.MINOR.PATCH", "[api]") {
 }
 
 TEST_CASE("api: every status has a sentence, unknown ones too", "[api]") {
-  for (int s = 0; s <= 7; ++s) {
+  for (int s = 0; s <= 8; ++s) {
     const char* message = attnkern_status_message(static_cast<attnkern_status>(s));
     REQUIRE(message != nullptr);
     CHECK(std::strlen(message) > 5);
   }
-  CHECK(std::string(attnkern_status_message(static_cast<attnkern_status>(7))).find("nknown") != std::string::npos);
+  CHECK(std::string(attnkern_status_message(ATTNKERN_ERROR_OUT_OF_MEMORY)).find("memory") != std::string::npos);
+  CHECK(std::string(attnkern_status_message(static_cast<attnkern_status>(8))).find("nknown") != std::string::npos);
 }
 
 TEST_CASE("api: ISA selection", "[api][isa]") {

@@ -1,49 +1,61 @@
-// Memory: once a shape has been run, calling a kernel with it again allocates nothing, on every
-// path: every kernel's scratch is kept per thread, only grows, and is sized by every thread of a
-// parallel region before it takes work. Counted by replacing the global operator new for this test
-// binary (the library's std::vectors come through it too); OpenMP's own runtime allocates with
-// malloc and is not counted. The extra memory a first call allocated (beyond what earlier shapes
-// left) is reported with ATTNKERN_TEST_REPORT=1. Not built into the sanitizer build (ASan owns the
-// allocator there).
+// Memory, on every path and at 1, 2 and 4 threads:
+//  - a first call allocates at most the bytes the README states for its kernel and shape ("Embedding",
+//    Memory: the formulas are scratch_bound() below), and a second call with the same shape
+//    allocates nothing;
+//  - a call whose allocation fails returns ATTNKERN_ERROR_OUT_OF_MEMORY and writes nothing, for every
+//    allocation the call makes; the next call succeeds with the usual bits.
+// Each first call runs on a fresh std::thread, whose scratch (and OpenMP team) starts empty.
+// Counted by replacing the global operator new for this test binary (the library's std::vectors come
+// through it too); OpenMP's own runtime allocates with malloc and is not counted. Not built into the
+// sanitizer builds (they own the allocator there).
 #include "support.hpp"
 
 #include <attnkern/attnkern.h>
 
-#include <malloc.h>
-
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #if !defined(ATTNKERN_TEST_NO_COUNTING_NEW)
 namespace {
 
-std::atomic<bool> counting{false};
-std::atomic<long long> allocations{0}, live_bytes{0}, peak_bytes{0};
+// Every block carries the counting window it was allocated in (0: none), so that a block freed in a
+// later window (a thread of an earlier one exiting) does not count against it.
+struct alignas(16) block_header {
+  std::uint64_t window;
+  std::uint64_t size;
+};
 
-// Plain malloc and free underneath (so that a block from any allocator frees correctly); sizes
-// from malloc_usable_size, for the live-byte count.
+std::atomic<std::uint64_t> current_window{0}, windows_opened{0};
+std::atomic<long long> allocations{0}, live_bytes{0}, peak_bytes{0}, fail_at{-1};
+
 void* counted_new(std::size_t size) {
-  void* p = std::malloc(size ? size : 1);
-  if (!p) throw std::bad_alloc();
-  if (counting.load(std::memory_order_relaxed)) {
-    ++allocations;
-    const long long now = live_bytes += static_cast<long long>(malloc_usable_size(p));
+  const std::uint64_t window = current_window.load();
+  if (window != 0 && allocations++ == fail_at.load()) throw std::bad_alloc();
+  void* raw = std::malloc(sizeof(block_header) + size);
+  if (!raw) throw std::bad_alloc();
+  new (raw) block_header{window, size};
+  if (window != 0) {
+    const long long now = live_bytes += static_cast<long long>(size);
     long long peak = peak_bytes.load();
     while (now > peak && !peak_bytes.compare_exchange_weak(peak, now)) {
     }
   }
-  return p;
+  return static_cast<block_header*>(raw) + 1;
 }
 
 void counted_delete(void* p) noexcept {
   if (!p) return;
-  if (counting.load(std::memory_order_relaxed)) live_bytes -= static_cast<long long>(malloc_usable_size(p));
-  std::free(p);
+  block_header* header = static_cast<block_header*>(p) - 1;
+  if (header->window != 0 && header->window == current_window.load())
+    live_bytes -= static_cast<long long>(header->size);
+  std::free(header);
 }
 
 }  // namespace
@@ -59,83 +71,218 @@ using namespace attnkern_test;
 
 namespace {
 
+// Counts the allocations made while it lives; fail: the index of the one that throws std::bad_alloc.
 struct window {
-  window() {
+  explicit window(long long fail = -1) {
     allocations = 0;
     live_bytes = 0;
     peak_bytes = 0;
-    counting = true;
+    fail_at = fail;
+    current_window = ++windows_opened;
   }
-  ~window() { counting = false; }
+  ~window() {
+    current_window = 0;
+    fail_at = -1;
+  }
+  window(const window&) = delete;
+  window& operator=(const window&) = delete;
 };
+
+std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+std::size_t pad16(std::size_t n) { return ceil_div(n, 16) * 16; }
+
+// Query rows per sdpa block on each vector path (README, Threads).
+std::size_t sdpa_rows(const std::string& isa) { return isa == "avx512" ? 32 : isa == "avx2" ? 16 : 8; }
+
+// The README's bounds (Embedding, Memory): the bytes of scratch a call may allocate, with T the
+// thread cap (attnkern_num_threads()); every term of one thread includes 256 bytes of bookkeeping.
+struct shape {
+  enum kind_t { tanh, softmax, log_softmax, attention_pool, additive_attention, sdpa } kind;
+  std::size_t batch, steps, features, attn = 0;  // softmax: rows, cols; sdpa: batch, q_len, kv_len, d
+  bool weights = true, causal = false;
+};
+
+std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T) {
+  const bool scalar = isa == "scalar";
+  switch (s.kind) {
+    case shape::tanh:
+      return 0;
+    case shape::softmax:
+    case shape::log_softmax:
+      return !scalar && s.steps >= (std::size_t(1) << 22) ? 16 * s.batch * ceil_div(s.steps, 16384) : 0;
+    case shape::attention_pool:
+    case shape::additive_attention: {
+      const std::size_t B = s.batch, S = s.steps, F = pad16(s.features), W = s.weights ? 1 : 0;
+      const std::size_t A = pad16(s.kind == shape::attention_pool ? s.features : s.attn);
+      if (scalar) return T * (8 * S + 256);
+      std::size_t bytes = 8 * A + T * (16 * F + 4 * W * ceil_div(S, 16) + 256);
+      if (B < 2 * T) bytes += 8 * (B + 1) + B * ceil_div(S, 256) * (8 * F + 16) + 4 * W * B * ceil_div(S, 16);
+      return bytes;
+    }
+    case shape::sdpa: {
+      const std::size_t B = s.batch, Q = s.steps, K = s.features, H = s.attn, D = pad16(H);
+      if (scalar) return T * (8 * K + 256);
+      const std::size_t R = sdpa_rows(isa), r = std::min(R, Q), U = B * ceil_div(Q, R), C = ceil_div(K, 512);
+      std::size_t bytes = T * (128 * (H + 64) + 64 + 24 * r + 12 * r * D + 256);
+      if (U < 2 * T) bytes += 16 * (U + 1) + U * C * (12 * R + 4 * r * D);
+      return bytes;
+    }
+  }
+  return 0;
+}
 
 struct kernel_call {
   std::string name;
-  std::function<void()> run;
+  shape s;
+  std::size_t out_size, out2_size;
+  std::function<attnkern_status(float*, float*)> run;
 };
 
 std::vector<kernel_call> kernel_calls() {
-  std::vector<kernel_call> calls;
   // inputs made here, outside the counting windows
   static const std::vector<float> x = uniform(std::size_t(1) << 22, -1.0f, 1.0f, 5);
-  static std::vector<float> out(std::size_t(1) << 22), out2(std::size_t(1) << 20);
   const float* in = x.data();
+  std::vector<kernel_call> calls;
   for (std::size_t n : {std::size_t(100), std::size_t(1) << 20})
-    calls.push_back({"tanh n=" + std::to_string(n), [=] { attnkern_tanh_f32(in, out.data(), n); }});
-  for (auto shape : {std::make_pair(std::size_t(32), std::size_t(60)), std::make_pair(std::size_t(256), std::size_t(4096)),
-                     std::make_pair(std::size_t(1), std::size_t(1) << 22)})
-    calls.push_back({"softmax " + std::to_string(shape.first) + "x" + std::to_string(shape.second), [=] {
-                       attnkern_softmax_f32(in, out.data(), shape.first, shape.second);
-                       attnkern_log_softmax_f32(in, out.data(), shape.first, shape.second);
-                     }});
+    calls.push_back({"tanh n=" + std::to_string(n), {shape::tanh, 1, n, 0}, n, 0,
+                     [=](float* y, float*) { return attnkern_tanh_f32(in, y, n); }});
+  for (auto rc : {std::make_pair(std::size_t(32), std::size_t(60)), std::make_pair(std::size_t(256), std::size_t(4096)),
+                  std::make_pair(std::size_t(1), std::size_t(1) << 22)})
+    for (bool log : {false, true}) {
+      const std::size_t rows = rc.first, cols = rc.second;
+      calls.push_back({std::string(log ? "log_softmax " : "softmax ") + std::to_string(rows) + "x" + std::to_string(cols),
+                       {log ? shape::log_softmax : shape::softmax, rows, cols, 0}, rows * cols, 0,
+                       [=](float* y, float*) {
+                         return (log ? attnkern_log_softmax_f32 : attnkern_softmax_f32)(in, y, rows, cols);
+                       }});
+    }
   struct seq {
     std::size_t batch, steps, features;
+    bool weights;
   };
-  for (seq s : {seq{32, 60, 128}, seq{1, 20000, 64}, seq{3, 5000, 32}}) {
-    const std::string label = std::to_string(s.batch) + "x" + std::to_string(s.steps) + "x" + std::to_string(s.features);
-    calls.push_back({"attention_pool " + label, [=] {
-                       attnkern_attention_pool_f32(in, in, in, nullptr, s.batch, s.steps, s.features, out.data(), out2.data());
+  for (seq q : {seq{32, 60, 128, true}, seq{1, 20000, 64, true}, seq{3, 5000, 32, false}, seq{5, 700, 24, true}}) {
+    const std::string label = std::to_string(q.batch) + "x" + std::to_string(q.steps) + "x" + std::to_string(q.features) +
+                              (q.weights ? "" : " (no weights)");
+    const std::size_t B = q.batch, S = q.steps, F = q.features, W = q.weights ? B * S : 0;
+    calls.push_back({"attention_pool " + label, {shape::attention_pool, B, S, F, 0, q.weights}, B * F, W,
+                     [=](float* context, float* weights) {
+                       return attnkern_attention_pool_f32(in, in, in, nullptr, B, S, F, context, W ? weights : nullptr);
                      }});
-    calls.push_back({"additive_attention " + label, [=] {
-                       attnkern_additive_attention_f32(in, in, in, in, nullptr, s.batch, s.steps, 16, s.features, out.data(),
-                                                       out2.data());
+    calls.push_back({"additive_attention " + label, {shape::additive_attention, B, S, F, 16, q.weights}, B * F, W,
+                     [=](float* context, float* weights) {
+                       return attnkern_additive_attention_f32(in, in, in, in, nullptr, B, S, 16, F, context,
+                                                              W ? weights : nullptr);
                      }});
   }
   struct att {
     std::size_t batch, q_len, kv_len, d;
+    bool causal;
   };
-  for (att s : {att{4, 256, 256, 64}, att{8, 1, 4096, 64}, att{1, 70, 1100, 32}}) {
-    const std::string label = std::to_string(s.batch) + "x" + std::to_string(s.q_len) + "x" + std::to_string(s.kv_len) + "x" +
-                              std::to_string(s.d);
-    for (int causal : {0, 1})
-      calls.push_back({"sdpa " + label + (causal ? " causal" : ""), [=] {
-                         attnkern_sdpa_f32(in, in + (std::size_t(1) << 20), in + (std::size_t(2) << 20), nullptr, s.batch, s.q_len,
-                                           s.kv_len, s.d, s.d, 0.125f, causal, out.data());
-                       }});
+  for (att a : {att{4, 256, 256, 64, false}, att{4, 256, 256, 64, true}, att{8, 1, 4096, 64, false},
+                att{1, 70, 1100, 32, true}, att{2, 3, 3000, 48, false}}) {
+    const std::string label = std::to_string(a.batch) + "x" + std::to_string(a.q_len) + "x" + std::to_string(a.kv_len) +
+                              "x" + std::to_string(a.d) + (a.causal ? " causal" : "");
+    calls.push_back({"sdpa " + label, {shape::sdpa, a.batch, a.q_len, a.kv_len, a.d, true, a.causal},
+                     a.batch * a.q_len * a.d, 0, [=](float* out, float*) {
+                       return attnkern_sdpa_f32(in, in + (std::size_t(1) << 20), in + (std::size_t(2) << 20), nullptr,
+                                                a.batch, a.q_len, a.kv_len, a.d, a.d, 0.125f, a.causal, out);
+                     }});
   }
   return calls;
 }
 
+const std::vector<std::size_t>& thread_caps() {
+  static const std::vector<std::size_t> caps{1, 2, 4};
+  return caps;
+}
+
+// A NaN with a payload no kernel writes.
+constexpr std::uint32_t poison_bits = 0x7fc0dead;
+
 }  // namespace
 
-TEST_CASE("memory: no allocation once a shape has been run, every kernel and path", "[memory]") {
+TEST_CASE("memory: a first call allocates at most the README's bound, a second one nothing; every kernel, path and thread cap",
+          "[memory]") {
   const bool report = std::getenv("ATTNKERN_TEST_REPORT") != nullptr;
+  const auto calls = kernel_calls();
   for (const auto& isa : available_isas()) {
     isa_scope scope(isa);
-    for (const kernel_call& call : kernel_calls()) {
-      INFO(isa << ": " << call.name);
-      long long first_peak;
-      {
-        window w;
-        call.run();
-        first_peak = peak_bytes;
+    for (std::size_t T : thread_caps()) {
+      attnkern_set_num_threads(static_cast<int>(T));
+      for (const kernel_call& call : calls) {
+        INFO(isa << ", " << T << " threads: " << call.name);
+        std::vector<float> out(call.out_size), out2(call.out2_size);
+        attnkern_status first = ATTNKERN_OK, again = ATTNKERN_OK;
+        long long first_peak = 0, first_allocations = 0, later_allocations = 0;
+        std::thread([&] {  // a fresh thread: its scratch and OpenMP team start empty
+          {
+            window w;
+            first = call.run(out.data(), out2.data());
+            first_peak = peak_bytes;
+            first_allocations = allocations;
+          }
+          window w;
+          for (int i = 0; i < 3 && again == ATTNKERN_OK; ++i) again = call.run(out.data(), out2.data());
+          later_allocations = allocations;
+        }).join();
+        const std::size_t bound = scratch_bound(call.s, isa, T);
+        REQUIRE(first == ATTNKERN_OK);
+        REQUIRE(again == ATTNKERN_OK);
+        CHECK(static_cast<std::size_t>(first_peak) <= bound);
+        CHECK(later_allocations == 0);
+        if (report)
+          std::printf("memory: %-7s T=%zu %-40s first call: %3lld allocations, peak %9lld bytes, bound %9zu (%.2f)\n",
+                      isa.c_str(), T, call.name.c_str(), first_allocations, first_peak, bound,
+                      bound ? static_cast<double>(first_peak) / static_cast<double>(bound) : 0.0);
       }
-      window w;
-      for (int i = 0; i < 5; ++i) call.run();
-
-      CHECK(allocations == 0);
-      if (report) std::printf("memory: %-8s %-36s first call's peak extra %lld bytes\n", isa.c_str(), call.name.c_str(), first_peak);
     }
   }
+  attnkern_set_num_threads(0);
+}
+
+TEST_CASE("memory: a failed allocation gives ATTNKERN_ERROR_OUT_OF_MEMORY and writes nothing, for each allocation of a call",
+          "[memory]") {
+  const auto calls = kernel_calls();
+  for (const auto& isa : available_isas()) {
+    isa_scope scope(isa);
+    for (std::size_t T : {std::size_t(1), std::size_t(2)}) {
+      attnkern_set_num_threads(static_cast<int>(T));
+      for (const kernel_call& call : calls) {
+        if (scratch_bound(call.s, isa, T) == 0) continue;  // (allocates nothing: checked above)
+        INFO(isa << ", " << T << " threads: " << call.name);
+        std::vector<float> expected(call.out_size), expected2(call.out2_size);
+        REQUIRE(call.run(expected.data(), expected2.data()) == ATTNKERN_OK);
+        const std::vector<float> poisoned(call.out_size, from_bits(poison_bits)), poisoned2(call.out2_size, from_bits(poison_bits));
+        // Fail allocation k of a first call, k = 0, 1, ... until the call makes fewer than k + 1.
+        bool succeeded = false;
+        for (long long k = 0; k < 64 && !succeeded; ++k) {
+          INFO("allocation " << k << " fails");
+          std::vector<float> out = poisoned, out2 = poisoned2;
+          attnkern_status failed = ATTNKERN_OK, retried = ATTNKERN_OK;
+          bool untouched = false;
+          std::thread([&] {
+            {
+              window w(k);
+              failed = call.run(out.data(), out2.data());
+            }
+            untouched = same_bits(out, poisoned) && same_bits(out2, poisoned2);
+            retried = call.run(out.data(), out2.data());
+          }).join();
+          if (failed == ATTNKERN_OK) {
+            CHECK(k > 0);  // (the call allocates)
+            succeeded = true;
+          } else {
+            CHECK(failed == ATTNKERN_ERROR_OUT_OF_MEMORY);
+            CHECK(untouched);
+          }
+          CHECK(retried == ATTNKERN_OK);
+          CHECK(same_bits(out, expected));
+          CHECK(same_bits(out2, expected2));
+        }
+        CHECK(succeeded);
+      }
+    }
+  }
+  attnkern_set_num_threads(0);
 }
 #endif  // !ATTNKERN_TEST_NO_COUNTING_NEW

@@ -6,6 +6,10 @@
  *  - Every argument is checked before anything is written: on any error the function returns a
  *    status other than ATTNKERN_OK and leaves every output untouched. The library never prints,
  *    aborts, or lets a C++ exception cross this boundary.
+ *  - Memory: softmax of very long rows and the attention kernels keep scratch per calling thread,
+ *    allocated before anything is written, grown to the largest call seen and freed when the thread
+ *    exits; a call with a shape seen before allocates nothing. Its size per kernel and shape is in
+ *    the README ("Embedding"). A failed allocation returns ATTNKERN_ERROR_OUT_OF_MEMORY.
  *  - Results are bitwise identical for any thread count, and for repeated calls. They may differ in
  *    the last bits between ISA paths, each of which meets the documented error bounds (README,
  *    "Numerics").
@@ -41,7 +45,8 @@ typedef enum attnkern_status {
   ATTNKERN_ERROR_INVALID_LENGTH = 3,   /* lengths[b] < 0 or > the sequence size */
   ATTNKERN_ERROR_ALIASING = 4,         /* an output overlaps an input other than the allowed exact in-place case */
   ATTNKERN_ERROR_UNSUPPORTED_ISA = 5,  /* attnkern_set_isa: unknown name, or the CPU lacks it */
-  ATTNKERN_ERROR_INVALID_ARGUMENT = 6  /* any other bad value, e.g. a non-finite scale */
+  ATTNKERN_ERROR_INVALID_ARGUMENT = 6, /* any other bad value, e.g. a non-finite scale */
+  ATTNKERN_ERROR_OUT_OF_MEMORY = 7     /* the kernel's scratch could not be allocated (nothing written) */
 } attnkern_status;
 
 /* The library's version, "MAJOR.MINOR.PATCH". */

@@ -8,12 +8,13 @@
 // merged afterwards. Both do the same arithmetic in the same order, so the result is bitwise the same
 // for any thread count.
 #include "attention_driver.hpp"
-#include "../reference_scratch.hpp"
+#include "../scratch.hpp"
 
 #include <attnkern/reference.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -30,19 +31,20 @@ std::size_t padded(std::size_t n) {
 
 std::size_t blocks_of(std::size_t steps) { return (steps + attention_block - 1) / attention_block; }
 
-// Per thread, reused across calls: no allocation once a shape has been seen.
+// One thread's scratch in a call (its index in the parallel region picks it).
 struct thread_scratch {
   std::vector<double> acc;        // two accumulators: the sequence's and a chunk's
   std::vector<float> block_max;   // one per block of a sequence
+  std::vector<double> reference;  // the scalar path's scores
 };
-thread_scratch& scratch() {
-  thread_local thread_scratch s;
-  return s;
-}
 
-// Per call, on the calling thread: the chunk slots of the many-threads-few-sequences path.
+// The calling thread's scratch, reused across its calls: no allocation once a shape has been seen.
+// Everything a call needs, its parallel region's threads' parts included, is sized here before any
+// thread starts, so that a failed allocation returns before anything is written.
 struct call_scratch {
   std::vector<double> converted;  // w or v in double, padded with zeros
+  std::vector<thread_scratch> threads;
+  // the chunk slots of the many-threads-few-sequences path
   std::vector<double> slot_acc;
   std::vector<attention_partial> slots;
   std::vector<float> block_max;
@@ -51,6 +53,14 @@ struct call_scratch {
 call_scratch& caller_scratch() {
   thread_local call_scratch s;
   return s;
+}
+
+int thread_index() {
+#if defined(_OPENMP)
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
 }
 
 // a := a merged with b (accumulators of `n` doubles).
@@ -94,31 +104,20 @@ void finish(const attention_partial& total, const double* acc, std::size_t featu
 
 // The parts shared by both kernels. Problem provides:
 //   chunk(b, t0, n, out) -> attention_partial   one chunk of sequence b (the table's kernel)
-//   reference(b)                                 sequence b by the scalar reference (scalar path)
+//   reference(b, scratch)                        sequence b by the scalar reference (scalar path)
 //   read_per_step                                floats read per step (the thread heuristic)
+// False when scratch could not be allocated (then nothing is written).
 template <class Problem>
-void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch, std::size_t steps,
+bool run(const Problem& problem, const std::int32_t* lengths, std::size_t batch, std::size_t steps,
          std::size_t features, float* context, float* weights, bool vectorized, int max_threads) {
   auto length = [&](std::size_t b) { return lengths ? static_cast<std::size_t>(lengths[b]) : steps; };
   const std::size_t acc_size = padded(features);
+  call_scratch& cs = caller_scratch();
 
-  // Sizes this thread's scratch for any sequence of the call (done by every thread of a parallel
-  // region before it takes work, so that a thread the dynamic schedule gives no sequence in one call
-  // and some in the next allocates nothing either).
-  auto reserve = [&] {
+  // One whole sequence on the thread with scratch s.
+  auto sequence = [&](std::size_t b, thread_scratch& s) {
     if (!vectorized) {
-      reference_scratch(steps);
-      return;
-    }
-    thread_scratch& s = scratch();
-    if (s.acc.size() < 2 * acc_size) s.acc.resize(2 * acc_size);
-    if (weights && s.block_max.size() < blocks_of(steps)) s.block_max.resize(blocks_of(steps));
-  };
-
-  // One whole sequence on the calling thread.
-  auto sequence = [&](std::size_t b) {
-    if (!vectorized) {
-      problem.reference(b);
+      problem.reference(b, s.reference.data());
       return;
     }
     float* c = context + b * features;
@@ -128,8 +127,6 @@ void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
       finish(attention_partial{}, nullptr, features, c, wr, nullptr, 0, steps);
       return;
     }
-    thread_scratch& s = scratch();
-    reserve();
     double* acc = s.acc.data();
     double* chunk_acc = acc + acc_size;
     float* bm = wr ? s.block_max.data() : nullptr;
@@ -148,36 +145,50 @@ void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
   const int threads = static_cast<int>(
       std::max<std::size_t>(1, std::min<std::size_t>(work / attention_min_per_thread, static_cast<std::size_t>(max_threads))));
   const std::size_t nthreads = static_cast<std::size_t>(threads);
-  if (threads <= 1) {
-    for (std::size_t b = 0; b < batch; ++b) sequence(b);
-    return;
-  }
-  if (!vectorized || batch >= 2 * nthreads) {
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
-    {
-      reserve();
-#if defined(_OPENMP)
-#pragma omp for schedule(dynamic)
-#endif
-      for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(batch); ++b) sequence(static_cast<std::size_t>(b));
+  if (threads <= 1 || !vectorized || batch >= 2 * nthreads) {
+    // Whole sequences per thread: each thread of the region gets its own scratch, sized for any
+    // sequence of the call.
+    try {
+      grow(cs.threads, nthreads);
+      for (std::size_t t = 0; t < nthreads; ++t) {
+        thread_scratch& s = cs.threads[t];
+        if (!vectorized) {
+          grow(s.reference, steps);
+          continue;
+        }
+        grow(s.acc, 2 * acc_size);
+        if (weights) grow(s.block_max, blocks_of(steps));
+      }
+    } catch (const std::bad_alloc&) {
+      return false;
     }
-    return;
+    if (threads <= 1) {
+      for (std::size_t b = 0; b < batch; ++b) sequence(b, cs.threads[0]);
+      return true;
+    }
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(threads) schedule(dynamic)
+#endif
+    for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(batch); ++b)
+      sequence(static_cast<std::size_t>(b), cs.threads[static_cast<std::size_t>(thread_index())]);
+    return true;
   }
 
   // Fewer sequences than twice the threads: every chunk of every sequence is a task with its own slot.
-  call_scratch& cs = caller_scratch();
-  cs.first_task.resize(batch + 1);
   std::size_t tasks = 0;
-  for (std::size_t b = 0; b < batch; ++b) {
-    cs.first_task[b] = tasks;
-    tasks += (length(b) + attention_chunk - 1) / attention_chunk;
+  for (std::size_t b = 0; b < batch; ++b) tasks += (length(b) + attention_chunk - 1) / attention_chunk;
+  try {
+    grow(cs.first_task, batch + 1);
+    grow(cs.slot_acc, tasks * acc_size);
+    grow(cs.slots, tasks);
+    if (weights) grow(cs.block_max, batch * blocks_of(steps));
+  } catch (const std::bad_alloc&) {
+    return false;
   }
-  cs.first_task[batch] = tasks;
-  if (cs.slot_acc.size() < tasks * acc_size) cs.slot_acc.resize(tasks * acc_size);
-  if (cs.slots.size() < tasks) cs.slots.resize(tasks);
-  if (weights && cs.block_max.size() < batch * blocks_of(steps)) cs.block_max.resize(batch * blocks_of(steps));
+  for (std::size_t b = 0, task = 0; b <= batch; ++b) {
+    cs.first_task[b] = task;
+    if (b < batch) task += (length(b) + attention_chunk - 1) / attention_chunk;
+  }
   const std::size_t* first = cs.first_task.data();
   double* slot_acc = cs.slot_acc.data();
   attention_partial* slots = cs.slots.data();
@@ -216,19 +227,21 @@ void run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
       finish(total, acc, features, c, wr, weights ? block_max + b * blocks_of(steps) : nullptr, length(b), steps);
     }
   }
+  return true;
 }
 
-// `n` floats as doubles, padded with zeros to a multiple of attention_acc_padding.
+// `n` floats as doubles, padded with zeros to a multiple of attention_acc_padding (throws
+// std::bad_alloc).
 const double* to_padded_doubles(const float* x, std::size_t n) {
-  std::vector<double>& d = caller_scratch().converted;
-  d.assign(padded(n), 0.0);
+  double* d = grow(caller_scratch().converted, padded(n));
   for (std::size_t i = 0; i < n; ++i) d[i] = static_cast<double>(x[i]);
-  return d.data();
+  std::fill(d + n, d + padded(n), 0.0);
+  return d;
 }
 
 }  // namespace
 
-void attention_pool_run(const kernel_table& table, const attention_pool_args& a, int max_threads) noexcept {
+bool attention_pool_run(const kernel_table& table, const attention_pool_args& a, int max_threads) noexcept {
   const bool vectorized = table.attention_pool_chunk_f32 != nullptr;
   struct problem {
     const kernel_table& table;
@@ -239,17 +252,23 @@ void attention_pool_run(const kernel_table& table, const attention_pool_args& a,
       return table.attention_pool_chunk_f32(a.h + (b * a.steps + t0) * a.features, w, a.bias ? a.bias + t0 : nullptr,
                                             n, a.features, out);
     }
-    void reference(std::size_t b) const {
+    void reference(std::size_t b, double* scratch) const {
       reference::attention_pool(a.h + b * a.steps * a.features, a.w, a.bias, a.lengths ? a.lengths + b : nullptr, 1,
                                 a.steps, a.features, a.context + b * a.features,
-                                a.weights ? a.weights + b * a.steps : nullptr, reference_scratch(a.steps));
+                                a.weights ? a.weights + b * a.steps : nullptr, scratch);
     }
   };
-  const problem p{table, a, vectorized ? to_padded_doubles(a.w, a.features) : nullptr, a.features + 1};
-  run(p, a.lengths, a.batch, a.steps, a.features, a.context, a.weights, vectorized, max_threads);
+  const double* w = nullptr;
+  try {
+    if (vectorized) w = to_padded_doubles(a.w, a.features);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  const problem p{table, a, w, a.features + 1};
+  return run(p, a.lengths, a.batch, a.steps, a.features, a.context, a.weights, vectorized, max_threads);
 }
 
-void additive_attention_run(const kernel_table& table, const additive_attention_args& a, int max_threads) noexcept {
+bool additive_attention_run(const kernel_table& table, const additive_attention_args& a, int max_threads) noexcept {
   const bool vectorized = table.additive_attention_chunk_f32 != nullptr;
   struct problem {
     const kernel_table& table;
@@ -261,16 +280,22 @@ void additive_attention_run(const kernel_table& table, const additive_attention_
                                                 a.values + (b * a.steps + t0) * a.features, n, a.attn_dim,
                                                 a.features, out);
     }
-    void reference(std::size_t b) const {
+    void reference(std::size_t b, double* scratch) const {
       reference::additive_attention(a.keys + b * a.steps * a.attn_dim, a.query + b * a.attn_dim, a.v,
                                     a.values + b * a.steps * a.features, a.lengths ? a.lengths + b : nullptr, 1,
                                     a.steps, a.attn_dim, a.features, a.context + b * a.features,
-                                    a.weights ? a.weights + b * a.steps : nullptr, reference_scratch(a.steps));
+                                    a.weights ? a.weights + b * a.steps : nullptr, scratch);
     }
   };
   // (tanh costs as much as reading several floats: attn_dim counts four times)
-  const problem p{table, a, vectorized ? to_padded_doubles(a.v, a.attn_dim) : nullptr, 4 * a.attn_dim + a.features + 1};
-  run(p, a.lengths, a.batch, a.steps, a.features, a.context, a.weights, vectorized, max_threads);
+  const double* v = nullptr;
+  try {
+    if (vectorized) v = to_padded_doubles(a.v, a.attn_dim);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  const problem p{table, a, v, 4 * a.attn_dim + a.features + 1};
+  return run(p, a.lengths, a.batch, a.steps, a.features, a.context, a.weights, vectorized, max_threads);
 }
 
 }  // namespace kernels

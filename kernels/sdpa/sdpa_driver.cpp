@@ -10,12 +10,13 @@
 // slots are merged afterwards. Both do the same arithmetic in the same order, so the result is
 // bitwise the same for any thread count.
 #include "sdpa_driver.hpp"
-#include "../reference_scratch.hpp"
+#include "../scratch.hpp"
 
 #include <attnkern/reference.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 #include <limits>
 #include <vector>
 
@@ -29,7 +30,7 @@ namespace {
 
 constexpr float neg_inf = -std::numeric_limits<float>::infinity();
 
-// Per thread, reused across calls: no allocation once a shape has been seen.
+// One thread's scratch in a call (its index in the parallel region picks it).
 struct thread_scratch {
   std::vector<float> kernel;  // the chunk kernel's scratch
   std::vector<float> chunk_max;
@@ -38,14 +39,15 @@ struct thread_scratch {
   std::vector<float> total_max;
   std::vector<double> total_sum;
   std::vector<double> total_acc;
+  std::vector<double> reference;  // the scalar path's scores
 };
-thread_scratch& scratch() {
-  thread_local thread_scratch s;
-  return s;
-}
 
-// Per call, on the calling thread: the chunk slots of the few-units path.
+// The calling thread's scratch, reused across its calls: no allocation once a shape has been seen.
+// Everything a call needs, its parallel region's threads' parts included, is sized here before any
+// thread starts, so that a failed allocation returns before anything is written.
 struct call_scratch {
+  std::vector<thread_scratch> threads;
+  // the chunk slots of the few-units path
   std::vector<std::size_t> first_task;  // per unit, its first chunk's task index
   std::vector<std::size_t> first_acc;   // per unit, the offset of its first slot accumulator
   std::vector<float> slot_max;
@@ -55,12 +57,6 @@ struct call_scratch {
 call_scratch& caller_scratch() {
   thread_local call_scratch s;
   return s;
-}
-
-template <class T>
-T* at_least(std::vector<T>& v, std::size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
 }
 
 // The shape of the work: units, their rows and visible keys, and the chunk arguments.
@@ -116,7 +112,7 @@ struct totals {
 };
 
 totals fresh_totals(thread_scratch& s, std::size_t rows, std::size_t stride) {
-  totals t{at_least(s.total_max, rows), at_least(s.total_sum, rows), at_least(s.total_acc, rows * stride)};
+  totals t{s.total_max.data(), s.total_sum.data(), s.total_acc.data()};
   std::fill(t.max, t.max + rows, neg_inf);
   std::fill(t.sum, t.sum + rows, 0.0);
   std::fill(t.acc, t.acc + rows * stride, 0.0);
@@ -158,32 +154,29 @@ void finish(const totals& t, std::size_t rows, std::size_t value_dim, std::size_
   }
 }
 
-// Sizes this thread's scratch for any unit of the call before the thread takes work: a thread that
-// gets no unit in one call (a dynamic schedule) and some in the next then allocates nothing either.
-void reserve_scratch(const plan& p) {
-  thread_scratch& s = scratch();
+// Sizes one thread's scratch for any unit of the call (throws std::bad_alloc).
+void reserve_scratch(const plan& p, thread_scratch& s) {
   const std::size_t rows = std::min(p.block, p.a.q_len);
-  at_least(s.kernel, sdpa_scratch_floats(p.a.head_dim));
-  at_least(s.chunk_max, rows);
-  at_least(s.chunk_sum, rows);
-  at_least(s.chunk_acc, rows * p.stride);
-  at_least(s.total_max, rows);
-  at_least(s.total_sum, rows);
-  at_least(s.total_acc, rows * p.stride);
+  grow(s.kernel, sdpa_scratch_floats(p.a.head_dim));
+  grow(s.chunk_max, rows);
+  grow(s.chunk_sum, rows);
+  grow(s.chunk_acc, rows * p.stride);
+  grow(s.total_max, rows);
+  grow(s.total_sum, rows);
+  grow(s.total_acc, rows * p.stride);
 }
 
 float* out_rows(const plan& p, std::size_t u) {
   return p.a.out + (p.item(u) * p.a.q_len + p.first_row(u)) * p.a.value_dim;
 }
 
-// Unit u on the calling thread, its chunks one after the other.
-void run_unit(const plan& p, std::size_t u) {
-  thread_scratch& s = scratch();
+// Unit u on a thread with scratch s (reserved), its chunks one after the other.
+void run_unit(const plan& p, std::size_t u, thread_scratch& s) {
   const std::size_t rows = p.rows(u);
-  float* kernel_scratch = at_least(s.kernel, sdpa_scratch_floats(p.a.head_dim));
-  float* max = at_least(s.chunk_max, rows);
-  double* sum = at_least(s.chunk_sum, rows);
-  float* acc = at_least(s.chunk_acc, rows * p.stride);
+  float* kernel_scratch = s.kernel.data();
+  float* max = s.chunk_max.data();
+  double* sum = s.chunk_sum.data();
+  float* acc = s.chunk_acc.data();
   const totals t = fresh_totals(s, rows, p.stride);
   for (std::size_t c = 0, n = p.chunks(u); c < n; ++c) {
     p.chunk(u, c, kernel_scratch, max, sum, acc);
@@ -192,16 +185,24 @@ void run_unit(const plan& p, std::size_t u) {
   finish(t, rows, p.a.value_dim, p.stride, out_rows(p, u));
 }
 
-void run_reference(const sdpa_args& a, std::size_t b) {
+void run_reference(const sdpa_args& a, std::size_t b, double* scratch) {
   reference::sdpa(a.q + b * a.q_len * a.head_dim, a.k + b * a.kv_len * a.head_dim, a.v + b * a.kv_len * a.value_dim,
                   a.kv_lengths ? a.kv_lengths + b : nullptr, 1, a.q_len, a.kv_len, a.head_dim, a.value_dim, a.scale,
-                  a.causal, a.out + b * a.q_len * a.value_dim, reference_scratch(a.kv_len));
+                  a.causal, a.out + b * a.q_len * a.value_dim, scratch);
+}
+
+int thread_index() {
+#if defined(_OPENMP)
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
 }
 
 }  // namespace
 
-void sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) noexcept {
-  if (a.batch == 0 || a.q_len == 0 || a.value_dim == 0) return;
+bool sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) noexcept {
+  if (a.batch == 0 || a.q_len == 0 || a.value_dim == 0) return true;
   const std::size_t block = table.sdpa_query_rows;
   const bool vectorized = table.sdpa_chunk_f32 != nullptr;
   const plan p{table, a, block, vectorized ? (a.q_len + block - 1) / block : 1, sdpa_acc_stride(a.value_dim)};
@@ -214,50 +215,70 @@ void sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) no
       std::max<std::size_t>(1, std::min<std::size_t>(work / sdpa_min_per_thread, static_cast<std::size_t>(max_threads))));
   const std::size_t units = p.units();
 
-  // (each thread sizes its scratch first, whether or not the schedule then gives it work)
-  if (!vectorized) {
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-    {
-      reference_scratch(a.kv_len);
-#if defined(_OPENMP)
-#pragma omp for schedule(dynamic)
-#endif
-      for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(a.batch); ++b) run_reference(a, static_cast<std::size_t>(b));
+  // Each thread of the region gets its own scratch, sized for any unit of the call.
+  call_scratch& cs = caller_scratch();
+  const std::size_t nthreads = static_cast<std::size_t>(threads);
+  auto reserve_threads = [&] {
+    grow(cs.threads, nthreads);
+    for (std::size_t t = 0; t < nthreads; ++t) {
+      if (vectorized) {
+        reserve_scratch(p, cs.threads[t]);
+      } else {
+        grow(cs.threads[t].reference, a.kv_len);
+      }
     }
-    return;
-  }
-  if (threads <= 1 || units >= 2 * static_cast<std::size_t>(threads)) {
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-    {
-      reserve_scratch(p);
-#if defined(_OPENMP)
-#pragma omp for schedule(dynamic)
-#endif
-      for (std::ptrdiff_t u = 0; u < static_cast<std::ptrdiff_t>(units); ++u) run_unit(p, static_cast<std::size_t>(u));
+  };
+
+  // Whole units (whole batch items on the scalar path) per thread.
+  if (!vectorized || threads <= 1 || units >= 2 * nthreads) {
+    try {
+      reserve_threads();
+    } catch (const std::bad_alloc&) {
+      return false;
     }
-    return;
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
+#endif
+    for (std::ptrdiff_t u = 0; u < static_cast<std::ptrdiff_t>(units); ++u) {
+      thread_scratch& s = cs.threads[static_cast<std::size_t>(thread_index())];
+      if (vectorized) {
+        run_unit(p, static_cast<std::size_t>(u), s);
+      } else {
+        run_reference(a, static_cast<std::size_t>(u), s.reference.data());
+      }
+    }
+    return true;
   }
 
   // Few units (decoding): every chunk of every unit is a task with its own slot.
-  call_scratch& cs = caller_scratch();
-  std::size_t* first_task = at_least(cs.first_task, units + 1);
-  std::size_t* first_acc = at_least(cs.first_acc, units + 1);
   std::size_t tasks = 0, acc_floats = 0;
   for (std::size_t u = 0; u < units; ++u) {
-    first_task[u] = tasks;
-    first_acc[u] = acc_floats;
     tasks += p.chunks(u);
     acc_floats += p.chunks(u) * p.rows(u) * p.stride;
   }
-  first_task[units] = tasks;
-  first_acc[units] = acc_floats;
-  float* slot_max = at_least(cs.slot_max, tasks * block);
-  double* slot_sum = at_least(cs.slot_sum, tasks * block);
-  float* slot_acc = at_least(cs.slot_acc, acc_floats);
+  try {
+    reserve_threads();
+    grow(cs.first_task, units + 1);
+    grow(cs.first_acc, units + 1);
+    grow(cs.slot_max, tasks * block);
+    grow(cs.slot_sum, tasks * block);
+    grow(cs.slot_acc, acc_floats);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+  std::size_t* first_task = cs.first_task.data();
+  std::size_t* first_acc = cs.first_acc.data();
+  for (std::size_t u = 0, task = 0, acc = 0; u <= units; ++u) {
+    first_task[u] = task;
+    first_acc[u] = acc;
+    if (u < units) {
+      task += p.chunks(u);
+      acc += p.chunks(u) * p.rows(u) * p.stride;
+    }
+  }
+  float* slot_max = cs.slot_max.data();
+  double* slot_sum = cs.slot_sum.data();
+  float* slot_acc = cs.slot_acc.data();
   auto acc_of = [&](std::size_t u, std::size_t task) {
     return slot_acc + first_acc[u] + (task - first_task[u]) * p.rows(u) * p.stride;
   };
@@ -265,7 +286,7 @@ void sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) no
 #pragma omp parallel num_threads(threads)
 #endif
   {
-    reserve_scratch(p);
+    thread_scratch& s = cs.threads[static_cast<std::size_t>(thread_index())];
 #if defined(_OPENMP)
 #pragma omp for schedule(dynamic)
 #endif
@@ -273,8 +294,7 @@ void sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) no
       const std::size_t task = static_cast<std::size_t>(i);
       const std::size_t u =
           static_cast<std::size_t>(std::upper_bound(first_task, first_task + units + 1, task) - first_task) - 1;
-      float* kernel_scratch = at_least(scratch().kernel, sdpa_scratch_floats(a.head_dim));
-      p.chunk(u, task - first_task[u], kernel_scratch, slot_max + task * block, slot_sum + task * block,
+      p.chunk(u, task - first_task[u], s.kernel.data(), slot_max + task * block, slot_sum + task * block,
               acc_of(u, task));
     }
 #if defined(_OPENMP)
@@ -283,12 +303,13 @@ void sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) no
     for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(units); ++i) {
       const std::size_t u = static_cast<std::size_t>(i);
       const std::size_t rows = p.rows(u);
-      const totals t = fresh_totals(scratch(), rows, p.stride);
+      const totals t = fresh_totals(s, rows, p.stride);
       for (std::size_t task = first_task[u]; task < first_task[u + 1]; ++task)
         merge(t, slot_max + task * block, slot_sum + task * block, acc_of(u, task), rows, a.value_dim, p.stride);
       finish(t, rows, a.value_dim, p.stride, out_rows(p, u));
     }
   }
+  return true;
 }
 
 }  // namespace kernels

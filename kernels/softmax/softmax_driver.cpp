@@ -1,9 +1,11 @@
 // The softmax driver (softmax_driver.hpp). Baseline flags: the per-ISA work is in the table.
 #include "softmax_driver.hpp"
+#include "../scratch.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -40,14 +42,18 @@ void three_pass(const kernel_table& table, const float* x, float* y, std::size_t
 #endif
 }
 
-void two_pass(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
+bool two_pass(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
               int max_threads) noexcept {
   const std::size_t per_row = (cols + softmax_chunk - 1) / softmax_chunk;
   const std::size_t tasks = rows * per_row;
   // Per calling thread and reused: no allocation once a shape has been seen.
   thread_local std::vector<softmax_stats> scratch;
-  if (scratch.size() < tasks) scratch.resize(tasks);
-  softmax_stats* stats = scratch.data();
+  softmax_stats* stats;
+  try {
+    stats = grow(scratch, tasks);
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
   const int threads = threads_for(rows * cols, tasks, max_threads);
   // Calls f(task, begin, len) for every chunk of every row, on `threads` threads.
   auto for_each_chunk = [&](auto&& f) {
@@ -75,19 +81,19 @@ void two_pass(const kernel_table& table, const float* x, float* y, std::size_t r
       table.softmax_output_f32(x + begin, y + begin, len, row, log);
     }
   });
+  return true;
 }
 
 }  // namespace
 
-void softmax_run(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
+bool softmax_run(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
                  int max_threads, softmax_algorithm algorithm) noexcept {
   if (algorithm == softmax_algorithm::automatic)
     algorithm = cols >= softmax_two_pass_from ? softmax_algorithm::two_pass : softmax_algorithm::three_pass;
-  if (algorithm == softmax_algorithm::two_pass && table.softmax_stats_f32) {
-    two_pass(table, x, y, rows, cols, log, max_threads);
-  } else {
-    three_pass(table, x, y, rows, cols, log, max_threads);
-  }
+  if (algorithm == softmax_algorithm::two_pass && table.softmax_stats_f32)
+    return two_pass(table, x, y, rows, cols, log, max_threads);
+  three_pass(table, x, y, rows, cols, log, max_threads);
+  return true;
 }
 
 }  // namespace kernels

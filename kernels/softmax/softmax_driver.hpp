@@ -26,8 +26,9 @@ constexpr std::size_t softmax_chunk = 16384;
 constexpr std::size_t softmax_min_per_thread = 8192;
 
 // rows x cols row-major, checked arguments (capi.cpp); y may equal x. max_threads: the caller's
-// thread budget (1 inside an enclosing parallel region).
-void softmax_run(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
+// thread budget (1 inside an enclosing parallel region). False when the two-pass algorithm's scratch
+// (16 bytes per chunk, the calling thread's, kept) could not be allocated: then nothing was written.
+[[nodiscard]] bool softmax_run(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
                  int max_threads, softmax_algorithm algorithm = softmax_algorithm::automatic) noexcept;
 
 }  // namespace kernels
