@@ -2,6 +2,8 @@
 // calling every kernel at once with different shapes get exactly the bits of sequential calls;
 // attnkern_set_isa and attnkern_set_num_threads called meanwhile change nothing but which path or
 // how many threads a later call uses (each call runs on the path active when it started).
+// tools/test.sh also runs these under ThreadSanitizer (build-tsan/, clang with libomp's Archer tool,
+// so that the OpenMP regions inside and around the kernels are understood), where any report fails.
 #include "support.hpp"
 
 #include <attnkern/attnkern.h>

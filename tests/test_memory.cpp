@@ -98,8 +98,9 @@ std::size_t sdpa_rows(const std::string& isa) { return isa == "avx512" ? 32 : is
 // thread cap (attnkern_num_threads()); every term of one thread includes 256 bytes of bookkeeping.
 struct shape {
   enum kind_t { tanh, softmax, log_softmax, attention_pool, additive_attention, sdpa } kind;
-  std::size_t batch, steps, features, attn = 0;  // softmax: rows, cols; sdpa: batch, q_len, kv_len, d
-  bool weights = true, causal = false;
+  std::size_t batch, steps, features, attn = 0;  // softmax: rows, cols; sdpa: batch, q_len, kv_len, head_dim
+  bool weights = true;
+  std::size_t value_dim = 0;  // sdpa
 };
 
 std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T) {
@@ -120,10 +121,10 @@ std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T)
       return bytes;
     }
     case shape::sdpa: {
-      const std::size_t B = s.batch, Q = s.steps, K = s.features, H = s.attn, D = pad16(H);
+      const std::size_t B = s.batch, Q = s.steps, K = s.features, H = s.attn, D = pad16(s.value_dim);
       if (scalar) return T * (8 * K + 256);
       const std::size_t R = sdpa_rows(isa), r = std::min(R, Q), U = B * ceil_div(Q, R), C = ceil_div(K, 512);
-      std::size_t bytes = T * (128 * (H + 64) + 64 + 24 * r + 12 * r * D + 256);
+      std::size_t bytes = T * (128 * (H + 64) + 24 * r + 12 * r * D + 320);
       if (U < 2 * T) bytes += 16 * (U + 1) + U * C * (12 * R + 4 * r * D);
       return bytes;
     }
@@ -175,17 +176,18 @@ std::vector<kernel_call> kernel_calls() {
                      }});
   }
   struct att {
-    std::size_t batch, q_len, kv_len, d;
+    std::size_t batch, q_len, kv_len, d, dv;
     bool causal;
   };
-  for (att a : {att{4, 256, 256, 64, false}, att{4, 256, 256, 64, true}, att{8, 1, 4096, 64, false},
-                att{1, 70, 1100, 32, true}, att{2, 3, 3000, 48, false}}) {
+  for (att a : {att{4, 256, 256, 64, 64, false}, att{4, 256, 256, 64, 64, true}, att{8, 1, 4096, 64, 64, false},
+                att{1, 70, 1100, 32, 32, true}, att{2, 3, 3000, 48, 20, false}}) {
     const std::string label = std::to_string(a.batch) + "x" + std::to_string(a.q_len) + "x" + std::to_string(a.kv_len) +
-                              "x" + std::to_string(a.d) + (a.causal ? " causal" : "");
-    calls.push_back({"sdpa " + label, {shape::sdpa, a.batch, a.q_len, a.kv_len, a.d, true, a.causal},
-                     a.batch * a.q_len * a.d, 0, [=](float* out, float*) {
+                              "x" + std::to_string(a.d) + (a.dv != a.d ? " dv=" + std::to_string(a.dv) : "") +
+                              (a.causal ? " causal" : "");
+    calls.push_back({"sdpa " + label, {shape::sdpa, a.batch, a.q_len, a.kv_len, a.d, true, a.dv},
+                     a.batch * a.q_len * a.dv, 0, [=](float* out, float*) {
                        return attnkern_sdpa_f32(in, in + (std::size_t(1) << 20), in + (std::size_t(2) << 20), nullptr,
-                                                a.batch, a.q_len, a.kv_len, a.d, a.d, 0.125f, a.causal, out);
+                                                a.batch, a.q_len, a.kv_len, a.d, a.dv, 0.125f, a.causal, out);
                      }});
   }
   return calls;

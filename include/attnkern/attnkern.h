@@ -123,7 +123,9 @@ ATTNKERN_API attnkern_status attnkern_additive_attention_f32(const float* keys, 
  * 1/sqrt(head_dim); a non-finite scale is ATTNKERN_ERROR_INVALID_ARGUMENT (checked first). Keys and
  * values at or past kv_lengths[b] are never read; a query row that sees no key gives zeros. Lengths
  * outside [0, kv_len] give ATTNKERN_ERROR_INVALID_LENGTH; out overlapping an input
- * ATTNKERN_ERROR_ALIASING. The T x T scores are never stored: extra memory is O(threads x block).
+ * ATTNKERN_ERROR_ALIASING. The T x T scores are never stored: scratch is O(threads x block x
+ * (head_dim + value_dim)), plus O(kv_len / 512 x value_dim) per block of query rows when there are
+ * fewer blocks than twice the threads (decoding); the bytes are in the README ("Embedding").
  * Accuracy against the float64 reference, any ISA path, up to 2^24 keys: within
  * max|v| 2^-24 (2 (head_dim + 1) sigma + 2 ln n + 136) with sigma = scale * max_j sum_c |q[b,i,c] k[b,j,c]|
  * and n the keys the row sees; the sigma term is the float32 dot product's own rounding. On random
