@@ -3,8 +3,8 @@
 # every test: unit tests on every ISA path (guard pages, concurrency, memory among them), the
 # exhaustive tanh and exp checks, the coefficient check, the numerics fingerprint, the notebooks'
 # examples, the report and comparison tools, and the install check. Then the same unit, numerics
-# and examples tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build
-# (build-sanitize/; any report fails), the unit tests in a ThreadSanitizer build (build-tsan/,
+# and examples tests, and the tanh and exp checks on every 61st input, again in an AddressSanitizer
+# + UndefinedBehaviorSanitizer build (build-sanitize/; any report fails), the unit tests in a ThreadSanitizer build (build-tsan/,
 # clang and LLVM's OpenMP runtime with its Archer tool, which tells TSan about OpenMP's
 # synchronisation; any report fails), and the libFuzzer targets for a minute each (tests/fuzz.sh,
 # build-fuzz/; FUZZ_SECONDS changes the minute). ATTNKERN_SKIP_SANITIZERS=1 skips all three. Extra
@@ -22,11 +22,11 @@ fi
 echo "test: the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/) ..."
 ATTNKERN_BUILD_DIR="$root/build-sanitize" \
   ATTNKERN_CMAKE_ARGS="-DATTNKERN_SANITIZE=ON -DATTNKERN_BUILD_BENCH=OFF" \
-  "$root/tools/build.sh" attnkern-tests attnkern-numerics attnkern-examples
+  "$root/tools/build.sh" attnkern-tests attnkern-ulp attnkern-numerics attnkern-examples
 # halt at the first report of either sanitizer; leaks count too
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-(cd "$root/build-sanitize" && ctest --output-on-failure -R "^(unit|env_isa|env_isa_unusable|numerics_fingerprint|examples)$")
+(cd "$root/build-sanitize" && ctest --output-on-failure -R "^(unit|env_isa|env_isa_unusable|tanh_strided|exp_strided|numerics_fingerprint|examples)$")
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "test: the unit tests under ThreadSanitizer (build-tsan/) ..."
