@@ -17,10 +17,6 @@
 #include <new>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace attnkern {
 namespace kernels {
 namespace {
@@ -53,14 +49,6 @@ struct call_scratch {
 call_scratch& caller_scratch() {
   thread_local call_scratch s;
   return s;
-}
-
-int thread_index() {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
 }
 
 // a := a merged with b (accumulators of `n` doubles).
@@ -170,7 +158,7 @@ bool run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
 #pragma omp parallel for num_threads(threads) schedule(dynamic)
 #endif
     for (std::ptrdiff_t b = 0; b < static_cast<std::ptrdiff_t>(batch); ++b)
-      sequence(static_cast<std::size_t>(b), cs.threads[static_cast<std::size_t>(thread_index())]);
+      sequence(static_cast<std::size_t>(b), cs.threads[thread_index()]);
     return true;
   }
 

@@ -20,10 +20,6 @@
 #include <limits>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace attnkern {
 namespace kernels {
 namespace {
@@ -191,14 +187,6 @@ void run_reference(const sdpa_args& a, std::size_t b, double* scratch) {
                   a.causal, a.out + b * a.q_len * a.value_dim, scratch);
 }
 
-int thread_index() {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 }  // namespace
 
 bool sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) noexcept {
@@ -240,7 +228,7 @@ bool sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) no
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1)
 #endif
     for (std::ptrdiff_t u = 0; u < static_cast<std::ptrdiff_t>(units); ++u) {
-      thread_scratch& s = cs.threads[static_cast<std::size_t>(thread_index())];
+      thread_scratch& s = cs.threads[thread_index()];
       if (vectorized) {
         run_unit(p, static_cast<std::size_t>(u), s);
       } else {
@@ -286,7 +274,7 @@ bool sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) no
 #pragma omp parallel num_threads(threads)
 #endif
   {
-    thread_scratch& s = cs.threads[static_cast<std::size_t>(thread_index())];
+    thread_scratch& s = cs.threads[thread_index()];
 #if defined(_OPENMP)
 #pragma omp for schedule(dynamic)
 #endif
