@@ -117,7 +117,7 @@ std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T)
       const std::size_t A = pad16(s.kind == shape::attention_pool ? s.features : s.attn);
       if (scalar) return T * (8 * S + 256);
       std::size_t bytes = 8 * A + T * (16 * F + 4 * W * ceil_div(S, 16) + 256);
-      if (B < 2 * T) bytes += 8 * (B + 1) + B * ceil_div(S, 256) * (8 * F + 16) + 4 * W * B * ceil_div(S, 16);
+      if (T >= 2 && B < 2 * T) bytes += 8 * (B + 1) + B * ceil_div(S, 256) * (8 * F + 16) + 4 * W * B * ceil_div(S, 16);
       return bytes;
     }
     case shape::sdpa: {
@@ -125,7 +125,7 @@ std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T)
       if (scalar) return T * (8 * K + 256);
       const std::size_t R = sdpa_rows(isa), r = std::min(R, Q), U = B * ceil_div(Q, R), C = ceil_div(K, 512);
       std::size_t bytes = T * (128 * (H + 64) + 24 * r + 12 * r * D + 320);
-      if (U < 2 * T) bytes += 16 * (U + 1) + U * C * (12 * R + 4 * r * D);
+      if (T >= 2 && U < 2 * T) bytes += 16 * (U + 1) + U * C * (12 * R + 4 * r * D);
       return bytes;
     }
   }
