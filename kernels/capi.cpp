@@ -42,7 +42,8 @@ attnkern_status check_in_out(const float* x, const float* y, std::size_t n) noex
 }
 
 // The threads a kernel may use for `work_items` independent items of which `min_per_thread` are
-// worth a thread; 1 when called inside an enclosing OpenMP region (no nested oversubscription).
+// worth a thread; 1 when called inside an enclosing OpenMP region (no nested oversubscription) unless
+// the caller allowed nesting (attnkern_num_threads).
 int threads_for(std::size_t work_items, std::size_t min_per_thread) noexcept {
   const std::size_t useful = work_items / min_per_thread;
   if (useful < 2) return 1;
@@ -161,7 +162,10 @@ void attnkern_set_num_threads(int n) { requested_threads.store(n > 0 ? n : 0, st
 
 int attnkern_num_threads(void) {
 #if defined(_OPENMP)
-  if (omp_in_parallel()) return 1;
+  // Inside an active parallel region: one thread, unless the caller has allowed nested parallelism
+  // (omp_set_max_active_levels, OMP_MAX_ACTIVE_LEVELS) deep enough for one more level, which is
+  // when an inner `omp parallel` of its own would fork too.
+  if (omp_get_active_level() >= omp_get_max_active_levels()) return 1;
   const int n = requested_threads.load(std::memory_order_relaxed);
   return n > 0 ? n : omp_get_max_threads();
 #else

@@ -92,14 +92,37 @@ TEST_CASE("api: thread control", "[api][threads]") {
   attnkern_set_num_threads(0);
   CHECK(attnkern_num_threads() == default_threads);
 
-  // Inside an enclosing parallel region, kernels run on the calling thread only.
-  int inside = -1;
+  // Inside an enclosing parallel region, kernels run on the calling thread only, unless the caller
+  // allows one more level of nesting: then what an inner region of its own would get.
+  REQUIRE(omp_get_max_active_levels() == 1);  // (OpenMP's default)
+  int inside = -1, nested = -1, nested_capped = -1, too_deep = -1;
 #pragma omp parallel num_threads(2)
   {
 #pragma omp single
     inside = attnkern_num_threads();
   }
   CHECK(inside == 1);
+  omp_set_max_active_levels(2);
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp single
+    {
+      omp_set_num_threads(3);
+      nested = attnkern_num_threads();
+      attnkern_set_num_threads(5);
+      nested_capped = attnkern_num_threads();
+      attnkern_set_num_threads(0);
+#pragma omp parallel num_threads(2)
+      {
+#pragma omp single
+        too_deep = attnkern_num_threads();  // (level 2 of 2)
+      }
+    }
+  }
+  omp_set_max_active_levels(1);
+  CHECK(nested == 3);
+  CHECK(nested_capped == 5);
+  CHECK(too_deep == 1);
 #else
   CHECK(attnkern_num_threads() == 1);
 #endif

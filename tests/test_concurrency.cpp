@@ -142,6 +142,32 @@ TEST_CASE("concurrency: calls inside an OpenMP parallel region run on their thre
 #endif
 }
 
+TEST_CASE("concurrency: with nested parallelism allowed, calls inside an OpenMP region fork their own teams and get the "
+          "sequential bits",
+          "[concurrency]") {
+#if defined(_OPENMP)
+  const auto all = calls();
+  const auto expected = sequential(all);
+  const std::string path = attnkern_isa();
+  std::atomic<int> mismatches{0}, not_two{0};
+  omp_set_max_active_levels(2);
+#pragma omp parallel num_threads(2)
+  {
+    omp_set_num_threads(2);  // this thread's inner regions: 2 threads
+    if (attnkern_num_threads() != 2) ++not_two;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const std::size_t which = (i + static_cast<std::size_t>(omp_get_thread_num())) % all.size();
+      if (!same_bits(all[which].run(), expected.at(path)[which])) ++mismatches;
+    }
+  }
+  omp_set_max_active_levels(1);
+  CHECK(mismatches == 0);
+  CHECK(not_two == 0);
+#else
+  SUCCEED("built without OpenMP");
+#endif
+}
+
 TEST_CASE("concurrency: set_isa and set_num_threads while other threads compute", "[concurrency]") {
   const auto all = calls();
   const auto expected = sequential(all);

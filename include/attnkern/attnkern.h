@@ -14,7 +14,9 @@
  *    the last bits between ISA paths, each of which meets the documented error bounds (README,
  *    "Numerics").
  *  - Threads: kernels run on OpenMP threads above a work threshold (see attnkern_set_num_threads);
- *    called from inside an enclosing OpenMP parallel region they run on the calling thread only.
+ *    called from inside an enclosing OpenMP parallel region they run on the calling thread only,
+ *    unless the caller has allowed nested parallelism (omp_set_max_active_levels or
+ *    OMP_MAX_ACTIVE_LEVELS above the current level), as for an inner `omp parallel` of its own.
  */
 #ifndef ATTNKERN_ATTNKERN_H
 #define ATTNKERN_ATTNKERN_H
@@ -69,7 +71,9 @@ ATTNKERN_API attnkern_status attnkern_set_isa(const char* name);
 /* The number of threads kernels may use: n > 0 sets it, 0 (or a negative n) restores OpenMP's
  * default (omp_get_max_threads() of the calling thread). Process-wide. */
 ATTNKERN_API void attnkern_set_num_threads(int n);
-/* The number of threads a kernel called now from this thread may use (1 in a build without OpenMP). */
+/* The number of threads a kernel called now from this thread may use: the number set, or OpenMP's
+ * omp_get_max_threads() of this thread; 1 inside an active parallel region when nested
+ * parallelism is not allowed one more level (OpenMP's default), and in a build without OpenMP. */
 ATTNKERN_API int attnkern_num_threads(void);
 
 /* y[i] = tanh(x[i]) for i < n. y may equal x (in place); any other overlap is
