@@ -1,7 +1,8 @@
-// libFuzzer target: attnkern_attention_pool_f32 and attnkern_additive_attention_f32 on any shape,
-// lengths (invalid ones too) and finite values up to +-FLT_MAX or NaN, on any path, against the
-// float64 reference within the documented bounds (NaN exactly where the reference has NaN); an
-// invalid length gives ATTNKERN_ERROR_INVALID_LENGTH and writes nothing.
+// libFuzzer target: attnkern_attention_pool_f32 and attnkern_additive_attention_f32 on any shape
+// (short, or up to 900 steps: several chunks), lengths (invalid ones too) and finite values up to
+// +-FLT_MAX or NaN, on any path, against the float64 reference within the documented bounds (NaN
+// exactly where the reference has NaN); an invalid length gives ATTNKERN_ERROR_INVALID_LENGTH and
+// writes nothing.
 #include <attnkern/reference.hpp>
 
 #include "../tools/bounds.hpp"
@@ -15,13 +16,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   input in(data, size);
   in.select_isa();
   const bool additive = in.byte() % 2;
-  const std::size_t batch = 1 + in.below(3), steps = in.below(40), features = 1 + in.below(40), attn = 1 + in.below(20);
+  // One input in four is long: sequences of several 256-step chunks, whose partial results merge.
+  const bool long_sequences = in.byte() % 4 == 0;
+  const std::size_t batch = 1 + in.below(3), steps = long_sequences ? 200 + in.below(700) : in.below(40),
+                    features = 1 + in.below(long_sequences ? 8 : 40), attn = 1 + in.below(long_sequences ? 8 : 20);
   const bool use_lengths = in.byte() % 2;
   std::vector<int32_t> lengths(batch);
   bool valid = true;
   for (int32_t& l : lengths) {
     const uint8_t b = in.byte();
-    l = b == 255 ? -1 : b == 254 ? static_cast<int32_t>(steps) + 1 : static_cast<int32_t>(b % (steps + 1));
+    l = b == 255 ? -1 : b == 254 ? static_cast<int32_t>(steps) + 1 : static_cast<int32_t>(in.below(steps + 1));
     valid = valid && l >= 0 && l <= static_cast<int32_t>(steps);
   }
   const std::size_t a = additive ? attn : 0;

@@ -1,8 +1,9 @@
-// libFuzzer target: attnkern_sdpa_f32 on any shape, key lengths (invalid ones too), causal or not,
-// q and k with values up to +-1e4 or NaN and finite v, on any path, against the float64 reference
-// within the documented bound, max|v| 2^-24 (2 (d + 1) sigma + 2 ln n + 136) per row (NaN exactly
-// where the reference has NaN); a non-finite scale gives ATTNKERN_ERROR_INVALID_ARGUMENT and an
-// invalid length ATTNKERN_ERROR_INVALID_LENGTH, each writing nothing.
+// libFuzzer target: attnkern_sdpa_f32 on any shape (short, or up to 1600 keys: several chunks), key
+// lengths (invalid ones too), causal or not, q and k with values up to +-1e4 or NaN and finite v, on
+// any path, against the float64 reference within the documented bound,
+// max|v| 2^-24 (2 (d + 1) sigma + 2 ln n + 136) per row (NaN exactly where the reference has NaN); a
+// non-finite scale gives ATTNKERN_ERROR_INVALID_ARGUMENT and an invalid length
+// ATTNKERN_ERROR_INVALID_LENGTH, each writing nothing.
 #include <attnkern/reference.hpp>
 
 #include "../tools/bounds.hpp"
@@ -15,14 +16,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace attnkern_tools::bounds;
   input in(data, size);
   in.select_isa();
-  const std::size_t batch = 1 + in.below(2), q_len = in.below(40), kv_len = in.below(90), d = in.below(24),
-                    dv = 1 + in.below(24);
+  // One input in four is long: keys in several 512-key chunks, whose partial results merge.
+  const bool long_keys = in.byte() % 4 == 0;
+  const std::size_t batch = 1 + in.below(2), q_len = in.below(long_keys ? 6 : 40),
+                    kv_len = long_keys ? 500 + in.below(1100) : in.below(90), d = in.below(long_keys ? 8 : 24),
+                    dv = 1 + in.below(long_keys ? 8 : 24);
   const bool causal = in.byte() % 2, use_lengths = in.byte() % 2;
   std::vector<int32_t> lengths(batch);
   bool valid = true;
   for (int32_t& l : lengths) {
     const uint8_t b = in.byte();
-    l = b == 255 ? -1 : b == 254 ? static_cast<int32_t>(kv_len) + 1 : static_cast<int32_t>(b % (kv_len + 1));
+    l = b == 255 ? -1 : b == 254 ? static_cast<int32_t>(kv_len) + 1 : static_cast<int32_t>(in.below(kv_len + 1));
     valid = valid && l >= 0 && l <= static_cast<int32_t>(kv_len);
   }
   const uint8_t scale_kind = in.byte() % 8;
