@@ -21,13 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const std::size_t batch = 1 + in.below(3), steps = long_sequences ? 200 + in.below(700) : in.below(40),
                     features = 1 + in.below(long_sequences ? 8 : 40), attn = 1 + in.below(long_sequences ? 8 : 20);
   const bool use_lengths = in.byte() % 2;
-  std::vector<int32_t> lengths(batch);
   bool valid = true;
-  for (int32_t& l : lengths) {
-    const uint8_t b = in.byte();
-    l = b == 255 ? -1 : b == 254 ? static_cast<int32_t>(steps) + 1 : static_cast<int32_t>(in.below(steps + 1));
-    valid = valid && l >= 0 && l <= static_cast<int32_t>(steps);
-  }
+  const std::vector<int32_t> lengths = in.lengths(batch, steps, valid);
   const std::size_t a = additive ? attn : 0;
   const std::vector<float> x = in.values(batch * steps * (additive ? a : features), 4.0f, true);  // h or keys
   const std::vector<float> values = additive ? in.values(batch * steps * features, 4.0f, true) : x;

@@ -49,6 +49,18 @@ class input {
     for (float& x : v) x = value(range, finite_only);
     return v;
   }
+  // `count` sequence lengths in [0, size], now and then an invalid one (-1 or size + 1); `valid` tells
+  // whether all of them are valid.
+  std::vector<int32_t> lengths(std::size_t count, std::size_t size, bool& valid) {
+    std::vector<int32_t> l(count);
+    valid = true;
+    for (int32_t& x : l) {
+      const uint8_t b = byte();
+      x = b == 255 ? -1 : b == 254 ? static_cast<int32_t>(size) + 1 : static_cast<int32_t>(below(size + 1));
+      valid = valid && x >= 0 && x <= static_cast<int32_t>(size);
+    }
+    return l;
+  }
   // An ISA path this CPU has, or "auto".
   void select_isa() {
     static const char* const names[] = {"auto", "avx512", "avx2", "sse2", "scalar"};

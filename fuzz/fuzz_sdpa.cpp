@@ -22,13 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
                     kv_len = long_keys ? 500 + in.below(1100) : in.below(90), d = in.below(long_keys ? 8 : 24),
                     dv = 1 + in.below(long_keys ? 8 : 24);
   const bool causal = in.byte() % 2, use_lengths = in.byte() % 2;
-  std::vector<int32_t> lengths(batch);
   bool valid = true;
-  for (int32_t& l : lengths) {
-    const uint8_t b = in.byte();
-    l = b == 255 ? -1 : b == 254 ? static_cast<int32_t>(kv_len) + 1 : static_cast<int32_t>(in.below(kv_len + 1));
-    valid = valid && l >= 0 && l <= static_cast<int32_t>(kv_len);
-  }
+  const std::vector<int32_t> lengths = in.lengths(batch, kv_len, valid);
   const uint8_t scale_kind = in.byte() % 8;
   const float scale = scale_kind == 7 ? NAN : scale_kind == 6 ? INFINITY : scale_kind == 5 ? 1.0f
                       : static_cast<float>(1.0 / std::sqrt(static_cast<double>(std::max<std::size_t>(d, 1))));

@@ -99,6 +99,17 @@ std::map<std::string, std::vector<std::vector<float>>> sequential(const std::vec
   return expected;
 }
 
+// Runs every call once, beginning with call `offset` (so that threads run different shapes at once);
+// returns how many results differ from `expected` (no Catch2 macros: called off the main thread).
+int mismatches_from(const std::vector<call>& all, const std::vector<std::vector<float>>& expected, std::size_t offset) {
+  int mismatches = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const std::size_t which = (i + offset) % all.size();
+    if (!same_bits(all[which].run(), expected[which])) ++mismatches;
+  }
+  return mismatches;
+}
+
 }  // namespace
 
 TEST_CASE("concurrency: std::threads calling every kernel at once get the sequential bits", "[concurrency]") {
@@ -110,11 +121,7 @@ TEST_CASE("concurrency: std::threads calling every kernel at once get the sequen
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
-      for (int r = 0; r < rounds; ++r)
-        for (std::size_t i = 0; i < all.size(); ++i) {
-          const std::size_t which = (i + static_cast<std::size_t>(t)) % all.size();  // different shapes at once
-          if (!same_bits(all[which].run(), expected.at(path)[which])) ++mismatches;
-        }
+      for (int r = 0; r < rounds; ++r) mismatches += mismatches_from(all, expected.at(path), static_cast<std::size_t>(t));
     });
   for (auto& th : pool) th.join();
   CHECK(mismatches == 0);
@@ -130,10 +137,7 @@ TEST_CASE("concurrency: calls inside an OpenMP parallel region run on their thre
 #pragma omp parallel num_threads(4)
   {
     if (attnkern_num_threads() != 1) ++not_one;  // no nested oversubscription
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      const std::size_t which = (i + static_cast<std::size_t>(omp_get_thread_num())) % all.size();
-      if (!same_bits(all[which].run(), expected.at(path)[which])) ++mismatches;
-    }
+    mismatches += mismatches_from(all, expected.at(path), static_cast<std::size_t>(omp_get_thread_num()));
   }
   CHECK(mismatches == 0);
   CHECK(not_one == 0);
@@ -155,10 +159,7 @@ TEST_CASE("concurrency: with nested parallelism allowed, calls inside an OpenMP 
   {
     omp_set_num_threads(2);  // this thread's inner regions: 2 threads
     if (attnkern_num_threads() != 2) ++not_two;
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      const std::size_t which = (i + static_cast<std::size_t>(omp_get_thread_num())) % all.size();
-      if (!same_bits(all[which].run(), expected.at(path)[which])) ++mismatches;
-    }
+    mismatches += mismatches_from(all, expected.at(path), static_cast<std::size_t>(omp_get_thread_num()));
   }
   omp_set_max_active_levels(1);
   CHECK(mismatches == 0);

@@ -218,13 +218,19 @@ bool run(const Problem& problem, const std::int32_t* lengths, std::size_t batch,
   return true;
 }
 
-// `n` floats as doubles, padded with zeros to a multiple of attention_acc_padding (throws
-// std::bad_alloc).
-const double* to_padded_doubles(const float* x, std::size_t n) {
-  double* d = grow(caller_scratch().converted, padded(n));
+// out := `n` floats as doubles, padded with zeros to a multiple of attention_acc_padding (the
+// calling thread's scratch); false when it could not be allocated.
+bool to_padded_doubles(const float* x, std::size_t n, const double*& out) noexcept {
+  double* d;
+  try {
+    d = grow(caller_scratch().converted, padded(n));
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
   for (std::size_t i = 0; i < n; ++i) d[i] = static_cast<double>(x[i]);
   std::fill(d + n, d + padded(n), 0.0);
-  return d;
+  out = d;
+  return true;
 }
 
 }  // namespace
@@ -247,11 +253,7 @@ bool attention_pool_run(const kernel_table& table, const attention_pool_args& a,
     }
   };
   const double* w = nullptr;
-  try {
-    if (vectorized) w = to_padded_doubles(a.w, a.features);
-  } catch (const std::bad_alloc&) {
-    return false;
-  }
+  if (vectorized && !to_padded_doubles(a.w, a.features, w)) return false;
   const problem p{table, a, w, a.features + 1};
   return run(p, a.lengths, a.batch, a.steps, a.features, a.context, a.weights, vectorized, max_threads);
 }
@@ -275,13 +277,9 @@ bool additive_attention_run(const kernel_table& table, const additive_attention_
                                     a.weights ? a.weights + b * a.steps : nullptr, scratch);
     }
   };
-  // (tanh costs as much as reading several floats: attn_dim counts four times)
   const double* v = nullptr;
-  try {
-    if (vectorized) v = to_padded_doubles(a.v, a.attn_dim);
-  } catch (const std::bad_alloc&) {
-    return false;
-  }
+  if (vectorized && !to_padded_doubles(a.v, a.attn_dim, v)) return false;
+  // (tanh costs as much as reading several floats: attn_dim counts four times)
   const problem p{table, a, v, 4 * a.attn_dim + a.features + 1};
   return run(p, a.lengths, a.batch, a.steps, a.features, a.context, a.weights, vectorized, max_threads);
 }
