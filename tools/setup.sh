@@ -4,14 +4,17 @@
 #             pkg-config (the install check), sollya (the coefficient check), clang and its libFuzzer
 #             runtime (the fuzz targets), LLVM's OpenMP runtime with its Archer tool (the
 #             ThreadSanitizer build)
-#   optional: the benchmark's peers, SLEEF, Eigen, oneDNN and OpenBLAS (glibc's libmvec comes with
-#             libc6-dev), and python3-matplotlib for the report's plots;
+#   optional: the benchmark's peers, SLEEF, Eigen, oneDNN (with OpenCL's headers, which its CMake
+#             package requires) and OpenBLAS (glibc's libmvec comes with libc6-dev), and
+#             python3-matplotlib for the report's plots;
 #             a peer that cannot be installed is skipped by the benchmark with a note, the plots
 #             likewise
 set -euo pipefail
 
 required=(g++ make cmake pkg-config libxsimd-dev catch2 libbenchmark-dev sollya clang libclang-rt-14-dev libomp-14-dev)
-optional=(libsleef-dev libeigen3-dev libdnnl-dev libopenblas-dev python3-matplotlib)
+# Each optional entry is installed as one unit: a peer with what its CMake package needs beyond its
+# Depends (Debian's oneDNN config requires OpenCL's headers, only a Recommends of libdnnl-dev).
+optional=(libsleef-dev libeigen3-dev "libdnnl-dev ocl-icd-opencl-dev" libopenblas-dev python3-matplotlib)
 
 missing() {
   local pkg
@@ -44,10 +47,15 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt_install "${need[@]}" || { echo "setup: apt-get failed; see /tmp/attnkern-setup.log" >&2; tail -20 /tmp/attnkern-setup.log >&2; exit 1; }
 fi
 
-mapfile -t want < <(missing "${optional[@]}")
+want=()
+for unit in "${optional[@]}"; do
+  # shellcheck disable=SC2086
+  [ -z "$(missing $unit)" ] || want+=("$unit")
+done
 if [ "${#want[@]}" -gt 0 ]; then
-  echo "setup: installing the benchmark's peers and plotting ${want[*]}"
-  for pkg in "${want[@]}"; do
-    apt_install "$pkg" || echo "setup: note: $pkg could not be installed; the benchmark skips it"
+  echo "setup: installing the benchmark's peers and plotting: ${want[*]}"
+  for unit in "${want[@]}"; do
+    # shellcheck disable=SC2086
+    apt_install $unit || echo "setup: note: $unit could not be installed; the benchmark skips it"
   done
 fi
