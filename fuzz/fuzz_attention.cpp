@@ -5,14 +5,14 @@
 // writes nothing.
 #include <attnkern/reference.hpp>
 
-#include "../tools/bounds.hpp"
+#include <attnkern/bounds.hpp>
 #include "fuzz_input.hpp"
 
 #include <algorithm>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace attnkern_fuzz;
-  using namespace attnkern_tools::bounds;
+  using namespace attnkern::bounds;
   input in(data, size);
   in.select_isa();
   const bool additive = in.byte() % 2;

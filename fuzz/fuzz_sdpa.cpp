@@ -6,14 +6,14 @@
 // ATTNKERN_ERROR_INVALID_LENGTH, each writing nothing.
 #include <attnkern/reference.hpp>
 
-#include "../tools/bounds.hpp"
+#include <attnkern/bounds.hpp>
 #include "fuzz_input.hpp"
 
 #include <algorithm>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace attnkern_fuzz;
-  using namespace attnkern_tools::bounds;
+  using namespace attnkern::bounds;
   input in(data, size);
   in.select_isa();
   // One input in four is long: keys in several 512-key chunks, whose partial results merge.

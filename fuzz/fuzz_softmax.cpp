@@ -3,12 +3,12 @@
 // (log) where it is, every other output within the documented bound.
 #include <attnkern/reference.hpp>
 
-#include "../tools/bounds.hpp"
+#include <attnkern/bounds.hpp>
 #include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace attnkern_fuzz;
-  using namespace attnkern_tools::bounds;
+  using namespace attnkern::bounds;
   input in(data, size);
   in.select_isa();
   const std::size_t rows = 1 + in.below(4), cols = in.below(200);

@@ -1,7 +1,7 @@
 // libFuzzer target: attnkern_tanh_f32 on any floats (NaN, infinities, denormals included), any
 // length, in place or not, on any path, within the documented 1 ULP of float64 tanh; a null array
 // gives ATTNKERN_ERROR_NULL_POINTER and writes nothing.
-#include "../tools/bounds.hpp"
+#include <attnkern/bounds.hpp>
 #include "../tools/ulp.hpp"
 #include "fuzz_input.hpp"
 
@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (in_place) y = x;
   expect_status(attnkern_tanh_f32(in_place ? y.data() : x.data(), y.data(), n), ATTNKERN_OK, "tanh");
   for (std::size_t i = 0; i < n; ++i)
-    if (!(attnkern_tools::ulp_error(y[i], std::tanh(static_cast<double>(x[i]))) <= attnkern_tools::bounds::tanh_max_ulp))
+    if (!(attnkern_tools::ulp_error(y[i], std::tanh(static_cast<double>(x[i]))) <= attnkern::bounds::tanh_max_ulp))
       fail("tanh beyond 1 ULP at x = " + std::to_string(x[i]));
   return 0;
 }

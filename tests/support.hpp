@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "../tools/bounds.hpp"
+#include <attnkern/bounds.hpp>
 #include "../tools/golden.hpp"
 
 #include <cmath>
@@ -20,8 +20,8 @@
 
 namespace attnkern_test {
 
-// The documented bounds (tools/bounds.hpp, shared with attnkern-numerics).
-using namespace attnkern_tools::bounds;
+// The documented bounds (attnkern/bounds.hpp, shared with attnkern-numerics).
+using namespace attnkern::bounds;
 
 // Every ISA name the C API knows, best first.
 inline const std::vector<std::string>& all_isa_names() {

@@ -13,7 +13,7 @@
 // documented bounds for the others), 1 when one is not, 2 on bad usage or unreadable data.
 #include <attnkern/attnkern.h>
 
-#include "bounds.hpp"
+#include <attnkern/bounds.hpp>
 #include "golden.hpp"
 #include "json.hpp"
 
@@ -39,7 +39,7 @@
 namespace {
 
 using arrays = std::map<std::string, std::vector<double>>;
-using namespace attnkern_tools::bounds;
+using namespace attnkern::bounds;
 
 bool all_within = true;
 

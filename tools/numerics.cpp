@@ -19,7 +19,7 @@
 #include <attnkern/attnkern.h>
 #include <attnkern/reference.hpp>
 
-#include "bounds.hpp"
+#include <attnkern/bounds.hpp>
 #include "build_info.hpp"
 #include "json.hpp"
 #include "ulp.hpp"
@@ -45,7 +45,7 @@
 
 namespace {
 
-using namespace attnkern_tools::bounds;
+using namespace attnkern::bounds;
 
 // ---- inputs -------------------------------------------------------------------------------------
 

@@ -1,13 +1,20 @@
-// The documented error bounds of every kernel (README, "Numerics"; each kernel's header derives its
-// own), named once: the tests assert them (tests/support.hpp) and attnkern-numerics compares
-// fingerprints against them.
-#pragma once
+// attnkern/bounds.hpp: the documented error bound of every kernel, each defined here and nowhere
+// else. The unit tests and the fuzz targets assert exactly these constants, attnkern-numerics
+// measures fingerprints against them, and every other place (attnkern.h, the kernels' headers,
+// docs/numerics.md) quotes them by name. Public and header-only (C++17), so that a caller's own
+// regression tests can hold attnkern's results to the same numbers.
+//
+// Errors are measured against the float64 reference (attnkern/reference.hpp with T = double).
+// ULP: |y - ref| / 2^(floor(log2 |ref|) - 23), ref not rounded to float, the spacing never below
+// 2^-149. Each kernel's header (kernels/<family>/<family>_kernel.hpp) derives its bound.
+#ifndef ATTNKERN_BOUNDS_HPP
+#define ATTNKERN_BOUNDS_HPP
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
-namespace attnkern_tools {
+namespace attnkern {
 namespace bounds {
 
 // tanh (kernels/tanh/tanh_kernel.hpp), in ULP against float64.
@@ -37,16 +44,19 @@ inline double additive_attention_max_error(double v_l1) {
 // Scaled dot-product attention (kernels/sdpa/sdpa_kernel.hpp): each output row within
 //   max|v| 2^-24 (2 (d + 1) sigma + 2 ln n + 136)  (+ 2^-126)
 // of the float64 reference, sigma = scale * max_j sum_c |q[i,c] k[j,c]| and max|v| over the n keys
-// the row sees. The goal, 1e-5 max|v|, is what the random-input tests also hold every row to
-// (the sigma term being a worst case that random rounding errors do not approach).
+// the row sees. On random inputs (q, k uniform in [-1, 1], scale 1/sqrt(d)) the tests also hold every
+// row to sdpa_random_input_error times max|v|: the sigma term is a worst case that random rounding
+// errors do not approach. It is a test tolerance for such inputs, not a bound for all inputs.
 inline double sdpa_max_error(std::size_t head_dim, double sigma, std::size_t keys) {
   const double n = keys > 1 ? static_cast<double>(keys) : 1.0;
   return 0x1p-24 * (2.0 * (static_cast<double>(head_dim) + 1.0) * sigma + 2.0 * std::log(n) + 136.0);
 }
 constexpr double sdpa_random_input_error = 1e-5;
-// The notebook's examples: attnkern's float outputs against float64 expectations, 1e-6 as in the
-// issue's seed check.
+// The notebooks' examples (tests/data/): attnkern's float outputs against their float64
+// expectations, absolute, for the word example's sdpa rows and the softmax seed checks.
 constexpr double golden_tolerance = 1e-6;
 
 }  // namespace bounds
-}  // namespace attnkern_tools
+}  // namespace attnkern
+
+#endif  // ATTNKERN_BOUNDS_HPP
