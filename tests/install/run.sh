@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Installs attnkern (shared, then static) into a scratch prefix and builds a C and a C++ consumer
-# against each installation, with find_package and with pkg-config; runs them; checks that the
-# shared library has a versioned soname and exports the C API only; runs the installed tools.
+# The embedder's builds, as an engine would do them:
+#  1. a plain configure (no options) of the shared and of the static library, both installed into one
+#     prefix: only the library, its headers, the CMake package and attnkern.pc are installed;
+#  2. find_package consumers against that prefix: C99 and C++17 with the default (shared) and with
+#     COMPONENTS static, and a C-only project (no C++ enabled) with each; each one's linkage checked;
+#  3. pkg-config consumers: shared (with an rpath, as the README says), and static (--static) against
+#     a prefix holding the static library alone;
+#  4. add_subdirectory of the source tree with the defaults: the library only;
+#  5. a missing Catch2 or Google Benchmark: a note and that part off (an error under
+#     ATTNKERN_REQUIRE_DEPS);
+#  6. the installed tools (ATTNKERN_BUILD_TOOLS=ON) run from their own prefix.
+# Also checks that the shared library has a versioned soname and exports the C API only.
 # usage: run.sh SOURCE_DIR WORK_DIR
 set -euo pipefail
 src=$(cd "$1" && pwd)
@@ -13,53 +22,104 @@ mkdir -p "$work"
 log="$work/log.txt"
 step() { echo "-- $*"; }
 run() { "$@" >>"$log" 2>&1 || { echo "FAILED: $*" >&2; tail -40 "$log" >&2; exit 1; }; }
+fail() { echo "install check: $*" >&2; exit 1; }
+# links_shared BINARY: whether it needs libattnkern.so at run time
+links_shared() { readelf -d "$1" | grep -q 'NEEDED.*libattnkern\.so'; }
 
+prefix="$work/prefix"
 for linkage in shared static; do
   shared=$([ "$linkage" = shared ] && echo ON || echo OFF)
-  prefix="$work/prefix-$linkage"
-  step "$linkage library: configure, build, install into $prefix"
-  run "$cmake_bin" -S "$src" -B "$work/lib-$linkage" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=$shared \
-      -DATTNKERN_BUILD_TESTS=OFF -DATTNKERN_BUILD_BENCH=OFF
+  step "$linkage library: a plain configure (library only), build, install into $prefix"
+  run "$cmake_bin" -S "$src" -B "$work/lib-$linkage" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=$shared
   run "$cmake_bin" --build "$work/lib-$linkage" -j2
   run "$cmake_bin" --install "$work/lib-$linkage" --prefix "$prefix"
-  libdir=$(dirname "$(find "$prefix" -name 'attnkern.pc' | head -1)")/..
-  libdir=$(cd "$libdir" && pwd)
+done
+libdir=$(cd "$(dirname "$(find "$prefix" -name 'attnkern.pc' | head -1)")/.." && pwd)
+[ -f "$libdir/libattnkern.a" ] && [ -f "$libdir/libattnkern.so" ] || fail "the prefix lacks one of the two libraries"
+[ ! -e "$prefix/bin" ] && [ ! -e "$prefix/share/attnkern" ] || fail "a plain install put tools or data into the prefix: $(ls "$prefix")"
 
-  if [ "$linkage" = shared ]; then
-    step "shared library: soname and exported symbols"
-    soname=$(readelf -d "$libdir/libattnkern.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-    [ "$soname" = "libattnkern.so.0" ] || { echo "unexpected soname '$soname'" >&2; exit 1; }
-    others=$(nm -D --defined-only "$libdir/libattnkern.so" | awk '{print $3}' | grep -v '^attnkern_' || true)
-    [ -z "$others" ] || { echo "symbols other than the C API are exported:" >&2; echo "$others" >&2; exit 1; }
-  fi
+step "shared library: soname and exported symbols"
+soname=$(readelf -d "$libdir/libattnkern.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+[ "$soname" = "libattnkern.so.0" ] || fail "unexpected soname '$soname'"
+others=$(nm -D --defined-only "$libdir/libattnkern.so" | awk '{print $3}' | grep -v '^attnkern_' || true)
+[ -z "$others" ] || fail "symbols other than the C API are exported: $others"
 
-  step "$linkage: consumers built with find_package(attnkern)"
-  run "$cmake_bin" -S "$here" -B "$work/consumer-cmake-$linkage" -DCMAKE_PREFIX_PATH="$prefix"
-  run "$cmake_bin" --build "$work/consumer-cmake-$linkage"
-  "$work/consumer-cmake-$linkage/c_consumer"
-  "$work/consumer-cmake-$linkage/cpp_consumer"
-
-  step "$linkage: consumers built with pkg-config"
-  export PKG_CONFIG_PATH="$libdir/pkgconfig"
-  static_flag=$([ "$linkage" = static ] && echo --static || true)
-  cflags=$(pkg-config --cflags attnkern)
-  libs=$(pkg-config $static_flag --libs attnkern)
-  out="$work/consumer-pc-$linkage"
-  mkdir -p "$out"
-  # shellcheck disable=SC2086
-  run cc -std=c99 -Wall -Wextra -Werror -pedantic $cflags "$here/consumer.c" -o "$out/c_consumer" $libs -lm -Wl,-rpath,"$libdir"
-  # shellcheck disable=SC2086
-  run c++ -std=c++17 -Wall -Wextra -Werror $cflags "$here/consumer.cpp" -o "$out/cpp_consumer" $libs -Wl,-rpath,"$libdir"
+for linkage in default static shared; do
+  comp=$([ "$linkage" = default ] && echo "" || echo "$linkage")
+  step "find_package consumers (C99 and C++17), ${comp:-no component}"
+  out="$work/consumer-cmake-$linkage"
+  run "$cmake_bin" -S "$here" -B "$out" -DCMAKE_PREFIX_PATH="$prefix" -DATTNKERN_LINKAGE="$comp"
+  run "$cmake_bin" --build "$out"
   "$out/c_consumer"
   "$out/cpp_consumer"
-  if [ "$linkage" = static ]; then
-    ! ldd "$out/c_consumer" | grep -q libattnkern || { echo "static consumer links libattnkern.so" >&2; exit 1; }
-  fi
-
-  step "$linkage: the installed tools (attnkern-examples on its installed data, attnkern-numerics)"
-  "$prefix/bin/attnkern-examples" >"$work/examples-$linkage.txt" || { echo "installed attnkern-examples failed" >&2; exit 1; }
-  grep -q "share/attnkern/examples" "$work/examples-$linkage.txt" || { echo "attnkern-examples did not use its installed data" >&2; exit 1; }
-  "$prefix/bin/attnkern-numerics" record --out "$work/numerics-$linkage.json" 2>/dev/null
-  "$prefix/bin/attnkern-numerics" compare "$work/numerics-$linkage.json" "$work/numerics-$linkage.json" >/dev/null
+  for exe in "$out/c_consumer" "$out/cpp_consumer"; do
+    if [ "$linkage" = static ]; then ! links_shared "$exe" || fail "$exe links libattnkern.so, not the static library"
+    else links_shared "$exe" || fail "$exe did not link the shared library"; fi
+  done
 done
-echo "install check passed: C and C++ consumers built with find_package and pkg-config, shared and static; the tools run from the prefix"
+for linkage in static shared; do
+  step "a C-only project (project(... LANGUAGES C)) with find_package, $linkage"
+  out="$work/consumer-c-only-$linkage"
+  run "$cmake_bin" -S "$here/c_only" -B "$out" -DCMAKE_PREFIX_PATH="$prefix" -DATTNKERN_LINKAGE=$linkage
+  run "$cmake_bin" --build "$out"
+  "$out/c_consumer"
+  if [ "$linkage" = static ]; then ! links_shared "$out/c_consumer" || fail "C-only static consumer links libattnkern.so"; fi
+done
+
+step "shared: consumers built with pkg-config, found at run time through an rpath"
+out="$work/consumer-pc-shared"
+mkdir -p "$out"
+cflags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags attnkern)
+libs=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --libs attnkern)
+# shellcheck disable=SC2086
+run cc -std=c99 -Wall -Wextra -Werror -pedantic $cflags "$here/consumer.c" -o "$out/c_consumer" $libs -lm -Wl,-rpath,"$libdir"
+# shellcheck disable=SC2086
+run c++ -std=c++17 -Wall -Wextra -Werror $cflags "$here/consumer.cpp" -o "$out/cpp_consumer" $libs -Wl,-rpath,"$libdir"
+"$out/c_consumer"
+"$out/cpp_consumer"
+
+step "static: consumers built with pkg-config --static, against a prefix holding the static library only"
+static_prefix="$work/prefix-static"
+run "$cmake_bin" --install "$work/lib-static" --prefix "$static_prefix"
+static_libdir=$(cd "$(dirname "$(find "$static_prefix" -name 'attnkern.pc' | head -1)")/.." && pwd)
+out="$work/consumer-pc-static"
+mkdir -p "$out"
+cflags=$(PKG_CONFIG_PATH="$static_libdir/pkgconfig" pkg-config --cflags attnkern)
+libs=$(PKG_CONFIG_PATH="$static_libdir/pkgconfig" pkg-config --static --libs attnkern)
+# shellcheck disable=SC2086
+run cc -std=c99 -Wall -Wextra -Werror -pedantic $cflags "$here/consumer.c" -o "$out/c_consumer" $libs -lm
+# shellcheck disable=SC2086
+run c++ -std=c++17 -Wall -Wextra -Werror $cflags "$here/consumer.cpp" -o "$out/cpp_consumer" $libs
+"$out/c_consumer"
+"$out/cpp_consumer"
+! links_shared "$out/c_consumer" || fail "the pkg-config static consumer links libattnkern.so"
+
+step "add_subdirectory of the source tree, with the defaults"
+out="$work/consumer-subdir"
+run "$cmake_bin" -S "$here/subdir" -B "$out" -DATTNKERN_SOURCE_DIR="$src" -DCMAKE_BUILD_TYPE=Release
+grep -q "^Catch2_DIR\|^benchmark_DIR" "$out/CMakeCache.txt" && fail "add_subdirectory looked for Catch2 or Google Benchmark"
+run "$cmake_bin" --build "$out" -j2
+"$out/c_consumer"
+"$out/cpp_consumer"
+
+step "a missing Catch2 or Google Benchmark turns off only its part, with a note (an error under ATTNKERN_REQUIRE_DEPS)"
+missing=(-DATTNKERN_BUILD_TESTS=ON -DATTNKERN_BUILD_BENCH=ON -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON
+         -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON)
+"$cmake_bin" -S "$src" -B "$work/missing-deps" "${missing[@]}" >"$work/missing-deps.txt" 2>&1 ||
+  fail "configure stopped on a missing Catch2 or Google Benchmark: $(tail -5 "$work/missing-deps.txt")"
+grep -q "note: Catch2 2.13 not found.*the unit tests (attnkern-tests) are not built" "$work/missing-deps.txt" &&
+  grep -q "note: Google Benchmark not found.*the benchmarks (attnkern-bench) are not built" "$work/missing-deps.txt" ||
+  fail "no note for the missing Catch2 and Google Benchmark"
+! "$cmake_bin" -S "$src" -B "$work/missing-deps-required" "${missing[@]}" -DATTNKERN_REQUIRE_DEPS=ON >>"$log" 2>&1 ||
+  fail "ATTNKERN_REQUIRE_DEPS=ON did not stop configure on a missing dependency"
+
+step "the tools (ATTNKERN_BUILD_TOOLS=ON): attnkern-examples on its installed data, attnkern-numerics"
+tools_prefix="$work/prefix-tools"
+run "$cmake_bin" -S "$src" -B "$work/lib-shared" -DATTNKERN_BUILD_TOOLS=ON
+run "$cmake_bin" --build "$work/lib-shared" -j2
+run "$cmake_bin" --install "$work/lib-shared" --prefix "$tools_prefix"
+"$tools_prefix/bin/attnkern-examples" >"$work/examples.txt" || fail "installed attnkern-examples failed"
+grep -q "share/attnkern/examples" "$work/examples.txt" || fail "attnkern-examples did not use its installed data"
+"$tools_prefix/bin/attnkern-numerics" record --out "$work/numerics.json" 2>/dev/null
+"$tools_prefix/bin/attnkern-numerics" compare "$work/numerics.json" "$work/numerics.json" >/dev/null
+echo "install check passed: shared and static in one prefix; find_package consumers (C, C++, C-only; shared, static); pkg-config consumers (shared, static); add_subdirectory; missing test dependencies; the installed tools"
