@@ -125,10 +125,9 @@ std::string cpu_model() {
 void describe_machine(const options& opt, const std::string& kernels) {
   benchmark::AddCustomContext("attnkern_version", attnkern_version());
   benchmark::AddCustomContext("attnkern_isa", attnkern_isa());
-  std::string paths;
-  for (const char* isa : {"avx512", "avx2", "sse2", "neon", "scalar"})
-    if (attnkern_set_isa(isa) == ATTNKERN_OK) paths += std::string(paths.empty() ? "" : ",") + isa;
-  attnkern_set_isa("auto");
+  // (the list, comma-separated; the active path stays what ATTNKERN_ISA or the dispatcher chose)
+  std::string paths = attnkern_isa_list();
+  std::replace(paths.begin(), paths.end(), ' ', ',');
   benchmark::AddCustomContext("attnkern_isa_paths", paths);
   benchmark::AddCustomContext("cpu_model", cpu_model());
   benchmark::AddCustomContext("hardware_threads", std::to_string(std::thread::hardware_concurrency()));
@@ -230,6 +229,9 @@ int main(int argc, char** argv) {
   if (wanted("sdpa")) register_sdpa(opt);
 
   describe_machine(opt, kernels);
+  if (attnkern_isa_env_status() != ATTNKERN_OK)
+    std::fprintf(stderr, "bench: note: ATTNKERN_ISA=\"%s\" was ignored: it is not one of this machine's paths (%s); the %s path is measured\n",
+                 std::getenv("ATTNKERN_ISA"), attnkern_isa_list(), attnkern_isa());
   std::fprintf(stderr, "bench: attnkern %s, %s path, threads %s; %s sweep, %zu benchmarks, about %s\n", attnkern_version(),
                attnkern_isa(), opt.threads().size() > 1 ? ("1 to " + std::to_string(max_threads())).c_str() : "1",
                opt.full ? "full" : "default", benchmarks().selected(), format_seconds(benchmarks().guessed_seconds()).c_str());

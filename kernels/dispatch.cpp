@@ -60,6 +60,8 @@ struct registry {
   isa_entry entries[5];
   int count = 0;
   std::atomic<const isa_entry*> active{nullptr};
+  char usable_names[64] = "";  // "avx512 avx2 sse2 scalar": the usable entries, best first
+  bool env_ignored = false;    // ATTNKERN_ISA was set to a value that is not a usable path
 
   registry() noexcept {
     const cpu_features cpu = detect_cpu();
@@ -77,8 +79,15 @@ struct registry {
     add("neon", cpu.neon64, table_for<xsimd::neon64>());
 #endif
     add("scalar", true, scalar_table());
+    for (int i = 0; i < count; ++i) {
+      if (!entries[i].usable) continue;
+      if (usable_names[0]) std::strcat(usable_names, " ");
+      std::strcat(usable_names, entries[i].name);
+    }
+    // ATTNKERN_ISA: an unusable value is ignored (the best path is taken), and remembered as ignored.
     const char* requested = std::getenv("ATTNKERN_ISA");
-    const isa_entry* chosen = requested ? find(requested) : nullptr;  // unusable names are ignored
+    const isa_entry* chosen = requested && *requested ? find(requested) : nullptr;
+    env_ignored = requested && *requested && !chosen;
     active.store(chosen ? chosen : best(), std::memory_order_release);
   }
 
@@ -101,6 +110,9 @@ struct registry {
   }
 };
 
+// Every path name any build knows, whether or not this one has it.
+constexpr const char* known_names[] = {"avx512", "avx2", "sse2", "neon", "scalar"};
+
 registry& the_registry() noexcept {
   static registry r;  // initialised on first use, thread-safe
   return r;
@@ -120,6 +132,21 @@ attnkern_status select_isa(const char* name) noexcept {
   if (!chosen) return ATTNKERN_ERROR_UNSUPPORTED_ISA;
   r.active.store(chosen, std::memory_order_release);
   return ATTNKERN_OK;
+}
+
+const char* usable_isas() noexcept { return the_registry().usable_names; }
+
+bool isa_env_ignored() noexcept { return the_registry().env_ignored; }
+
+const char* isa_refusal(const char* name) noexcept {
+  if (!name) return nullptr;
+  const registry& r = the_registry();
+  if (r.find(name)) return nullptr;
+  for (int i = 0; i < r.count; ++i)
+    if (std::strcmp(r.entries[i].name, name) == 0) return "this CPU (or its operating system) does not support it";
+  for (const char* known : known_names)
+    if (std::strcmp(known, name) == 0) return "this build of attnkern does not contain it (it is for another processor family)";
+  return "it is not the name of a path (names are lower-case: avx512, avx2, sse2, neon, scalar, auto)";
 }
 
 const kernel_table* usable_table(const char* name) noexcept {

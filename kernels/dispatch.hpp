@@ -14,6 +14,12 @@ const kernel_table& active_table() noexcept;
 const char* active_isa() noexcept;
 // attnkern_set_isa: NULL or "auto" = the best usable path.
 attnkern_status select_isa(const char* name) noexcept;
+// The usable paths, best first, separated by spaces ("avx512 avx2 sse2 scalar").
+const char* usable_isas() noexcept;
+// Whether ATTNKERN_ISA was set, not empty, and ignored because it named no usable path.
+bool isa_env_ignored() noexcept;
+// Why select_isa(name) refuses `name` (a sentence fragment), or null when it accepts it.
+const char* isa_refusal(const char* name) noexcept;
 // The table of the path called `name` if this CPU and build can run it, else null. For the tools
 // and tests, which run every path side by side without touching the active one.
 const kernel_table* usable_table(const char* name) noexcept;

@@ -10,11 +10,13 @@
 #include <attnkern/attnkern.hpp>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <limits>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace attnkern_test;
@@ -186,6 +188,10 @@ TEST_CASE("bad input: every entry point gives its documented status and message,
     const attnkern_status got = r.call(b);
     CHECK(got == r.expected);
     CHECK(std::string(attnkern_status_message(got)) == attnkern_status_message(r.expected));
+    // the thread's last error names the function that failed
+    const std::string family = r.what.substr(0, r.what.find(':'));
+    const std::string function = "attnkern_" + family + (family == "set_isa" ? "" : "_f32");
+    CHECK(std::string(attnkern_last_error_message()).rfind(function + ": ", 0) == 0);
     CHECK(b.untouched());
     messages.insert(attnkern_status_message(r.expected));
   }
@@ -234,4 +240,80 @@ TEST_CASE("bad input: the C++ wrappers throw the status, and write nothing", "[e
           attnkern::check(attnkern_attention_pool_f32(nullptr, b.w.data(), nullptr, nullptr, 2, 8, 4, b.context.data(), nullptr));
         }) == ATTNKERN_ERROR_NULL_POINTER);
   CHECK(b.untouched());
+}
+
+TEST_CASE("bad input: the last error names the argument and its value", "[errors]") {
+  buffers b;
+  auto message_of = [](attnkern_status status) {
+    CHECK(status != ATTNKERN_OK);
+    return std::string(attnkern_last_error_message());
+  };
+  CHECK(message_of(attnkern_tanh_f32(nullptr, b.y.data(), 4)) == "attnkern_tanh_f32: x is NULL while it holds 4 floats");
+  CHECK(message_of(attnkern_attention_pool_f32(b.x.data(), b.w.data(), nullptr, b.too_long, 2, 8, 4, b.context.data(),
+                                               nullptr)) == "attnkern_attention_pool_f32: lengths[0] = 9 is outside [0, steps = 8]");
+  CHECK(message_of(attnkern_sdpa_f32(b.q.data(), b.k.data(), b.v.data(), b.kv_too_long, 2, 3, 4, 5, 6, 1.0f, 0,
+                                     b.out.data())) == "attnkern_sdpa_f32: kv_lengths[0] = 5 is outside [0, kv_len = 4]");
+  CHECK(message_of(attnkern_attention_pool_f32(b.x.data(), b.w.data(), nullptr, b.negative, 2, 8, 4, b.context.data(),
+                                               nullptr)) == "attnkern_attention_pool_f32: lengths[1] = -1 is outside [0, steps = 8]");
+  CHECK(message_of(attnkern_sdpa_f32(b.q.data(), b.k.data(), b.v.data(), nullptr, 2, 3, 4, 5, huge, 1.0f, 0, b.out.data()))
+            .rfind("attnkern_sdpa_f32: v has batch x kv_len x value_dim = 2 x 4 x ", 0) == 0);
+  CHECK(message_of(attnkern_additive_attention_f32(b.keys.data(), b.query.data(), b.w.data(), b.shared.data(), nullptr, 2, 8,
+                                                   3, 4, b.context.data(), b.shared.data() + 3)) ==
+        "attnkern_additive_attention_f32: weights overlaps values (outputs may not overlap any input)");
+  CHECK(message_of(attnkern_softmax_f32(b.shared.data(), b.shared.data() + 1, 4, 8)).find("y overlaps x") != std::string::npos);
+  CHECK(message_of(attnkern_set_isa("AVX2")).find("not the name of a path") != std::string::npos);
+  // a success leaves the message as it was; another thread has its own
+  CHECK(attnkern_tanh_f32(b.x.data(), b.y.data(), 4) == ATTNKERN_OK);
+  CHECK(std::string(attnkern_last_error_message()).find("not the name of a path") != std::string::npos);
+  std::string other;
+  std::thread([&] { other = attnkern_last_error_message(); }).join();
+  CHECK(other.empty());
+  // the C++ wrappers throw the full message
+  try {
+    attnkern::tanh(b.x.data(), nullptr, 4);
+    FAIL("no exception");
+  } catch (const attnkern::error& e) {
+    CHECK(std::string(e.what()) == "attnkern_tanh_f32: y is NULL while it holds 4 floats");
+  }
+}
+
+TEST_CASE("isa: the usable paths are listed, each accepted, and a refusal says why", "[errors][isa]") {
+  const std::string before = attnkern_isa();
+  const std::string list = attnkern_isa_list();
+  std::vector<std::string> names;
+  for (std::size_t at = 0; at < list.size();) {
+    const std::size_t end = std::min(list.find(' ', at), list.size());
+    names.push_back(list.substr(at, end - at));
+    at = end + 1;
+  }
+  REQUIRE(!names.empty());
+  CHECK(names.back() == "scalar");
+  for (const std::string& name : names) {
+    CHECK(attnkern_set_isa(name.c_str()) == ATTNKERN_OK);
+    CHECK(attnkern_isa() == name);
+  }
+  REQUIRE(attnkern_set_isa("auto") == ATTNKERN_OK);
+  CHECK(attnkern_isa() == names.front());  // the best one
+  for (const char* name : {"avx512", "avx2", "sse2", "neon"}) {
+    if (list.find(name) != std::string::npos) continue;
+    CHECK(attnkern_set_isa(name) == ATTNKERN_ERROR_UNSUPPORTED_ISA);
+    const std::string why = attnkern_last_error_message();
+    INFO(why);
+#if defined(__x86_64__) || defined(__i386__)
+    const bool this_family = std::string(name) != "neon";
+#else
+    const bool this_family = std::string(name) == "neon";
+#endif
+    CHECK(why.find(this_family ? "this CPU" : "this build") != std::string::npos);
+    CHECK(why.find("usable here: " + list) != std::string::npos);
+  }
+  REQUIRE(attnkern_set_isa(before.c_str()) == ATTNKERN_OK);
+}
+
+// Run by ctest with ATTNKERN_ISA=scalar and ATTNKERN_ISA=no-such-isa (tests/CMakeLists.txt).
+TEST_CASE("isa: a usable ATTNKERN_ISA is reported as used", "[.env]") {
+  CHECK(attnkern_isa_env_status() == ATTNKERN_OK);
+}
+TEST_CASE("isa: an unusable ATTNKERN_ISA is reported as ignored", "[.env-bad]") {
+  CHECK(attnkern_isa_env_status() == ATTNKERN_ERROR_UNSUPPORTED_ISA);
 }

@@ -10,23 +10,27 @@
 
 namespace attnkern {
 
-// Thrown by every wrapper whose C function returned a status other than ATTNKERN_OK.
+// Thrown by every wrapper whose C function returned a status other than ATTNKERN_OK. what() is the
+// failure in full (attnkern_last_error_message(): the function, the argument and its value).
 class error : public std::runtime_error {
  public:
-  explicit error(attnkern_status status)
-      : std::runtime_error(attnkern_status_message(status)), status_(status) {}
+  explicit error(attnkern_status status) : error(status, attnkern_status_message(status)) {}
+  error(attnkern_status status, const char* message) : std::runtime_error(message), status_(status) {}
   attnkern_status status() const noexcept { return status_; }
 
  private:
   attnkern_status status_;
 };
 
+// Throws attnkern::error for a status other than ATTNKERN_OK; call it right after the failing C call
+// (on the same thread), so that the message is that call's.
 inline void check(attnkern_status status) {
-  if (status != ATTNKERN_OK) throw error(status);
+  if (status != ATTNKERN_OK) throw error(status, attnkern_last_error_message());
 }
 
 inline std::string version() { return attnkern_version(); }
 inline std::string isa() { return attnkern_isa(); }
+inline std::string isa_list() { return attnkern_isa_list(); }
 inline void set_isa(const char* name) { check(attnkern_set_isa(name)); }
 inline void set_num_threads(int n) noexcept { attnkern_set_num_threads(n); }
 inline int num_threads() noexcept { return attnkern_num_threads(); }
