@@ -6,7 +6,9 @@
 #       build/tools/attnkern-numerics record --out tests/data/numerics_fingerprint.json
 #     (a path this CPU lacks, e.g. avx512, is listed as "only in A" and does not count);
 #   - compare's exit status on fingerprints crafted from it: 0 identical, 1 changed within the bound,
-#     2 worse than the bound, 3 on bad input.
+#     2 worse than the bound, 3 on bad input; its table's columns aligned, long numbers included;
+#   - --help: the usage on stdout, exit 0; every usage error (record's and compare's): exit 3 with a
+#     message naming the argument at fault.
 # Usage: numerics_test.sh ATTNKERN_NUMERICS
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +33,8 @@ kept, tmp = sys.argv[1], sys.argv[2]
 base = json.load(open(kept))
 changed = json.loads(json.dumps(base))
 changed["results"][1]["hash"] = "0" * 16
-changed["results"][1]["max_error"] *= 1.5
+changed["results"][1]["max_error"] = 1.23456789e-123  # a long number in a "changed, within bound" row
+changed["results"][1]["mean_error"] = 9.87654321e-100
 json.dump(changed, open(f"{tmp}/changed.json", "w"))
 worse = json.loads(json.dumps(changed))
 worse["results"][2]["worst_of_bound"] = 1.5
@@ -51,6 +54,25 @@ expect 0 "$kept" "$kept"
 expect 1 "$kept" "$tmp/changed.json"
 grep -q "changed, within bound" "$tmp/out" || fail "no 'changed, within bound' row"
 grep -q " -> " "$tmp/out" || fail "the error statistics are not shown as before -> after"
+# every cell of the table starts where its column's heading does (cells: runs of words one space apart)
+"$python" - "$tmp/out" <<'PY' || { cat "$tmp/out" >&2; fail "compare's table: a cell overflows its column"; }
+import re, sys
+lines = open(sys.argv[1]).read().split("\n")
+start = next(i for i, l in enumerate(lines) if l.startswith("kernel "))
+cell = re.compile(r"\S+(?: \S+)*")
+columns = [m.start() for m in cell.finditer(lines[start])]
+assert len(columns) == 6, lines[start]
+rows = 0
+for line in lines[start + 1:]:
+    if not line:
+        break
+    starts = [m.start() for m in cell.finditer(line)]
+    cells = 3 if " only in " in line else 6  # (a result in one file only has no statistics)
+    if starts != columns[:cells]:
+        sys.exit(f"misaligned: {line!r}")
+    rows += 1
+assert rows > 0
+PY
 expect 2 "$kept" "$tmp/worse.json"
 grep -q "WORSE than the bound" "$tmp/out" || fail "no 'WORSE than the bound' row"
 expect 0 "$kept" "$tmp/fewer.json"
@@ -59,4 +81,21 @@ expect 3 "$kept" "$tmp/missing.json"
 expect 3 "$kept" "$root/tests/data/README.md"
 expect 3 "$kept" "$tmp/other.json"
 expect 3 "$kept"
+
+set +e; "$tool" --help >"$tmp/out" 2>"$tmp/err"; status=$?; set -e
+[ $status -eq 0 ] && grep -q "^usage: attnkern-numerics" "$tmp/out" && [ ! -s "$tmp/err" ] ||
+  fail "--help: exit $status, or no usage on stdout, or something on stderr"
+usage_error() {  # NAMED ARGS...: exit 3, NAMED in the message on stderr
+  local named=$1; shift
+  set +e; "$tool" "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?; set -e
+  [ $got -eq 3 ] && grep -qF -- "$named" "$tmp/err" || { cat "$tmp/err" >&2; fail "$*: exit $got (expected 3), or the message does not name $named"; }
+}
+usage_error "'--bogus'" record --bogus
+usage_error "'stray'" record --out "$tmp/x.json" stray
+usage_error "--out" record --out
+usage_error "'--bogus'" compare --bogus "$kept" "$kept"
+usage_error "'--bogus'" compare "$kept" "$kept" --bogus
+usage_error "'third'" compare "$kept" "$kept" third
+usage_error "'frobnicate'" frobnicate
+[ ! -e "$tmp/x.json" ] || fail "record wrote a file despite a usage error"
 echo "numerics_test: passed"

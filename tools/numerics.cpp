@@ -8,14 +8,16 @@
 // CPU has, hard cases included, and writes per kernel and path: the max and mean error against the
 // float64 reference (ULP for tanh; for the rest relative: to |ref| for weights and probabilities, to
 // max|x| of the values averaged for contexts and attention outputs), the worst error as a fraction
-// of the documented bound (tools/bounds.hpp), and a 64-bit FNV-1a hash of the exact output bits; and
+// of the documented bound (include/attnkern/bounds.hpp), and a 64-bit FNV-1a hash of the exact output bits; and
 // the build (version, compiler, flags, the dispatched ISA).
 //
 // compare prints a table per kernel and path: identical (same bits), changed within the documented
 // bound, or worse than the bound, with the error statistics as A -> B. Exit status: 0 when
 // everything B has is identical, 1 when something changed within its bound, 2 when something is
 // worse than its bound; 3 on bad input. A path only one file has (a CPU without AVX-512, say) is
-// listed and does not count.
+// listed and does not count. The table's columns are as wide as their longest cell.
+//
+// A usage error names the argument at fault and exits 3; --help prints the usage on stdout, exit 0.
 #include <attnkern/attnkern.h>
 #include <attnkern/reference.hpp>
 
@@ -30,6 +32,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -295,6 +298,10 @@ std::string number(double v) {
 }
 
 int record(const std::string& out_path) {
+  // (every path is recorded whatever the active one is; the note is for the "dispatched_isa" field)
+  if (attnkern_isa_env_status() != ATTNKERN_OK)
+    std::fprintf(stderr, "attnkern-numerics: note: ATTNKERN_ISA=\"%s\" was ignored: not one of this machine's paths (%s)\n",
+                 std::getenv("ATTNKERN_ISA"), attnkern_isa_list());
   std::ostringstream out;
   using attnkern_tools::json::quote;
   out << "{\n  \"format\": \"attnkern-numerics 1\",\n  \"build\": {\"version\": " << quote(attnkern_version())
@@ -388,8 +395,9 @@ int compare(const std::string& path_a, const std::string& path_b) {
     if (!in_a.count({r["kernel"].str(), r["path"].str()})) order.push_back({r["kernel"].str(), r["path"].str()});
     in_b[{r["kernel"].str(), r["path"].str()}] = &r;
   }
-  std::printf("\n%-20s %-8s %-26s %-22s %-22s %s\n", "kernel", "path", "status", "max error A -> B", "mean error A -> B",
-              "of bound A -> B");
+  // the table's cells, then each column as wide as its longest cell, two spaces apart
+  std::vector<std::vector<std::string>> table{
+      {"kernel", "path", "status", "max error A -> B", "mean error A -> B", "of bound A -> B"}};
   int identical = 0, changed = 0, worse = 0, one_sided = 0;
   for (const auto& key : order) {
     const auto ia = in_a.find(key), ib = in_b.find(key);
@@ -414,37 +422,88 @@ int compare(const std::string& path_a, const std::string& path_b) {
         ++changed;
       }
     }
-    std::printf("%-20s %-8s %-26s %-22s %-22s %s\n", key.first.c_str(), key.second.c_str(), status.c_str(), max_e.c_str(),
-                mean_e.c_str(), of_bound.c_str());
+    table.push_back({key.first, key.second, status, max_e, mean_e, of_bound});
+  }
+  std::vector<std::size_t> width(table.front().size(), 0);
+  for (const auto& row : table)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  std::printf("\n");
+  for (const auto& row : table) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    line.erase(line.find_last_not_of(' ') + 1);  // (a row with empty cells at the end)
+    std::printf("%s\n", line.c_str());
   }
   std::printf("\n%d identical, %d changed within the documented bound, %d worse than it; %d in one file only\n", identical,
               changed, worse, one_sided);
   return worse ? 2 : changed ? 1 : 0;
 }
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: attnkern-numerics record [--out FILE.json]\n"
+void usage(std::FILE* to) {
+  std::fprintf(to,
+               "usage: attnkern-numerics record [--out FILE.json]   (default: stdout)\n"
                "       attnkern-numerics compare A.json B.json\n"
+               "       attnkern-numerics --help\n"
                "exit status of compare: 0 identical, 1 changed within the documented bounds, 2 worse than a bound, "
-               "3 bad input\n");
+               "3 bad input (and any usage error)\n");
+}
+
+// A usage error: what is wrong, naming the argument, then the usage, on stderr; exit status 3.
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "attnkern-numerics: %s\n", message.c_str());
+  usage(stderr);
   return 3;
 }
+
+bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.size() >= 1 && args[0] == "record") {
-    if (args.size() == 1) return record("");
-    if (args.size() == 3 && args[1] == "--out") return record(args[2]);
-    if (args.size() == 2 && args[1].rfind("--out=", 0) == 0) return record(args[1].substr(6));
-    return usage();
-  }
-  if (args.size() == 3 && args[0] == "compare") return compare(args[1], args[2]);
-  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
-    usage();
+  if (std::find_if(args.begin(), args.end(), is_help) != args.end()) {
+    usage(stdout);
     return 0;
   }
-  return usage();
+  if (args.empty()) return usage_error("missing command: record or compare");
+  const std::string& command = args[0];
+  if (command == "record") {
+    std::string out;
+    bool have_out = false;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      const std::string& arg = args[i];
+      std::string value;
+      if (arg == "--out") {
+        if (i + 1 >= args.size()) return usage_error("record: --out needs a file name");
+        value = args[++i];
+      } else if (arg.rfind("--out=", 0) == 0) {
+        value = arg.substr(6);
+      } else if (arg.rfind("-", 0) == 0) {
+        return usage_error("record: unknown option '" + arg + "'");
+      } else {
+        return usage_error("record: unexpected argument '" + arg + "' (the file goes after --out)");
+      }
+      if (value.empty()) return usage_error("record: --out needs a file name, not an empty one");
+      if (have_out) return usage_error("record: --out given twice ('" + out + "', then '" + value + "')");
+      out = value;
+      have_out = true;
+    }
+    return record(out);
+  }
+  if (command == "compare") {
+    std::vector<std::string> files;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      const std::string& arg = args[i];
+      if (arg.size() > 1 && arg[0] == '-') return usage_error("compare: unknown option '" + arg + "'");
+      if (files.size() == 2) return usage_error("compare: unexpected argument '" + arg + "' (it takes two files)");
+      files.push_back(arg);
+    }
+    if (files.size() < 2)
+      return usage_error(std::string("compare: needs two files, A.json B.json; got ") + (files.empty() ? "none" : "only '" + files[0] + "'"));
+    return compare(files[0], files[1]);
+  }
+  return usage_error("unknown command '" + command + "' (record or compare)");
 }

@@ -26,7 +26,7 @@ ATTNKERN_BUILD_DIR="$root/build-sanitize" \
 # halt at the first report of either sanitizer; leaks count too
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-(cd "$root/build-sanitize" && ctest --output-on-failure -R "^(unit|env_isa|env_isa_unusable|tanh_strided|exp_strided|numerics_fingerprint|examples)$")
+(cd "$root/build-sanitize" && ctest --output-on-failure -R "^(unit|env_isa|env_isa_unusable|tanh_strided|exp_strided|ulp_cli|numerics_fingerprint|examples)$")
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "test: the unit tests under ThreadSanitizer (build-tsan/) ..."
