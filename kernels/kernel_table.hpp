@@ -1,5 +1,9 @@
-// The per-ISA function table: what kernels/dispatch.cpp selects and kernels/capi.cpp calls.
-// Every entry is single-threaded and assumes checked arguments; capi.cpp owns checks and threads.
+// The per-ISA function table: what kernels/dispatch.cpp selects. Every entry is a single-threaded
+// kernel that assumes checked arguments. The argument checks are in kernels/capi.cpp, which also
+// takes the thread cap (attnkern_num_threads) and runs tanh's chunk loop itself; it passes the
+// table to the drivers, where the threads, the chunking and the merging of the other kernels
+// live: kernels/softmax/softmax_driver.cpp, kernels/attention/attention_driver.cpp,
+// kernels/sdpa/sdpa_driver.cpp.
 #pragma once
 
 #include "attention/attention_partial.hpp"

@@ -17,7 +17,7 @@ namespace kernels {
 // v holds at least n elements afterwards; returns its data. Scratch only: the contents are not kept.
 // A vector that must grow is freed first and reallocated at exactly n elements, so that what a thread
 // holds is the largest need it has seen (std::vector's geometric growth could keep up to twice that)
-// and the old and new blocks never exist at once: a call's peak is its own need (README, Embedding).
+// and the old and new blocks never exist at once: a call's peak is its own need (docs/embedding.md, Memory).
 template <class T>
 T* grow(std::vector<T>& v, std::size_t n) {
   if (v.size() < n) {

@@ -1,6 +1,6 @@
 // Memory, on every path and at 1, 2 and 4 threads:
-//  - a first call allocates at most the bytes the README states for its kernel and shape ("Embedding",
-//    Memory: the formulas are scratch_bound() below), and a second call with the same shape
+//  - a first call allocates at most the bytes docs/embedding.md states for its kernel and shape
+//    (its "Memory" table; the formulas are scratch_bound() below), and a second call with the same shape
 //    allocates nothing;
 //  - a call whose allocation fails returns ATTNKERN_ERROR_OUT_OF_MEMORY and writes nothing, for every
 //    allocation the call makes; the next call succeeds with the usual bits.
@@ -91,10 +91,10 @@ struct window {
 std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 std::size_t pad16(std::size_t n) { return ceil_div(n, 16) * 16; }
 
-// Query rows per sdpa block on each vector path (README, Threads).
+// Query rows per sdpa block on each vector path (docs/embedding.md, Threads).
 std::size_t sdpa_rows(const std::string& isa) { return isa == "avx512" ? 32 : isa == "avx2" ? 16 : 8; }
 
-// The README's bounds (Embedding, Memory): the bytes of scratch a call may allocate, with T the
+// The bounds of docs/embedding.md (Memory): the bytes of scratch a call may allocate, with T the
 // thread cap (attnkern_num_threads()); every term of one thread includes 256 bytes of bookkeeping.
 struct shape {
   enum kind_t { tanh, softmax, log_softmax, attention_pool, additive_attention, sdpa } kind;
@@ -203,7 +203,7 @@ constexpr std::uint32_t poison_bits = 0x7fc0dead;
 
 }  // namespace
 
-TEST_CASE("memory: a first call allocates at most the README's bound, a second one nothing; every kernel, path and thread cap",
+TEST_CASE("memory: a first call allocates at most the documented bound, a second one nothing; every kernel, path and thread cap",
           "[memory]") {
   const bool report = std::getenv("ATTNKERN_TEST_REPORT") != nullptr;
   const auto calls = kernel_calls();

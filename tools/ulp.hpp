@@ -1,4 +1,4 @@
-// The ULP error used everywhere in attnkern (README, "Numerics"): |y - ref| / 2^(floor(log2|ref|) - 23),
+// The ULP error used everywhere in attnkern (docs/numerics.md): |y - ref| / 2^(floor(log2|ref|) - 23),
 // ref the float64 value (not rounded to float first), the spacing never below 2^-149.
 // Shared by the accuracy tool, the tests and the benchmark's accuracy column.
 #pragma once

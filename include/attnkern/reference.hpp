@@ -1,6 +1,7 @@
 // attnkern's scalar references: plain code written for clarity, not speed, templated on the float
 // type. With T = float they are the library's "scalar" ISA path (attnkern_set_isa("scalar")); with
-// T = double they are the oracle the tests and tools measure every path's error against.
+// T = double they are the oracle the tests and tools measure every path's error against, within
+// the documented bounds of attnkern/bounds.hpp (docs/numerics.md in the source repository).
 // Header-only and independent of the library: include it on its own.
 #pragma once
 
@@ -29,7 +30,8 @@ void tanh(const T* x, T* y, std::size_t n) {
 
 namespace detail {
 // Sums in a wider type than T: double for float, long double for double (the oracle), so that rows
-// of 10^7 and more lose nothing that matters to the 1e-6 bound.
+// of 10^7 and more lose nothing that matters to `softmax_max_rel_error` (1e-6, in
+// attnkern/bounds.hpp).
 template <class T>
 using wider_t = typename std::conditional<(sizeof(T) < sizeof(double)), double, long double>::type;
 
@@ -110,7 +112,7 @@ inline std::size_t length_of(const std::int32_t* lengths, std::size_t b, std::si
 }
 }  // namespace detail
 
-// Feed-forward attention pooling, per batch item b (DESIGN.md):
+// Feed-forward attention pooling, per batch item b:
 //   e[t] = tanh(dot(h[b,t,:], w) + bias[t]),  alpha = softmax_t(e),  context[b,:] = sum_t alpha[t] h[b,t,:]
 // over t < lengths[b] (all steps when lengths is null; positions past the length are never read,
 // their weights are 0; a length of 0 gives zeros). h: batch x steps x features; w: features; bias:
@@ -136,10 +138,11 @@ void attention_pool(const T* h, const T* w, const T* bias, const std::int32_t* l
   }
 }
 
-// Additive (Bahdanau) attention, per batch item b (DESIGN.md):
+// Additive (Bahdanau) attention, per batch item b:
 //   s[t] = dot(v, tanh(keys[b,t,:] + query[b,:])),  alpha = softmax_t(s),  context[b,:] = sum_t alpha[t] values[b,t,:]
-// keys: batch x steps x attn_dim; query: batch x attn_dim; v: attn_dim; values: batch x steps x
-// features; lengths, context, weights as for attention_pool. Computed in a wider type than T.
+// with keys = H W_e and query = s W_h already projected by the caller. keys: batch x steps x
+// attn_dim; query: batch x attn_dim; v: attn_dim; values: batch x steps x features; lengths,
+// context, weights as for attention_pool. Computed in a wider type than T.
 template <class T>
 void additive_attention(const T* keys, const T* query, const T* v, const T* values, const std::int32_t* lengths,
                         std::size_t batch, std::size_t steps, std::size_t attn_dim, std::size_t features, T* context,

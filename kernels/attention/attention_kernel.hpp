@@ -14,9 +14,10 @@
 //   3. the block's rows of x (pool: the rows just read, now in L1) summed with weights
 //      p * 2^-5 in float, one fmadd per element, then added to a double accumulator.
 // tanh bounds the pooling scores to [-1, 1], so m there settles within the first blocks and the
-// rescaling is rare (the issue suggested no max at all for pooling; the online max costs little
-// and keeps the largest p at 1, which the absolute floor of the bound below relies on). The steps' p and each block's m are written out when weights are wanted, and the
-// driver turns them into alpha = p e^(m_block - M) / S once the sequence's max M and sum S are known.
+// rescaling is rare (pooling could do without a max; the online max costs little and keeps the
+// largest p at 1, which the absolute floor of the bound below relies on). The steps' p and each
+// block's m are written out when weights are wanted, and the driver turns them into
+// alpha = p e^(m_block - M) / S once the sequence's max M and sum S are known.
 //
 // Error bound (ULP as everywhere in attnkern; u = 2^-24; every path, sequences of up to 2^24 steps).
 //   Scores. Pool: the dot product is taken in double from exact products of floats (error
@@ -38,11 +39,14 @@
 //     pool (1.9e-6 + 6.8e-7 + 6e-8) max|h| = 2.7e-6 max|h|,
 //     additive (2.4e-6 + 3.44e-7 ||v||_1) max|values|
 //   of the float64 reference, max over the positions read.
-//   Documented bounds (tests/support.hpp): pool 1e-5 (weights relative, context times max|h|);
-//   additive max(1e-5, 5e-7 ||v||_1), which is 1e-5 up to ||v||_1 = 20. Beyond that no float32
-//   evaluation does much better: tanh rounded to float, even correctly, moves the score by up to
-//   2^-24 ||v||_1. Near the bottom of the float range the relative bounds get an absolute floor
-//   of 2^-126 (weights below FLT_MIN, products p x that are subnormal), as for softmax.
+//   The documented bounds, in attnkern/bounds.hpp, lie above these: `attention_pool_max_error`
+//   (weights relative, context times max|h|) and `additive_attention_max_error(||v||_1)`, which is
+//   `additive_attention_base_error` up to ||v||_1 = 20 and `additive_attention_error_per_v` ||v||_1
+//   above that, where no float32 evaluation does much better: tanh rounded to float, even
+//   correctly, moves the score by up to 2^-24 ||v||_1. Near the bottom of the float range the
+//   relative bounds get the absolute floor `attention_abs_floor` (weights below FLT_MIN, products
+//   p x that are subnormal), as softmax gets `softmax_abs_floor`. Measured errors:
+//   docs/numerics.md.
 // Special values: a NaN among the positions read makes that sequence's context and weights NaN;
 // infinities in x give infinite (or NaN) contexts as IEEE arithmetic does in the reference; large
 // finite inputs cannot overflow (scores in double, block sums bounded by max|x|).

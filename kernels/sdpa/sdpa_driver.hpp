@@ -28,7 +28,7 @@ struct sdpa_args {
 // max_threads: the caller's thread budget (1 inside an enclosing parallel region). The result does
 // not depend on it. False when the scratch could not be allocated: then nothing was written. All
 // scratch is the calling thread's (its region's threads get parts of it), sized before any thread
-// starts, grown to the largest call seen and kept (README, Embedding: the bytes per shape).
+// starts, grown to the largest call seen and kept (docs/embedding.md, Memory: the bytes per shape).
 [[nodiscard]] bool sdpa_run(const kernel_table& table, const sdpa_args& args, int max_threads) noexcept;
 
 }  // namespace kernels

@@ -16,7 +16,7 @@ enum class softmax_algorithm {
   two_pass,    // rows cut into chunks of softmax_chunk columns: (max, sum) per chunk, merged, then write
 };
 
-// The crossover, from measurements (bench/bench_softmax.cpp, README): three passes are faster
+// The crossover, from measurements (bench/bench_softmax.cpp, docs/performance.md): three passes are faster
 // while a row (and its output) stays in the 32 MB L3 of the machine measured; two passes from rows
 // of 4M columns (16 MB) on.
 constexpr std::size_t softmax_two_pass_from = std::size_t(1) << 22;

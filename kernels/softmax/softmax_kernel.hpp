@@ -6,7 +6,8 @@
 //   three passes (softmax_rows), rows of fewer than 4M columns: the row's max; its terms e^(x - m)
 //     stored into y and summed; y times 1/S (log: the sum without storing, then (x - m) - log S).
 //     While a row and its output stay in the last-level cache, the second and third passes are
-//     cache hits and this is the fastest (measured, bench/bench_softmax.cpp, README).
+//     cache hits and this is the fastest (measured with bench/bench_softmax.cpp; the crossover
+//     table is in docs/performance.md, "softmax").
 //   two passes (softmax_stats + softmax_output), rows of 4M columns and more: the row is cut into
 //     fixed-size chunks; each chunk's (max, sum) comes from one pass over memory, in blocks of
 //     `stats_block` elements that stay in L1 (block max, then the block's sum relative to it,
@@ -25,11 +26,13 @@
 //   Output: e^(x - m) (1.06e-7) times float(1/S) (6e-8, 1/S in double), rounded (6e-8), plus S's
 //   error (1.06e-7 + 2.4e-7): below 5.7e-7 relative for every output that is a normal float. An
 //   output below FLT_MIN (2^-126) has an absolute error below 2^-126: subnormal results cannot
-//   carry relative precision, and e^(x - m) below FLT_MIN is flushed to 0. Documented bound:
-//   |y - ref| <= 1e-6 |ref| + 2^-126 per output, row sums within 1e-6 of 1 (tests/support.hpp);
-//   measured: below 1.6e-7 relative on random rows (tests, bench).
+//   carry relative precision, and e^(x - m) below FLT_MIN is flushed to 0. The documented bound,
+//   in attnkern/bounds.hpp, is |y - ref| <= `softmax_max_rel_error` |ref| + `softmax_abs_floor` per
+//   output, row sums within `softmax_max_sum_error` of 1; the derivation above stays below it.
+//   Measured: below 1.6e-7 relative on the tests' random rows (docs/numerics.md).
 //   log-softmax: (d_hi - L_hi) + (d_lo - L_lo) with d = x - m exact as a pair and L = log S in double
-//   split in two floats: below 2 ulp(y) + 2^-23 |L|, within 1e-6 max(1, |y|).
+//   split in two floats: below 2 ulp(y) + 2^-23 |L|, so within the documented
+//   `log_softmax_max_error` max(1, |y|).
 // Special values: -inf entries give 0 (log: -inf); a row of only -inf gives zeros (log: -inf); a NaN
 // or a +inf anywhere in a row makes the whole row NaN; inputs of any magnitude (+-3.4e38) are safe.
 #pragma once

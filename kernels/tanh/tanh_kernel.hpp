@@ -19,8 +19,8 @@
 // small one, 2/(1 + e^(2a)) for the large one) weighted by the size of that term relative to the
 // result. The first weight grows with a, the second shrinks, and they are equal (about 0.24) at
 // a = 1, so that is where the regimes meet. A single formula (a rational, or expm1/(expm1 + 2))
-// has the whole result as its "correction term": every one measured in ../shared/PRIOR_ART.md lands
-// at 2.5 ULP or worse.
+// has the whole result as its "correction term": every one measured while this kernel was written
+// landed at 2.5 ULP or worse in float (Eigen 3.4's 13/6 rational: 4.65 ULP, docs/performance.md).
 //
 // Precision by ISA. With FMA (avx2+fma3, avx512f, neon64) the computation is in float with every
 // fmadd fused. SSE2 has no FMA, and the float formula with unfused multiply-adds exceeds 1 ULP
@@ -28,22 +28,26 @@
 // double and rounded to float once.
 //
 // Error, ULP = |y - tanh(x)| / 2^(floor(log2|tanh(x)|) - 23), tanh(x) in float64, spacing at least
-// 2^-149, over all 2^32 float inputs (tools/ulp.cpp --function tanh, run by the test command, about 75 s on 2 cores):
+// 2^-149, measured over all 2^32 float inputs (tools/ulp.cpp --function tanh, run by the test
+// command; about 75 s on the reference machine's 2 cores, AMD EPYC Zen 4):
 //   avx2+fma3 and avx512f (identical bits): max 0.9377 ULP at |x| = 0x1.d3e846p-1;
 //                                           20 of 2^32 inputs above 0.9, 4.3 million above 0.5
 //   sse2 (double evaluation):               max 0.5775 ULP
 //   scalar reference (double, rounded):     max 0.5000 ULP
-// Monotonic, |y| <= 1, odd bit for bit, NaN -> NaN on every path. The documented bound asserted by
-// the tests is 1 ULP (tests/support.hpp, tanh_max_ulp).
+// Monotonic, |y| <= 1, odd bit for bit, NaN -> NaN on every path. The documented bound is
+// `tanh_max_ulp` in attnkern/bounds.hpp (and `tanh_max_floats_from_reference` against the float
+// scalar reference); docs/numerics.md lists it with the measured figures.
 //
-// Cost (bench/bench_tanh.cpp, this repository's README): about 35 vector operations per batch, of
-// which about 20 multiply/FMA/compare/blend operations and the division compete for the two FMA
+// Cost (bench/bench_tanh.cpp; docs/performance.md, "tanh"): about 35 vector operations per batch,
+// of which about 20 multiply/FMA/compare/blend operations and the division compete for the two FMA
 // pipes of AMD Zen, against about 14 plus the division for Eigen 3.4's 13/6 rational (4.65 ULP):
-// 0.60x Eigen's throughput with AVX2, 0.79x with AVX-512, measured on one Zen 4 core.
+// 0.60x Eigen's throughput with AVX2, 0.79x with AVX-512, measured on one core of the reference
+// machine (AMD EPYC, Zen 4, g++ 12.2.0) on 2026-11-21.
 //
 // Coefficients: tools/gen_tanh_coeffs.sh runs tools/tanh_coeffs.sollya (Debian's sollya, fpminimax)
 // and writes kernels/simd/tanh_coeffs.hpp; `tools/gen_tanh_coeffs.sh --check` (a test) verifies the
-// checked-in file. Changing them needs a new exhaustive run and new figures here.
+// checked-in file. Changing them needs a new exhaustive run and new figures here and in
+// docs/numerics.md.
 #pragma once
 
 #include "../simd/tanh_core.hpp"
@@ -54,7 +58,8 @@ namespace attnkern {
 namespace kernels {
 
 // y[0..n) = tanh(x[0..n)). Any alignment; y may equal x (each vector is loaded before it is
-// stored). Single-threaded: the driver in capi.cpp splits large arrays across threads.
+// stored). Single-threaded: kernels/capi.cpp's chunk loop (for_each_chunk) splits large arrays
+// across threads.
 template <class Arch>
 void tanh_f32(const float* x, float* y, std::size_t n) noexcept {
   using V = xsimd::batch<simd::compute_t<Arch>, Arch>;
