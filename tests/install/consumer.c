@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(void) {
   float x[5] = {-2.0f, -0.5f, 0.0f, 0.5f, 2.0f};
@@ -20,6 +21,12 @@ int main(void) {
     }
   }
   if (attnkern_tanh_f32(NULL, y, 5) != ATTNKERN_ERROR_NULL_POINTER) return 1;
+  if (strcmp(attnkern_last_error_message(), "attnkern_tanh_f32: x is NULL while it holds 5 floats") != 0) {
+    fprintf(stderr, "last error: '%s'\n", attnkern_last_error_message());
+    return 1;
+  }
+  /* the usable paths end with the scalar one; the environment's choice was not refused */
+  if (strstr(attnkern_isa_list(), "scalar") == NULL || attnkern_isa_env_status() != ATTNKERN_OK) return 1;
   {
     /* attention pooling over one sequence of 5 steps of 1 feature, the last 2 steps padding:
        weights proportional to e^tanh(x), context their average of x */
@@ -56,6 +63,7 @@ int main(void) {
       return 1;
     }
   }
-  printf("C consumer: attnkern %s on %s, tanh(0.5) = %.7f\n", attnkern_version(), attnkern_isa(), y[3]);
+  printf("C consumer: attnkern %s on %s (of %s), tanh(0.5) = %.7f\n", attnkern_version(), attnkern_isa(),
+         attnkern_isa_list(), y[3]);
   return 0;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The embedder's builds, as an engine would do them:
-#  1. a plain configure (no options) of the shared and of the static library, both installed into one
-#     prefix: only the library, its headers, the CMake package and attnkern.pc are installed;
-#  2. find_package consumers against that prefix: C99 and C++17 with the default (shared) and with
-#     COMPONENTS static, and a C-only project (no C++ enabled) with each; each one's linkage checked;
+#  1. a plain configure (no options: the shared library) and one with BUILD_SHARED_LIBS=OFF, both
+#     installed into one prefix: only the library, its headers, the CMake package and attnkern.pc;
+#  2. find_package consumers against that prefix: C99 and C++17 with the default (shared), with
+#     COMPONENTS static and shared, and with ATTNKERN_SHARED_LIBS=OFF; a C-only project (no C++
+#     enabled) with each library; and the default against a prefix holding the static library alone;
+#     each one's linkage checked;
 #  3. pkg-config consumers: shared (with an rpath, as the README says), and static (--static) against
 #     a prefix holding the static library alone;
 #  4. add_subdirectory of the source tree with the defaults: the library only;
@@ -27,13 +29,14 @@ fail() { echo "install check: $*" >&2; exit 1; }
 links_shared() { readelf -d "$1" | grep -q 'NEEDED.*libattnkern\.so'; }
 
 prefix="$work/prefix"
-for linkage in shared static; do
-  shared=$([ "$linkage" = shared ] && echo ON || echo OFF)
-  step "$linkage library: a plain configure (library only), build, install into $prefix"
-  run "$cmake_bin" -S "$src" -B "$work/lib-$linkage" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=$shared
-  run "$cmake_bin" --build "$work/lib-$linkage" -j2
-  run "$cmake_bin" --install "$work/lib-$linkage" --prefix "$prefix"
-done
+step "a plain configure (no options), build, install into $prefix"
+run "$cmake_bin" -S "$src" -B "$work/lib-shared"
+run "$cmake_bin" --build "$work/lib-shared" -j2
+run "$cmake_bin" --install "$work/lib-shared" --prefix "$prefix"
+step "the static library (BUILD_SHARED_LIBS=OFF), build, install into the same prefix"
+run "$cmake_bin" -S "$src" -B "$work/lib-static" -DBUILD_SHARED_LIBS=OFF
+run "$cmake_bin" --build "$work/lib-static" -j2
+run "$cmake_bin" --install "$work/lib-static" --prefix "$prefix"
 libdir=$(cd "$(dirname "$(find "$prefix" -name 'attnkern.pc' | head -1)")/.." && pwd)
 [ -f "$libdir/libattnkern.a" ] && [ -f "$libdir/libattnkern.so" ] || fail "the prefix lacks one of the two libraries"
 [ ! -e "$prefix/bin" ] && [ ! -e "$prefix/share/attnkern" ] || fail "a plain install put tools or data into the prefix: $(ls "$prefix")"
@@ -44,26 +47,41 @@ soname=$(readelf -d "$libdir/libattnkern.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1
 others=$(nm -D --defined-only "$libdir/libattnkern.so" | awk '{print $3}' | grep -v '^attnkern_' || true)
 [ -z "$others" ] || fail "symbols other than the C API are exported: $others"
 
-for linkage in default static shared; do
-  comp=$([ "$linkage" = default ] && echo "" || echo "$linkage")
-  step "find_package consumers (C99 and C++17), ${comp:-no component}"
-  out="$work/consumer-cmake-$linkage"
-  run "$cmake_bin" -S "$here" -B "$out" -DCMAKE_PREFIX_PATH="$prefix" -DATTNKERN_LINKAGE="$comp"
+# check_linkage shared|static EXECUTABLE...
+check_linkage() {
+  local want=$1 exe
+  shift
+  for exe in "$@"; do
+    if [ "$want" = static ]; then ! links_shared "$exe" || fail "$exe links libattnkern.so, not the static library"
+    else links_shared "$exe" || fail "$exe did not link the shared library"; fi
+  done
+}
+static_prefix="$work/prefix-static"
+run "$cmake_bin" --install "$work/lib-static" --prefix "$static_prefix"
+# name | prefix | expected linkage | consumer configure arguments
+while IFS='|' read -r name where want args; do
+  step "find_package consumers (C99 and C++17): $name"
+  out="$work/consumer-cmake-${name// /-}"
+  # shellcheck disable=SC2086
+  run "$cmake_bin" -S "$here" -B "$out" -DCMAKE_PREFIX_PATH="$where" $args
   run "$cmake_bin" --build "$out"
   "$out/c_consumer"
   "$out/cpp_consumer"
-  for exe in "$out/c_consumer" "$out/cpp_consumer"; do
-    if [ "$linkage" = static ]; then ! links_shared "$exe" || fail "$exe links libattnkern.so, not the static library"
-    else links_shared "$exe" || fail "$exe did not link the shared library"; fi
-  done
-done
+  check_linkage "$want" "$out/c_consumer" "$out/cpp_consumer"
+done <<CASES
+both installed, no component|$prefix|shared|
+both installed, COMPONENTS static|$prefix|static|-DATTNKERN_LINKAGE=static
+both installed, COMPONENTS shared|$prefix|shared|-DATTNKERN_LINKAGE=shared
+both installed, ATTNKERN_SHARED_LIBS=OFF|$prefix|static|-DATTNKERN_SHARED_LIBS=OFF
+the static library alone, no component|$static_prefix|static|
+CASES
 for linkage in static shared; do
   step "a C-only project (project(... LANGUAGES C)) with find_package, $linkage"
   out="$work/consumer-c-only-$linkage"
   run "$cmake_bin" -S "$here/c_only" -B "$out" -DCMAKE_PREFIX_PATH="$prefix" -DATTNKERN_LINKAGE=$linkage
   run "$cmake_bin" --build "$out"
   "$out/c_consumer"
-  if [ "$linkage" = static ]; then ! links_shared "$out/c_consumer" || fail "C-only static consumer links libattnkern.so"; fi
+  check_linkage $linkage "$out/c_consumer"
 done
 
 step "shared: consumers built with pkg-config, found at run time through an rpath"
@@ -79,8 +97,6 @@ run c++ -std=c++17 -Wall -Wextra -Werror $cflags "$here/consumer.cpp" -o "$out/c
 "$out/cpp_consumer"
 
 step "static: consumers built with pkg-config --static, against a prefix holding the static library only"
-static_prefix="$work/prefix-static"
-run "$cmake_bin" --install "$work/lib-static" --prefix "$static_prefix"
 static_libdir=$(cd "$(dirname "$(find "$static_prefix" -name 'attnkern.pc' | head -1)")/.." && pwd)
 out="$work/consumer-pc-static"
 mkdir -p "$out"
@@ -94,13 +110,16 @@ run c++ -std=c++17 -Wall -Wextra -Werror $cflags "$here/consumer.cpp" -o "$out/c
 "$out/cpp_consumer"
 ! links_shared "$out/c_consumer" || fail "the pkg-config static consumer links libattnkern.so"
 
-step "add_subdirectory of the source tree, with the defaults"
+step "add_subdirectory of the source tree, with the defaults (and no build type: the engine's cache is left alone)"
 out="$work/consumer-subdir"
-run "$cmake_bin" -S "$here/subdir" -B "$out" -DATTNKERN_SOURCE_DIR="$src" -DCMAKE_BUILD_TYPE=Release
-grep -q "^Catch2_DIR\|^benchmark_DIR" "$out/CMakeCache.txt" && fail "add_subdirectory looked for Catch2 or Google Benchmark"
+run "$cmake_bin" -S "$here/subdir" -B "$out" -DATTNKERN_SOURCE_DIR="$src"
+! grep -q "^Catch2_DIR\|^benchmark_DIR" "$out/CMakeCache.txt" || fail "add_subdirectory looked for Catch2 or Google Benchmark"
+grep -q "^CMAKE_BUILD_TYPE:STRING=$" "$out/CMakeCache.txt" || fail "add_subdirectory set the engine's CMAKE_BUILD_TYPE"
 run "$cmake_bin" --build "$out" -j2
+grep -q -- "-O3" "$out/attnkern/CMakeFiles/attnkern_kernels.dir/flags.make" || fail "without a build type, attnkern's kernels were not optimised"
 "$out/c_consumer"
 "$out/cpp_consumer"
+check_linkage shared "$out/c_consumer" "$out/cpp_consumer"
 
 step "a missing Catch2 or Google Benchmark turns off only its part, with a note (an error under ATTNKERN_REQUIRE_DEPS)"
 missing=(-DATTNKERN_BUILD_TESTS=ON -DATTNKERN_BUILD_BENCH=ON -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON
@@ -110,8 +129,10 @@ missing=(-DATTNKERN_BUILD_TESTS=ON -DATTNKERN_BUILD_BENCH=ON -DCMAKE_DISABLE_FIN
 grep -q "note: Catch2 2.13 not found.*the unit tests (attnkern-tests) are not built" "$work/missing-deps.txt" &&
   grep -q "note: Google Benchmark not found.*the benchmarks (attnkern-bench) are not built" "$work/missing-deps.txt" ||
   fail "no note for the missing Catch2 and Google Benchmark"
-! "$cmake_bin" -S "$src" -B "$work/missing-deps-required" "${missing[@]}" -DATTNKERN_REQUIRE_DEPS=ON >>"$log" 2>&1 ||
+! "$cmake_bin" -S "$src" -B "$work/missing-deps-required" "${missing[@]}" -DATTNKERN_REQUIRE_DEPS=ON >"$work/missing-deps-required.txt" 2>&1 ||
   fail "ATTNKERN_REQUIRE_DEPS=ON did not stop configure on a missing dependency"
+grep -q "attnkern: the benchmarks (attnkern-bench) need Google Benchmark" "$work/missing-deps-required.txt" ||
+  fail "ATTNKERN_REQUIRE_DEPS=ON stopped configure, but not for the missing Google Benchmark: $(grep -m1 -A3 'CMake Error' "$work/missing-deps-required.txt")"
 
 step "the tools (ATTNKERN_BUILD_TOOLS=ON): attnkern-examples on its installed data, attnkern-numerics"
 tools_prefix="$work/prefix-tools"
