@@ -230,8 +230,7 @@ int main(int argc, char** argv) {
 
   describe_machine(opt, kernels);
   if (attnkern_isa_env_status() != ATTNKERN_OK)
-    std::fprintf(stderr, "bench: note: ATTNKERN_ISA=\"%s\" was ignored: it is not one of this machine's paths (%s); the %s path is measured\n",
-                 std::getenv("ATTNKERN_ISA"), attnkern_isa_list(), attnkern_isa());
+    std::fprintf(stderr, "bench: note: %s; the %s path is measured\n", attnkern_last_error_message(), attnkern_isa());
   std::fprintf(stderr, "bench: attnkern %s, %s path, threads %s; %s sweep, %zu benchmarks, about %s\n", attnkern_version(),
                attnkern_isa(), opt.threads().size() > 1 ? ("1 to " + std::to_string(max_threads())).c_str() : "1",
                opt.full ? "full" : "default", benchmarks().selected(), format_seconds(benchmarks().guessed_seconds()).c_str());

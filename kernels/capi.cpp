@@ -235,7 +235,12 @@ const char* attnkern_isa(void) { return attnkern::kernels::active_isa(); }
 const char* attnkern_isa_list(void) { return attnkern::kernels::usable_isas(); }
 
 attnkern_status attnkern_isa_env_status(void) {
-  return attnkern::kernels::isa_env_ignored() ? ATTNKERN_ERROR_UNSUPPORTED_ISA : ATTNKERN_OK;
+  const char* ignored = attnkern::kernels::isa_env_ignored();
+  if (!ignored) return ATTNKERN_OK;
+  const char* why = attnkern::kernels::isa_refusal(ignored);
+  return fail(ATTNKERN_ERROR_UNSUPPORTED_ISA, "attnkern_isa_env_status",
+              "ATTNKERN_ISA=\"%s\" was ignored: %s; the initial path was the best one; usable here: %s", ignored,
+              why ? why : "it names no usable path", attnkern::kernels::usable_isas());
 }
 
 attnkern_status attnkern_set_isa(const char* name) {

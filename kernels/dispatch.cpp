@@ -61,7 +61,7 @@ struct registry {
   int count = 0;
   std::atomic<const isa_entry*> active{nullptr};
   char usable_names[64] = "";  // "avx512 avx2 sse2 scalar": the usable entries, best first
-  bool env_ignored = false;    // ATTNKERN_ISA was set to a value that is not a usable path
+  char env_ignored[64] = "";   // ATTNKERN_ISA's value when it was ignored (not a usable path), truncated
 
   registry() noexcept {
     const cpu_features cpu = detect_cpu();
@@ -84,10 +84,14 @@ struct registry {
       if (usable_names[0]) std::strcat(usable_names, " ");
       std::strcat(usable_names, entries[i].name);
     }
-    // ATTNKERN_ISA: an unusable value is ignored (the best path is taken), and remembered as ignored.
+    // ATTNKERN_ISA, read once, at the library's first call: an unusable value is ignored (the best
+    // path is taken) and kept, for attnkern_isa_env_status.
     const char* requested = std::getenv("ATTNKERN_ISA");
     const isa_entry* chosen = requested && *requested ? find(requested) : nullptr;
-    env_ignored = requested && *requested && !chosen;
+    if (requested && *requested && !chosen) {
+      std::strncpy(env_ignored, requested, sizeof env_ignored - 1);
+      if (std::strlen(requested) >= sizeof env_ignored) std::strcpy(env_ignored + sizeof env_ignored - 4, "...");
+    }
     active.store(chosen ? chosen : best(), std::memory_order_release);
   }
 
@@ -136,7 +140,10 @@ attnkern_status select_isa(const char* name) noexcept {
 
 const char* usable_isas() noexcept { return the_registry().usable_names; }
 
-bool isa_env_ignored() noexcept { return the_registry().env_ignored; }
+const char* isa_env_ignored() noexcept {
+  const registry& r = the_registry();
+  return r.env_ignored[0] ? r.env_ignored : nullptr;
+}
 
 const char* isa_refusal(const char* name) noexcept {
   if (!name) return nullptr;

@@ -16,8 +16,9 @@ const char* active_isa() noexcept;
 attnkern_status select_isa(const char* name) noexcept;
 // The usable paths, best first, separated by spaces ("avx512 avx2 sse2 scalar").
 const char* usable_isas() noexcept;
-// Whether ATTNKERN_ISA was set, not empty, and ignored because it named no usable path.
-bool isa_env_ignored() noexcept;
+// ATTNKERN_ISA's value (truncated to 60 characters) when it was set, not empty, and ignored because
+// it named no usable path; else null.
+const char* isa_env_ignored() noexcept;
 // Why select_isa(name) refuses `name` (a sentence fragment), or null when it accepts it.
 const char* isa_refusal(const char* name) noexcept;
 // The table of the path called `name` if this CPU and build can run it, else null. For the tools

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -316,4 +317,8 @@ TEST_CASE("isa: a usable ATTNKERN_ISA is reported as used", "[.env]") {
 }
 TEST_CASE("isa: an unusable ATTNKERN_ISA is reported as ignored", "[.env-bad]") {
   CHECK(attnkern_isa_env_status() == ATTNKERN_ERROR_UNSUPPORTED_ISA);
+  const std::string why = attnkern_last_error_message();
+  INFO(why);
+  CHECK(why.rfind(std::string("attnkern_isa_env_status: ATTNKERN_ISA=\"") + std::getenv("ATTNKERN_ISA") + "\" was ignored", 0) == 0);
+  CHECK(why.find(attnkern_isa_list()) != std::string::npos);
 }

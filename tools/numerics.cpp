@@ -300,8 +300,7 @@ std::string number(double v) {
 int record(const std::string& out_path) {
   // (every path is recorded whatever the active one is; the note is for the "dispatched_isa" field)
   if (attnkern_isa_env_status() != ATTNKERN_OK)
-    std::fprintf(stderr, "attnkern-numerics: note: ATTNKERN_ISA=\"%s\" was ignored: not one of this machine's paths (%s)\n",
-                 std::getenv("ATTNKERN_ISA"), attnkern_isa_list());
+    std::fprintf(stderr, "attnkern-numerics: note: %s\n", attnkern_last_error_message());
   std::ostringstream out;
   using attnkern_tools::json::quote;
   out << "{\n  \"format\": \"attnkern-numerics 1\",\n  \"build\": {\"version\": " << quote(attnkern_version())

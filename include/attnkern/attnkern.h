@@ -49,7 +49,7 @@ typedef enum attnkern_status {
   ATTNKERN_ERROR_INVALID_SIZE = 2,     /* a size whose element count or byte count overflows size_t */
   ATTNKERN_ERROR_INVALID_LENGTH = 3,   /* lengths[b] < 0 or > the sequence size */
   ATTNKERN_ERROR_ALIASING = 4,         /* an output overlaps an input other than the allowed exact in-place case */
-  ATTNKERN_ERROR_UNSUPPORTED_ISA = 5,  /* attnkern_set_isa: unknown name, or the CPU lacks it */
+  ATTNKERN_ERROR_UNSUPPORTED_ISA = 5,  /* an ISA path name that is unknown, or a path this CPU or build lacks */
   ATTNKERN_ERROR_INVALID_ARGUMENT = 6, /* any other bad value, e.g. a non-finite scale */
   ATTNKERN_ERROR_OUT_OF_MEMORY = 7     /* the kernel's scratch could not be allocated (nothing written) */
 } attnkern_status;
@@ -70,7 +70,7 @@ ATTNKERN_API const char* attnkern_status_message(attnkern_status status);
 ATTNKERN_API const char* attnkern_last_error_message(void);
 
 /* The active ISA path: "avx512", "avx2", "sse2", "neon" or "scalar".
- * At load it is the best path both the CPU (and its OS) and this build support, unless the
+ * Initially it is the best path both the CPU (and its OS) and this build support, unless the
  * environment variable ATTNKERN_ISA names another usable one (see attnkern_isa_env_status). */
 ATTNKERN_API const char* attnkern_isa(void);
 
@@ -78,17 +78,20 @@ ATTNKERN_API const char* attnkern_isa(void);
  * "avx512 avx2 sse2 scalar" ("scalar" is always last). A static string. */
 ATTNKERN_API const char* attnkern_isa_list(void);
 
-/* Whether the environment variable ATTNKERN_ISA, read once at load, was used: ATTNKERN_OK when it was
- * unset or empty, or named a path of attnkern_isa_list (which then became the initial path);
- * ATTNKERN_ERROR_UNSUPPORTED_ISA when it was set to anything else (a misspelt or upper-case name, or
- * a path this CPU or build lacks) and ignored: the initial path is then the best one. The library
+/* Whether the environment variable ATTNKERN_ISA was used. It is read once, at the library's first
+ * call (any attnkern_* function), so a program that sets it must do so before that.
+ * ATTNKERN_OK when it was unset or empty, or named a path of attnkern_isa_list (which then became the
+ * initial path); ATTNKERN_ERROR_UNSUPPORTED_ISA when it was set to anything else (a misspelt or
+ * upper-case name, or a path this CPU or build lacks) and ignored: the initial path is then the best
+ * one, and attnkern_last_error_message() says what the value was and why it was ignored. The library
  * never prints; attnkern-bench and attnkern-numerics print a note when it was ignored. */
 ATTNKERN_API attnkern_status attnkern_isa_env_status(void);
 
 /* Forces a path: "avx512", "avx2", "sse2", "neon", or "scalar" (the plain reference code of
  * attnkern/reference.hpp); names are exact and lower-case. NULL or "auto" selects the best available
  * path again. Returns ATTNKERN_ERROR_UNSUPPORTED_ISA, and changes nothing, for an unknown name or a
- * path that this CPU or build lacks; attnkern_last_error_message() then says which of the two.
+ * path that this CPU or build lacks; attnkern_last_error_message() then says which: an unknown
+ * name, a path of another processor family, or one this CPU lacks.
  * Process-wide; a call running concurrently uses either the old or the new path. */
 ATTNKERN_API attnkern_status attnkern_set_isa(const char* name);
 

@@ -25,7 +25,9 @@ class error : public std::runtime_error {
 // Throws attnkern::error for a status other than ATTNKERN_OK; call it right after the failing C call
 // (on the same thread), so that the message is that call's.
 inline void check(attnkern_status status) {
-  if (status != ATTNKERN_OK) throw error(status, attnkern_last_error_message());
+  if (status == ATTNKERN_OK) return;
+  const char* message = attnkern_last_error_message();
+  throw error(status, *message ? message : attnkern_status_message(status));
 }
 
 inline std::string version() { return attnkern_version(); }

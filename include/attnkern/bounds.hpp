@@ -21,7 +21,7 @@ namespace bounds {
 constexpr double tanh_max_ulp = 1.0;
 // Against the float scalar reference (correctly rounded but for double rounding, 0.5 ULP): both lie
 // within 1 + 0.5 ULP of the float64 value, so they are at most one float apart.
-constexpr int64_t tanh_max_floats_from_reference = 1;
+constexpr std::int64_t tanh_max_floats_from_reference = 1;
 // softmax (kernels/softmax/softmax_kernel.hpp): |y - ref| <= 1e-6 |ref| + 2^-126 per output (the
 // absolute floor covers outputs below FLT_MIN, which cannot carry relative precision), row sums
 // within 1e-6 of 1; log-softmax within 1e-6 max(1, |y|).
