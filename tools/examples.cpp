@@ -9,8 +9,8 @@
 //   --plot DIR   also write PNG heatmaps of the attention weights there (tools/plot_examples.py,
 //                matplotlib), and the matrices they show as heatmaps.json
 //
-// Exit status: 0 when every result is within its tolerance (1e-6 for the word example, the kernels'
-// documented bounds for the others), 1 when one is not, 2 on bad usage or unreadable data.
+// Exit status: 0 when every result is within its tolerance (golden_tolerance (1e-6) for the word
+// example, the kernels' documented bounds for the others), 1 when one is not, 2 on bad usage or unreadable data.
 #include <attnkern/attnkern.h>
 
 #include <attnkern/bounds.hpp>

@@ -1,6 +1,6 @@
 // attnkern-ulp: checks an elementwise kernel exhaustively, on every ISA path this CPU has, against
 // float64, and exits 1 when a path breaks the bound or a property (2 on a usage error, 0 for --help).
-//   --function tanh: all 2^32 float inputs. Max error <= 1 ULP; odd bit for bit, monotonic,
+//   --function tanh: all 2^32 float inputs. Max error <= tanh_max_ulp (1 ULP); odd bit for bit, monotonic,
 //                    |y| <= 1, tanh(+-0) = +-0, tanh(+-inf) = +-1, NaN -> NaN. The float64 value
 //                    is computed once per non-negative input; negative inputs must give the exact
 //                    negation, so they share its error (and count twice in the histogram).
