@@ -15,7 +15,7 @@ import sys
 def definitions(bounds_hpp):
     """name -> value of every `constexpr <type> name = value;` in bounds.hpp."""
     defs = {}
-    for m in re.finditer(r"constexpr\s+\w+\s+(\w+)\s*=\s*([^;]+);", bounds_hpp.read_text()):
+    for m in re.finditer(r"constexpr\s+[\w:]+\s+(\w+)\s*=\s*([^;]+);", bounds_hpp.read_text()):
         text = m.group(2).strip()
         try:
             defs[m.group(1)] = float.fromhex(text) if text.startswith("0x") else float(text)
