@@ -14,6 +14,7 @@
 // The JSON's context names the machine and the build (custom context: attnkern_*, cpu_model,
 // compiler, ...), the implementations ("name:<kernel>/<id>") and the peers skipped ("note:...").
 #include <attnkern/attnkern.h>
+#include <attnkern/attnkern.hpp>
 
 #include "bench_common.hpp"
 #include "../tools/build_info.hpp"
@@ -126,8 +127,8 @@ void describe_machine(const options& opt, const std::string& kernels) {
   benchmark::AddCustomContext("attnkern_version", attnkern_version());
   benchmark::AddCustomContext("attnkern_isa", attnkern_isa());
   // (the list, comma-separated; the active path stays what ATTNKERN_ISA or the dispatcher chose)
-  std::string paths = attnkern_isa_list();
-  std::replace(paths.begin(), paths.end(), ' ', ',');
+  std::string paths;
+  for (const std::string& isa : attnkern::isa_list()) paths += (paths.empty() ? "" : ",") + isa;
   benchmark::AddCustomContext("attnkern_isa_paths", paths);
   benchmark::AddCustomContext("cpu_model", cpu_model());
   benchmark::AddCustomContext("hardware_threads", std::to_string(std::thread::hardware_concurrency()));

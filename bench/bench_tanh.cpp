@@ -5,6 +5,7 @@
 // context (the exhaustive figures for attnkern come from attnkern-ulp --function tanh).
 // Default n: 1K, 16K, 256K, 1000003, 16M; --full: every power of four from 1K to 16M, and 1000003.
 #include <attnkern/attnkern.h>
+#include <attnkern/attnkern.hpp>
 
 #include "../tools/ulp.hpp"
 #include "bench_common.hpp"
@@ -33,17 +34,17 @@ struct implementation {
   peer p;           // peers only
 };
 
-// attnkern's paths (the dispatched one first, as "attnkern"), then the peers this CPU can run.
+// attnkern's paths (the dispatched one first, as "attnkern": the path the run started on, which the
+// benchmarks below restore after forcing theirs), then the peers this CPU can run.
 const std::vector<implementation>& implementations() {
   static std::vector<implementation> impls;
   if (!impls.empty()) return impls;
   const std::string dispatched = attnkern_isa();
   impls.push_back({"attnkern", "attnkern (" + dispatched + ")", "two regimes, one divide", dispatched, {}});
-  for (const char* isa : {"avx512", "avx2", "sse2", "neon"}) {
-    if (isa == dispatched || attnkern_set_isa(isa) != ATTNKERN_OK) continue;
-    impls.push_back({std::string("attnkern_") + isa, std::string("attnkern ") + isa, "two regimes, one divide", isa, {}});
+  for (const std::string& isa : attnkern::isa_list()) {
+    if (isa == dispatched || isa == "scalar") continue;
+    impls.push_back({"attnkern_" + isa, "attnkern " + isa, "two regimes, one divide", isa, {}});
   }
-  attnkern_set_isa("auto");
   const auto cpu = xsimd::available_architectures();
   for (const peer& p : tanh_peers()) {
     if (p.needs_avx2 && !cpu.fma3_avx2) continue;  // (describe_tanh says so)
@@ -91,7 +92,7 @@ void bench_tanh(benchmark::State& state, const implementation& impl, std::size_t
 #if defined(_OPENMP)
   if (impl.p.own_threads) omp_set_num_threads(max_threads());
 #endif
-  attnkern_set_isa("auto");
+  attnkern_set_isa(implementations().front().isa.c_str());  // the path the run started on
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n * 2 * sizeof(float)));
   set_shape(state, 1, static_cast<double>(n), 1, static_cast<double>(n * 2 * sizeof(float)));
@@ -112,7 +113,7 @@ double sampled_max_ulp(const implementation& impl, uint32_t stride) {
   if (!impl.isa.empty()) {
     attnkern_set_isa(impl.isa.c_str());
     attnkern_tanh_f32(x.data(), y.data(), x.size());
-    attnkern_set_isa("auto");
+    attnkern_set_isa(implementations().front().isa.c_str());  // the path the run started on
   } else {
     run_peer(impl.p, x.data(), y.data(), x.size(), max_threads());
   }

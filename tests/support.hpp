@@ -2,6 +2,7 @@
 #pragma once
 
 #include <attnkern/attnkern.h>
+#include <attnkern/attnkern.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -29,13 +30,11 @@ inline const std::vector<std::string>& all_isa_names() {
   return names;
 }
 
-// The paths this CPU and build support (attnkern_set_isa accepts them).
+// The paths this CPU and build support (attnkern_set_isa accepts them), best first; selects the
+// best one, as the tests that follow expect.
 inline std::vector<std::string> available_isas() {
-  std::vector<std::string> available;
-  for (const auto& name : all_isa_names())
-    if (attnkern_set_isa(name.c_str()) == ATTNKERN_OK) available.push_back(name);
   attnkern_set_isa("auto");
-  return available;
+  return attnkern::isa_list();
 }
 
 // What the CPU (and OS) supports, asked independently of the library's own detection.

@@ -281,12 +281,7 @@ TEST_CASE("bad input: the last error names the argument and its value", "[errors
 TEST_CASE("isa: the usable paths are listed, each accepted, and a refusal says why", "[errors][isa]") {
   const std::string before = attnkern_isa();
   const std::string list = attnkern_isa_list();
-  std::vector<std::string> names;
-  for (std::size_t at = 0; at < list.size();) {
-    const std::size_t end = std::min(list.find(' ', at), list.size());
-    names.push_back(list.substr(at, end - at));
-    at = end + 1;
-  }
+  const std::vector<std::string> names = attnkern::isa_list();
   REQUIRE(!names.empty());
   CHECK(names.back() == "scalar");
   for (const std::string& name : names) {

@@ -19,6 +19,7 @@
 //
 // A usage error names the argument at fault and exits 3; --help prints the usage on stdout, exit 0.
 #include <attnkern/attnkern.h>
+#include <attnkern/attnkern.hpp>
 #include <attnkern/reference.hpp>
 
 #include <attnkern/bounds.hpp>
@@ -32,7 +33,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -307,8 +307,10 @@ int record(const std::string& out_path) {
       << ", \"compiler\": " << quote(attnkern_tools::compiler_description()) << ", \"flags\": " << quote(ATTNKERN_TOOLS_BUILD)
       << ", \"dispatched_isa\": " << quote(attnkern_isa()) << "},\n  \"results\": [";
   bool first = true;
-  for (const char* isa : {"avx512", "avx2", "sse2", "neon", "scalar"}) {
-    if (attnkern_set_isa(isa) != ATTNKERN_OK) continue;
+  const std::string started = attnkern_isa();
+  for (const std::string& name : attnkern::isa_list()) {
+    const char* isa = name.c_str();
+    attnkern_set_isa(isa);
     for (const kernel_case& k : kernel_cases()) {
       std::fprintf(stderr, "attnkern-numerics: %s on %s ...\n", k.kernel.c_str(), isa);
       stats st;
@@ -323,7 +325,7 @@ int record(const std::string& out_path) {
       first = false;
     }
   }
-  attnkern_set_isa("auto");
+  attnkern_set_isa(started.c_str());
   out << "\n  ]\n}\n";
   if (out_path.empty()) {
     std::fputs(out.str().c_str(), stdout);

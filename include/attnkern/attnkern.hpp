@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace attnkern {
 
@@ -32,7 +33,17 @@ inline void check(attnkern_status status) {
 
 inline std::string version() { return attnkern_version(); }
 inline std::string isa() { return attnkern_isa(); }
-inline std::string isa_list() { return attnkern_isa_list(); }
+// The paths this build can run on this CPU, best first (attnkern_isa_list, split at its spaces).
+inline std::vector<std::string> isa_list() {
+  std::vector<std::string> names;
+  const std::string list = attnkern_isa_list();
+  for (std::size_t at = 0; at < list.size();) {
+    const std::size_t end = list.find(' ', at) == std::string::npos ? list.size() : list.find(' ', at);
+    names.push_back(list.substr(at, end - at));
+    at = end + 1;
+  }
+  return names;
+}
 inline void set_isa(const char* name) { check(attnkern_set_isa(name)); }
 inline void set_num_threads(int n) noexcept { attnkern_set_num_threads(n); }
 inline int num_threads() noexcept { return attnkern_num_threads(); }
