@@ -1,12 +1,13 @@
 // The C API: every argument checked (a failure returns its status, records the detail for
 // attnkern_last_error_message and writes nothing), then the active ISA's table handed to the
-// kernel's driver, which owns the threads, chunks and merges (kernels/*/..._driver.cpp); tanh's
-// chunk loop is here, below.
+// kernel's driver (kernels/*/..._driver.cpp), whose plan the executor (kernels/executor.hpp) runs on
+// its threads; tanh's chunks go to the executor from here, below.
 #include <attnkern/attnkern.h>
 
 #include "attention/attention_driver.hpp"
 #include "sdpa/sdpa_driver.hpp"
 #include "dispatch.hpp"
+#include "executor.hpp"
 #include "softmax/softmax_driver.hpp"
 
 #include <algorithm>
@@ -68,16 +69,6 @@ attnkern_status check_in_out(const char* function, const float* x, const float* 
   return ATTNKERN_OK;
 }
 
-// The threads a kernel may use for `work_items` independent items of which `min_per_thread` are
-// worth a thread; 1 when called inside an enclosing OpenMP region (no nested oversubscription) unless
-// the caller allowed nesting (attnkern_num_threads).
-int threads_for(std::size_t work_items, std::size_t min_per_thread) noexcept {
-  const std::size_t useful = work_items / min_per_thread;
-  if (useful < 2) return 1;
-  const int available = attnkern_num_threads();
-  return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(available), useful));
-}
-
 // Elementwise kernels split arrays into chunks of this many elements, and go parallel only when
 // each thread gets at least tanh_min_per_thread of them. Measured on 2 Zen 4 cores (best of 2000
 // warm calls): 2 threads give 1.06x at 4K elements, 1.39x at 8K, 1.64x at 16K, 1.80x at 32K; a
@@ -85,21 +76,22 @@ int threads_for(std::size_t work_items, std::size_t min_per_thread) noexcept {
 constexpr std::size_t elementwise_chunk = 8192;
 constexpr std::size_t tanh_min_per_thread = 8192;
 
+// fn over x[0, n) -> y in chunks of elementwise_chunk, on the executor's threads.
 template <class Fn>
 void for_each_chunk(const float* x, float* y, std::size_t n, std::size_t min_per_thread, Fn fn) noexcept {
-  const int threads = threads_for(n, min_per_thread);
+  using namespace attnkern::kernels;
+  const std::size_t chunks = (n + elementwise_chunk - 1) / elementwise_chunk;
+  const int threads = threads_for(n, min_per_thread, chunks, attnkern_num_threads());
   if (threads <= 1) {
     fn(x, y, n);
     return;
   }
-  const std::ptrdiff_t chunks = static_cast<std::ptrdiff_t>((n + elementwise_chunk - 1) / elementwise_chunk);
-#if defined(_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static)
-#endif
-  for (std::ptrdiff_t c = 0; c < chunks; ++c) {
-    const std::size_t begin = static_cast<std::size_t>(c) * elementwise_chunk;
-    fn(x + begin, y + begin, std::min(elementwise_chunk, n - begin));
-  }
+  parallel(threads, [&](const team& team) {
+    team.for_each<schedule::fixed>(chunks, [&](std::size_t c) {
+      const std::size_t begin = c * elementwise_chunk;
+      fn(x + begin, y + begin, std::min(elementwise_chunk, n - begin));
+    });
+  });
 }
 
 attnkern_status softmax_common(const char* function, const float* x, float* y, std::size_t rows, std::size_t cols,

@@ -1,9 +1,10 @@
 // The per-ISA function table: what kernels/dispatch.cpp selects. Every entry is a single-threaded
-// kernel that assumes checked arguments. The argument checks are in kernels/capi.cpp, which also
-// takes the thread cap (attnkern_num_threads) and runs tanh's chunk loop itself; it passes the
-// table to the drivers, where the threads, the chunking and the merging of the other kernels
-// live: kernels/softmax/softmax_driver.cpp, kernels/attention/attention_driver.cpp,
-// kernels/sdpa/sdpa_driver.cpp.
+// kernel that assumes checked arguments, and every path fills every entry: the SIMD paths from
+// kernels/arch/table.hpp, the scalar path from kernels/arch/scalar.cpp (plain code evaluated in
+// double, to the same contracts). The argument checks are in kernels/capi.cpp, which also takes the
+// thread cap (attnkern_num_threads); the drivers (kernels/softmax/softmax_driver.cpp,
+// kernels/attention/attention_driver.cpp, kernels/sdpa/sdpa_driver.cpp) turn a call into a plan of
+// units and chunks, which the executor (kernels/executor.hpp) runs on its threads and merges.
 #pragma once
 
 #include "attention/attention_partial.hpp"
@@ -22,20 +23,18 @@ struct kernel_table {
   // Softmax (log = false) or log-softmax of rows that fit in cache, row by row. y may equal x.
   void (*softmax_rows_f32)(const float* x, float* y, std::size_t rows, std::size_t cols, bool log) noexcept;
   // Long rows, in two passes over memory: the (max, sum) of a piece, then the output of a piece
-  // given the whole row's merged stats. Null for the scalar path, which uses softmax_rows_f32.
+  // given the whole row's merged stats.
   softmax_stats (*softmax_stats_f32)(const float* x, std::size_t n) noexcept;
   void (*softmax_output_f32)(const float* x, float* y, std::size_t n, softmax_stats row, bool log) noexcept;
   // One chunk of one sequence of the fused attention kernels (kernels/attention/attention_kernel.hpp);
-  // the driver (attention_driver.cpp) merges chunks and writes the outputs. Null for the scalar path,
-  // whose driver runs the references of attnkern/reference.hpp per sequence.
+  // the executor merges the chunks and the driver (attention_driver.cpp) writes the outputs.
   attention_partial (*attention_pool_chunk_f32)(const float* h, const double* w, const float* bias, std::size_t count,
                                                 std::size_t features, const attention_outputs& out) noexcept;
   attention_partial (*additive_attention_chunk_f32)(const float* keys, const float* query, const double* v,
                                                     const float* values, std::size_t count, std::size_t attn_dim,
                                                     std::size_t features, const attention_outputs& out) noexcept;
   // Scaled dot-product attention: one block of at most sdpa_query_rows query rows against one chunk
-  // of keys (kernels/sdpa/sdpa_kernel.hpp); the driver (sdpa_driver.cpp) merges the chunks. Null
-  // (and 0 rows) for the scalar path, whose driver runs reference::sdpa per batch item.
+  // of keys (kernels/sdpa/sdpa_kernel.hpp); the executor merges the chunks (sdpa_driver.cpp).
   std::size_t sdpa_query_rows;
   void (*sdpa_chunk_f32)(const sdpa_chunk_args& args) noexcept;
 };
@@ -45,7 +44,7 @@ struct kernel_table {
 template <class Arch>
 kernel_table table_for() noexcept;
 
-// The scalar references of attnkern/reference.hpp, as a table (kernels/dispatch.cpp).
+// The scalar path's table (kernels/arch/scalar.cpp).
 kernel_table scalar_table() noexcept;
 
 }  // namespace kernels

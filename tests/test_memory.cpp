@@ -66,6 +66,22 @@ void operator delete(void* p) noexcept { counted_delete(p); }
 void operator delete[](void* p) noexcept { counted_delete(p); }
 void operator delete(void* p, std::size_t) noexcept { counted_delete(p); }
 void operator delete[](void* p, std::size_t) noexcept { counted_delete(p); }
+// Over-aligned types (alignas above 16) come through these: counted the same way, the block's own
+// address kept just below the aligned one.
+void* operator new(std::size_t size, std::align_val_t align) {
+  const std::size_t a = static_cast<std::size_t>(align) < sizeof(void*) ? sizeof(void*) : static_cast<std::size_t>(align);
+  char* raw = static_cast<char*>(counted_new(size + a));
+  char* aligned = raw + a - reinterpret_cast<std::uintptr_t>(raw) % a;
+  reinterpret_cast<void**>(aligned)[-1] = raw;
+  return aligned;
+}
+void* operator new[](std::size_t size, std::align_val_t align) { return operator new(size, align); }
+void operator delete(void* p, std::align_val_t) noexcept {
+  if (p) counted_delete(reinterpret_cast<void**>(p)[-1]);
+}
+void operator delete[](void* p, std::align_val_t align) noexcept { operator delete(p, align); }
+void operator delete(void* p, std::size_t, std::align_val_t align) noexcept { operator delete(p, align); }
+void operator delete[](void* p, std::size_t, std::align_val_t align) noexcept { operator delete(p, align); }
 
 using namespace attnkern_test;
 
@@ -92,7 +108,9 @@ std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 std::size_t pad16(std::size_t n) { return ceil_div(n, 16) * 16; }
 
 // Query rows per sdpa block on each vector path (docs/embedding.md, Threads).
-std::size_t sdpa_rows(const std::string& isa) { return isa == "avx512" ? 32 : isa == "avx2" ? 16 : 8; }
+std::size_t sdpa_rows(const std::string& isa) {
+  return isa == "avx512" ? 32 : isa == "avx2" ? 16 : isa == "scalar" ? 1 : 8;
+}
 
 // The bounds of docs/embedding.md (Memory): the bytes of scratch a call may allocate, with T the
 // thread cap (attnkern_num_threads()); every term of one thread includes 256 bytes of bookkeeping.
@@ -104,28 +122,29 @@ struct shape {
 };
 
 std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T) {
-  const bool scalar = isa == "scalar";
+  const bool few = T >= 2 && s.batch < 2 * T;  // (sdpa: see U below)
   switch (s.kind) {
     case shape::tanh:
       return 0;
     case shape::softmax:
-    case shape::log_softmax:
-      return !scalar && s.steps >= (std::size_t(1) << 22) ? 16 * s.batch * ceil_div(s.steps, 16384) : 0;
+    case shape::log_softmax: {
+      if (s.steps < (std::size_t(1) << 22)) return 0;
+      const std::size_t B = s.batch, C = ceil_div(s.steps, 16384);
+      return 80 * T + (few ? 8 * (B + 1) + 16 * B * (C + 1) : 0);
+    }
     case shape::attention_pool:
     case shape::additive_attention: {
       const std::size_t B = s.batch, S = s.steps, F = pad16(s.features), W = s.weights ? 1 : 0;
       const std::size_t A = pad16(s.kind == shape::attention_pool ? s.features : s.attn);
-      if (scalar) return T * (8 * S + 256);
-      std::size_t bytes = 8 * A + T * (16 * F + 4 * W * ceil_div(S, 16) + 256);
-      if (T >= 2 && B < 2 * T) bytes += 8 * (B + 1) + B * ceil_div(S, 256) * (8 * F + 16) + 4 * W * B * ceil_div(S, 16);
+      std::size_t bytes = 8 * A + T * (16 * F + 4 * W * (ceil_div(S, 16) + 16) + 256);
+      if (few) bytes += 8 * (B + 1) + B * ceil_div(S, 256) * (8 * F + 16 + 64 * W);
       return bytes;
     }
     case shape::sdpa: {
       const std::size_t B = s.batch, Q = s.steps, K = s.features, H = s.attn, D = pad16(s.value_dim);
-      if (scalar) return T * (8 * K + 256);
       const std::size_t R = sdpa_rows(isa), r = std::min(R, Q), U = B * ceil_div(Q, R), C = ceil_div(K, 512);
       std::size_t bytes = T * (128 * (H + 64) + 24 * r + 12 * r * D + 320);
-      if (T >= 2 && U < 2 * T) bytes += 16 * (U + 1) + U * C * (12 * R + 4 * r * D);
+      if (T >= 2 && U < 2 * T) bytes += 8 * (U + 1) + U * C * (12 * r + 4 * r * D);
       return bytes;
     }
   }

@@ -87,8 +87,9 @@ ATTNKERN_API const char* attnkern_isa_list(void);
  * never prints; attnkern-bench and attnkern-numerics print a note when it was ignored. */
 ATTNKERN_API attnkern_status attnkern_isa_env_status(void);
 
-/* Forces a path: "avx512", "avx2", "sse2", "neon", or "scalar" (the plain reference code of
- * attnkern/reference.hpp); names are exact and lower-case. NULL or "auto" selects the best available
+/* Forces a path: "avx512", "avx2", "sse2", "neon", or "scalar" (plain C++ evaluated in double: the
+ * references of attnkern/reference.hpp for tanh and softmax, chunk kernels cut and merged as the SIMD
+ * paths' for the others); names are exact and lower-case. NULL or "auto" selects the best available
  * path again. Returns ATTNKERN_ERROR_UNSUPPORTED_ISA, and changes nothing, for an unknown name or a
  * path that this CPU or build lacks; attnkern_last_error_message() then says which: an unknown
  * name, a path of another processor family, or one this CPU lacks.

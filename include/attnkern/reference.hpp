@@ -1,6 +1,7 @@
 // attnkern's scalar references: plain code written for clarity, not speed, templated on the float
-// type. With T = float they are the library's "scalar" ISA path (attnkern_set_isa("scalar")); with
-// T = double they are the oracle the tests and tools measure every path's error against, within
+// type. With T = float, tanh and softmax are the library's "scalar" ISA path (attnkern_set_isa(
+// "scalar"), whose other kernels are chunk kernels evaluated in double); with T = double they are the
+// oracle the tests and tools measure every path's error against, within
 // the documented bounds of attnkern/bounds.hpp (docs/numerics.md in the source repository).
 // Header-only and independent of the library: include it on its own.
 #pragma once

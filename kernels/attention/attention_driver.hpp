@@ -1,5 +1,6 @@
-// The fused attention driver: converts w (or v) to double once, runs the per-ISA chunk kernels over
-// OpenMP threads, merges each sequence's chunks in chunk order, and writes context and weights.
+// The fused attention driver: converts w (or v) to double once, cuts the sequences into chunks, a
+// plan that the executor (kernels/executor.hpp) runs on its threads with the per-ISA chunk kernels,
+// merging each sequence's chunks in chunk order; then writes context and weights.
 // Called by the C API (checked arguments) and by the benchmark.
 #pragma once
 

@@ -1,6 +1,6 @@
 // The scaled dot-product attention driver: cuts every (batch item, block of query rows) into chunks
-// of keys, runs the per-ISA chunk kernel over OpenMP threads, merges each unit's chunks in chunk
-// order and writes the outputs. Called by the C API (checked arguments) and by the benchmark.
+// of keys, a plan that the executor (kernels/executor.hpp) runs on its threads with the per-ISA chunk
+// kernel, merging each unit's chunks in chunk order; then writes the outputs. Called by the C API (checked arguments) and by the benchmark.
 #pragma once
 
 #include "../kernel_table.hpp"

@@ -1,5 +1,6 @@
-// The softmax driver: picks the algorithm by the row length, spreads rows or chunks of long rows
-// over OpenMP threads, merges the chunks' (max, sum) in chunk order. Called by the C API with the
+// The softmax driver: picks the algorithm by the row length; rows of fewer columns go to the
+// executor's threads in blocks of rows, long rows become a plan of chunks whose (max, sum) the
+// executor (kernels/executor.hpp) merges in chunk order. Called by the C API with the
 // active ISA's table, and by the benchmark with either algorithm forced.
 #pragma once
 
@@ -27,7 +28,8 @@ constexpr std::size_t softmax_min_per_thread = 8192;
 
 // rows x cols row-major, checked arguments (capi.cpp); y may equal x. max_threads: the caller's
 // thread budget (1 inside an enclosing parallel region). False when the two-pass algorithm's scratch
-// (16 bytes per chunk, the calling thread's, kept) could not be allocated: then nothing was written.
+// (when its rows run as chunk tasks: 16 bytes per chunk and per row, the calling thread's, kept)
+// could not be allocated: then nothing was written.
 [[nodiscard]] bool softmax_run(const kernel_table& table, const float* x, float* y, std::size_t rows, std::size_t cols, bool log,
                  int max_threads, softmax_algorithm algorithm = softmax_algorithm::automatic) noexcept;
 
