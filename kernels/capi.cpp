@@ -191,6 +191,98 @@ attnkern_status out_of_memory(const char* function) noexcept {
   return fail(ATTNKERN_ERROR_OUT_OF_MEMORY, function, "the scratch for this shape could not be allocated; nothing was written");
 }
 
+// A strided tensor argument of attnkern_attention and attnkern_attention_merge: [batch, heads, seq,
+// dim] with the last dimension contiguous. `elements` and `bytes` (of `element_bytes` each) span
+// the first element to the last, once checked.
+struct tensor_arg {
+  const char* name;
+  const void* p;
+  attnkern_strides strides;
+  std::size_t batch, heads, seq, dim;
+  std::size_t element_bytes = sizeof(float);
+  std::size_t elements = 0;
+  bool empty() const noexcept { return batch == 0 || heads == 0 || seq == 0 || dim == 0; }
+  std::size_t bytes() const noexcept { return elements * element_bytes; }
+  attnkern::kernels::strides internal() const noexcept {
+    return {static_cast<std::size_t>(strides.batch), static_cast<std::size_t>(strides.head),
+            static_cast<std::size_t>(strides.seq)};
+  }
+};
+
+// Checks a tensor's strides (not negative), its span (no overflow) and its pointer (not null while
+// it holds elements); sets t.elements.
+attnkern_status check_tensor(const char* function, tensor_arg& t) noexcept {
+  const int64_t st[3] = {t.strides.batch, t.strides.head, t.strides.seq};
+  const char* names[3] = {"batch", "head", "seq"};
+  for (int i = 0; i < 3; ++i)
+    if (st[i] < 0)
+      return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, function, "%s_strides.%s = %" PRId64 " is negative", t.name, names[i],
+                  st[i]);
+  t.elements = 0;
+  if (t.empty()) return ATTNKERN_OK;
+  const std::size_t counts[3] = {t.batch, t.heads, t.seq};
+  std::size_t span = t.dim;
+  for (int i = 0; i < 3; ++i) {
+    const uint64_t step = static_cast<uint64_t>(st[i]);
+    const std::size_t n = counts[i] - 1;
+    if (step > SIZE_MAX || (n != 0 && step > (SIZE_MAX - span) / n))
+      return fail(ATTNKERN_ERROR_INVALID_SIZE, function, "%s spans more elements than size_t counts (%s_strides.%s = %" PRId64
+                  " times %zu)", t.name, t.name, names[i], st[i], n);
+    span += static_cast<std::size_t>(step) * n;
+  }
+  if (span > SIZE_MAX / t.element_bytes)
+    return fail(ATTNKERN_ERROR_INVALID_SIZE, function, "%s spans %zu elements, more bytes than size_t counts", t.name, span);
+  t.elements = span;
+  if (!t.p) return fail(ATTNKERN_ERROR_NULL_POINTER, function, "%s is NULL while it holds %zu x %zu x %zu x %zu elements",
+                        t.name, t.batch, t.heads, t.seq, t.dim);
+  return ATTNKERN_OK;
+}
+
+// An output's rows may not overlap: ordered by stride, each dimension's stride must reach past the
+// extent of the smaller ones (a sufficient test, exact for every layout that is a permutation).
+attnkern_status check_rows_disjoint(const char* function, const tensor_arg& t) noexcept {
+  if (t.empty()) return ATTNKERN_OK;
+  struct dimension {
+    const char* name;
+    std::size_t stride, count;
+  } dims[3] = {{"batch", static_cast<std::size_t>(t.strides.batch), t.batch},
+               {"head", static_cast<std::size_t>(t.strides.head), t.heads},
+               {"seq", static_cast<std::size_t>(t.strides.seq), t.seq}};
+  std::sort(dims, dims + 3, [](const dimension& a, const dimension& b) { return a.stride < b.stride; });
+  std::size_t extent = t.dim;
+  for (const dimension& d : dims) {
+    if (d.count <= 1) continue;
+    if (d.stride < extent)
+      return fail(ATTNKERN_ERROR_ALIASING, function,
+                  "%s_strides.%s = %zu makes %s's elements overlap (it must be at least %zu, the extent of the smaller "
+                  "dimensions)", t.name, d.name, d.stride, t.name, extent);
+    extent = d.stride * (d.count - 1) + extent;
+  }
+  return ATTNKERN_OK;
+}
+
+// The library reads an argument struct of `size` bytes (its first field) whose current layout is
+// `known` bytes and whose first published layout was `oldest` bytes: fields past `size` read as zero;
+// a larger struct must hold zeros past `known`. Copies it into `into`.
+attnkern_status read_struct(const char* function, const char* type, const void* args, std::size_t oldest,
+                            std::size_t known, void* into) noexcept {
+  if (!args) return fail(ATTNKERN_ERROR_NULL_POINTER, function, "args is NULL");
+  std::size_t size;
+  std::memcpy(&size, args, sizeof size);
+  if (size < oldest)
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, function, "args->struct_size = %zu; set it to sizeof(%s) (%zu here)", size,
+                type, known);
+  const unsigned char* bytes = static_cast<const unsigned char*>(args);
+  for (std::size_t i = known; i < size; ++i)
+    if (bytes[i] != 0)
+      return fail(ATTNKERN_ERROR_UNSUPPORTED, function,
+                  "args->struct_size = %zu: the fields past this version's %zu bytes of %s are not zero (a newer "
+                  "header's features; attnkern %s)", size, known, type, ATTNKERN_VERSION_STRING);
+  std::memset(into, 0, known);
+  std::memcpy(into, args, size < known ? size : known);
+  return ATTNKERN_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -216,6 +308,9 @@ const char* attnkern_status_message(attnkern_status status) {
       return "An argument has an invalid value (for example a non-finite scale).";
     case ATTNKERN_ERROR_OUT_OF_MEMORY:
       return "The kernel's scratch memory could not be allocated; nothing was written.";
+    case ATTNKERN_ERROR_UNSUPPORTED:
+      return "The request is valid but this version cannot serve it: an element type it does not take yet, or "
+             "fields of a newer argument struct.";
   }
   return "Unknown attnkern status code.";
 }
@@ -344,11 +439,166 @@ attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v
       fn, {{"q", q, n_q}, {"k", k, n_k}, {"v", v, n_v}, {"kv_lengths", kv_lengths, kv_lengths ? batch : 0, sizeof(int32_t)}},
       {"out", out, n_out}, {"(none)", nullptr, 0}, {"kv_lengths", kv_lengths, "kv_len", kv_len}, batch);
   if (status != ATTNKERN_OK) return status;
-  return attnkern::kernels::sdpa_run(
-             active_table(), {q, k, v, kv_lengths, batch, q_len, kv_len, head_dim, value_dim, scale, causal != 0, out},
-             attnkern_num_threads())
-             ? ATTNKERN_OK
-             : out_of_memory(fn);
+  attnkern::kernels::attention_args a{};
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.out = out;
+  a.q_strides = {q_len * head_dim, 0, head_dim};
+  a.k_strides = {kv_len * head_dim, 0, head_dim};
+  a.v_strides = {kv_len * value_dim, 0, value_dim};
+  a.out_strides = {q_len * value_dim, 0, value_dim};
+  a.batch = batch;
+  a.q_heads = a.kv_heads = 1;
+  a.q_len = q_len;
+  a.kv_len = kv_len;
+  a.head_dim = head_dim;
+  a.value_dim = value_dim;
+  a.scale = scale;
+  a.kv_lengths = kv_lengths;
+  a.causal = causal != 0;
+  a.align = attnkern::kernels::alignment::bottom_right_tensor;
+  return attnkern::kernels::attention_run(active_table(), a, attnkern_num_threads()) ? ATTNKERN_OK : out_of_memory(fn);
+}
+
+attnkern_status attnkern_attention(const attnkern_attention_args* args) {
+  const char* const fn = __func__;
+  attnkern_attention_args a;
+  // (the first published layout is this one: 0.2.0)
+  if (const attnkern_status s = read_struct(fn, "attnkern_attention_args", args, sizeof a, sizeof a, &a)) return s;
+  const struct {
+    const char* name;
+    int32_t dtype;
+  } dtypes[] = {{"q_dtype", a.q_dtype}, {"k_dtype", a.k_dtype}, {"v_dtype", a.v_dtype}, {"out_dtype", a.out_dtype}};
+  for (const auto& d : dtypes) {
+    if (d.dtype == ATTNKERN_F32) continue;
+    if (d.dtype == ATTNKERN_F16 || d.dtype == ATTNKERN_BF16)
+      return fail(ATTNKERN_ERROR_UNSUPPORTED, fn, "%s = %s: this version takes float32 (ATTNKERN_F32) only", d.name,
+                  d.dtype == ATTNKERN_F16 ? "ATTNKERN_F16" : "ATTNKERN_BF16");
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "%s = %" PRId32 " is not an attnkern_dtype", d.name, d.dtype);
+  }
+  if (a.q_heads != 0 && (a.kv_heads == 0 || a.q_heads % a.kv_heads != 0))
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "q_heads = %zu is not a multiple of kv_heads = %zu", a.q_heads, a.kv_heads);
+  if (!std::isfinite(a.scale))
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "scale = %g is not finite", static_cast<double>(a.scale));
+  if (a.align != ATTNKERN_ALIGN_TOP_LEFT && a.align != ATTNKERN_ALIGN_BOTTOM_RIGHT)
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "align = %" PRId32 " is not an attnkern_align", a.align);
+  if (a.window && (a.window_left < 0 || a.window_right < 0))
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "window_%s = %" PRId64 " is negative",
+                a.window_left < 0 ? "left" : "right", a.window_left < 0 ? a.window_left : a.window_right);
+  if (a.batch == 0 || a.q_heads == 0 || a.q_len == 0 || a.value_dim == 0) return ATTNKERN_OK;
+
+  tensor_arg q{"q", a.q, a.q_strides, a.batch, a.q_heads, a.q_len, a.head_dim};
+  tensor_arg k{"k", a.k, a.k_strides, a.batch, a.kv_heads, a.kv_len, a.head_dim};
+  tensor_arg v{"v", a.v, a.v_strides, a.batch, a.kv_heads, a.kv_len, a.value_dim};
+  tensor_arg out{"out", a.out, a.out_strides, a.batch, a.q_heads, a.q_len, a.value_dim};
+  tensor_arg lse{"lse", a.lse, a.lse_strides, a.batch, a.q_heads, a.q_len, 1};
+  if (!a.lse) lse.batch = 0;  // (optional)
+  for (tensor_arg* t : {&q, &k, &v, &out, &lse})
+    if (const attnkern_status s = check_tensor(fn, *t)) return s;
+  const struct {
+    const char* name;
+    const int32_t* p;
+  } ranges[] = {{"kv_starts", a.kv_starts}, {"kv_lengths", a.kv_lengths}};
+  for (const auto& r : ranges) {
+    if (!r.p) continue;
+    for (std::size_t b = 0; b < a.batch; ++b)
+      if (r.p[b] < 0 || static_cast<uint64_t>(r.p[b]) > a.kv_len)
+        return fail(ATTNKERN_ERROR_INVALID_LENGTH, fn, "%s[%zu] = %" PRId32 " is outside [0, kv_len = %zu]", r.name, b,
+                    r.p[b], a.kv_len);
+  }
+  if (a.kv_starts)
+    for (std::size_t b = 0; b < a.batch; ++b) {
+      const int32_t end = a.kv_lengths ? a.kv_lengths[b] : static_cast<int32_t>(a.kv_len);
+      if (a.kv_starts[b] > end)
+        return fail(ATTNKERN_ERROR_INVALID_LENGTH, fn, "kv_starts[%zu] = %" PRId32 " is past the end of its keys (%" PRId32 ")",
+                    b, a.kv_starts[b], end);
+    }
+  if (a.kv_len > static_cast<std::size_t>(INT32_MAX) + 1 && (a.kv_starts || a.kv_lengths))
+    return fail(ATTNKERN_ERROR_INVALID_SIZE, fn, "kv_len = %zu is beyond kv_lengths' int32 range", a.kv_len);
+  for (const tensor_arg* o : {&out, &lse})
+    if (const attnkern_status s = check_rows_disjoint(fn, *o)) return s;
+  const array_arg inputs[] = {{"q", q.p, q.elements},
+                              {"k", k.p, k.elements},
+                              {"v", v.p, v.elements},
+                              {"kv_starts", a.kv_starts, a.kv_starts ? a.batch : 0, sizeof(int32_t)},
+                              {"kv_lengths", a.kv_lengths, a.kv_lengths ? a.batch : 0, sizeof(int32_t)}};
+  for (const tensor_arg* o : {&out, &lse}) {
+    if (o->elements == 0) continue;
+    for (const array_arg& in : inputs)
+      if (in.p && in.count != 0 && overlaps(o->p, o->bytes(), in.p, in.bytes()))
+        return fail(ATTNKERN_ERROR_ALIASING, fn, "%s overlaps %s (outputs may not overlap any input)", o->name, in.name);
+  }
+  if (lse.elements != 0 && overlaps(out.p, out.bytes(), lse.p, lse.bytes()))
+    return fail(ATTNKERN_ERROR_ALIASING, fn, "lse overlaps out");
+
+  attnkern::kernels::attention_args run{};
+  run.q = static_cast<const float*>(a.q);
+  run.k = static_cast<const float*>(a.k);
+  run.v = static_cast<const float*>(a.v);
+  run.out = static_cast<float*>(a.out);
+  run.lse = a.lse;
+  run.q_strides = q.internal();
+  run.k_strides = k.internal();
+  run.v_strides = v.internal();
+  run.out_strides = out.internal();
+  run.lse_strides = lse.internal();
+  run.batch = a.batch;
+  run.q_heads = a.q_heads;
+  run.kv_heads = a.kv_heads;
+  run.q_len = a.q_len;
+  run.kv_len = a.kv_len;
+  run.head_dim = a.head_dim;
+  run.value_dim = a.value_dim;
+  run.scale = a.scale != 0.0f ? a.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim ? a.head_dim : 1)));
+  run.kv_starts = a.kv_starts;
+  run.kv_lengths = a.kv_lengths;
+  run.causal = a.causal != 0;
+  run.window = a.window != 0;
+  run.window_left = static_cast<std::size_t>(a.window_left);
+  run.window_right = static_cast<std::size_t>(a.window_right);
+  run.align = a.align == ATTNKERN_ALIGN_TOP_LEFT ? attnkern::kernels::alignment::top_left
+                                                  : attnkern::kernels::alignment::bottom_right;
+  return attnkern::kernels::attention_run(active_table(), run, attnkern_num_threads()) ? ATTNKERN_OK : out_of_memory(fn);
+}
+
+attnkern_status attnkern_attention_merge(const attnkern_merge_args* args) {
+  const char* const fn = __func__;
+  attnkern_merge_args a;
+  if (const attnkern_status s = read_struct(fn, "attnkern_merge_args", args, sizeof a, sizeof a, &a)) return s;
+  if (a.batch == 0 || a.heads == 0 || a.rows == 0) return ATTNKERN_OK;
+  tensor_arg out_a{"out_a", a.out_a, a.out_a_strides, a.batch, a.heads, a.rows, a.value_dim};
+  tensor_arg lse_a{"lse_a", a.lse_a, a.lse_a_strides, a.batch, a.heads, a.rows, 1};
+  tensor_arg out_b{"out_b", a.out_b, a.out_b_strides, a.batch, a.heads, a.rows, a.value_dim};
+  tensor_arg lse_b{"lse_b", a.lse_b, a.lse_b_strides, a.batch, a.heads, a.rows, 1};
+  tensor_arg out{"out", a.out, a.out_strides, a.batch, a.heads, a.rows, a.value_dim};
+  tensor_arg lse{"lse", a.lse, a.lse_strides, a.batch, a.heads, a.rows, 1};
+  if (!a.lse) lse.batch = 0;  // (optional)
+  for (tensor_arg* t : {&out_a, &lse_a, &out_b, &lse_b, &out, &lse})
+    if (const attnkern_status s = check_tensor(fn, *t)) return s;
+  for (const tensor_arg* o : {&out, &lse})
+    if (const attnkern_status s = check_rows_disjoint(fn, *o)) return s;
+  // out may be out_a, and lse lse_a, exactly (same address and strides): each row is read, then written.
+  auto same = [](const tensor_arg& x, const tensor_arg& y) {
+    return x.p == y.p && x.strides.batch == y.strides.batch && x.strides.head == y.strides.head &&
+           x.strides.seq == y.strides.seq;
+  };
+  for (const tensor_arg* o : {&out, &lse}) {
+    if (o->elements == 0) continue;
+    for (const tensor_arg* in : {&out_a, &lse_a, &out_b, &lse_b}) {
+      if (in->elements == 0 || !overlaps(o->p, o->bytes(), in->p, in->bytes())) continue;
+      if ((o == &out && in == &out_a && same(out, out_a)) || (o == &lse && in == &lse_a && same(lse, lse_a))) continue;
+      return fail(ATTNKERN_ERROR_ALIASING, fn, "%s overlaps %s (only out == out_a and lse == lse_a, with the same "
+                  "strides, are allowed)", o->name, in->name);
+    }
+  }
+  if (lse.elements != 0 && out.elements != 0 && overlaps(out.p, out.bytes(), lse.p, lse.bytes()))
+    return fail(ATTNKERN_ERROR_ALIASING, fn, "lse overlaps out");
+  attnkern::kernels::merge_args m{a.out_a, a.lse_a, a.out_b, a.lse_b, a.out, a.lse,
+                                   out_a.internal(), lse_a.internal(), out_b.internal(), lse_b.internal(),
+                                   out.internal(), lse.internal(), a.batch, a.heads, a.rows, a.value_dim};
+  attnkern::kernels::attention_merge_run(m);
+  return ATTNKERN_OK;
 }
 
 }  // extern "C"

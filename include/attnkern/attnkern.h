@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(_WIN32) && !defined(ATTNKERN_STATIC)
 #  if defined(ATTNKERN_BUILDING)
@@ -51,7 +52,9 @@ typedef enum attnkern_status {
   ATTNKERN_ERROR_ALIASING = 4,         /* an output overlaps an input other than the allowed exact in-place case */
   ATTNKERN_ERROR_UNSUPPORTED_ISA = 5,  /* an ISA path name that is unknown, or a path this CPU or build lacks */
   ATTNKERN_ERROR_INVALID_ARGUMENT = 6, /* any other bad value, e.g. a non-finite scale */
-  ATTNKERN_ERROR_OUT_OF_MEMORY = 7     /* the kernel's scratch could not be allocated (nothing written) */
+  ATTNKERN_ERROR_OUT_OF_MEMORY = 7,    /* the kernel's scratch could not be allocated (nothing written) */
+  ATTNKERN_ERROR_UNSUPPORTED = 8       /* a valid request this version cannot serve: an element type it
+                                          does not take yet, or fields of a newer argument struct */
 } attnkern_status;
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
@@ -170,6 +173,139 @@ ATTNKERN_API attnkern_status attnkern_additive_attention_f32(const float* keys, 
 ATTNKERN_API attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v,
                                                const int32_t* kv_lengths, size_t batch, size_t q_len, size_t kv_len,
                                                size_t head_dim, size_t value_dim, float scale, int causal, float* out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Attention on the caller's tensors: one call, described by a struct.
+ *
+ * For each batch item b, query head h and query row i (all rows of all heads at once):
+ *   s[j]   = scale * dot(q[b,h,i,:], k[b,g,j,:])   over the keys j the row sees, g = h / (q_heads / kv_heads)
+ *   out[b,h,i,:] = sum_j softmax_j(s) v[b,g,j,:],   lse[b,h,i] = log sum_j e^(s[j])
+ * The keys row i of item b sees are j in [start_b, end_b) (kv_starts[b] or 0, kv_lengths[b] or
+ * kv_len), and, relative to the row's diagonal key d:
+ *   causal: j <= d;   window: d - window_left <= j <= d + window_right;
+ *   d = start_b + i (ATTNKERN_ALIGN_TOP_LEFT: PyTorch's is_causal, ONNX's default) or
+ *   d = end_b - q_len + i (ATTNKERN_ALIGN_BOTTOM_RIGHT: the last row on the item's last key, as when
+ *   decoding against a key cache; attnkern_sdpa_f32's mask is this one with end_b = kv_len).
+ * Guarantees:
+ *  - Keys outside [start_b, end_b) are never read. A key that the causal mask or the window hides
+ *    from a row may be read (it shares a block with keys other rows see) but never changes that row,
+ *    whatever its K and V hold.
+ *  - A row that sees no key gets zeros and lse = -inf (never NaN). A NaN or +inf score among a row's
+ *    keys makes the row NaN.
+ *  - A row's bits depend only on its query, the keys and values it sees, the scale and the modifiers:
+ *    not on the thread count, the batch, the number of query rows in the call, how the caller splits
+ *    the rows into calls, or the other heads of its group. A row decoded alone (q_len = 1,
+ *    bottom-right) equals the same row inside a prefill, bit for bit, on every ISA path.
+ *  - Grouped-query heads (q_heads a multiple of kv_heads: MHA, GQA, MQA) share each block of K and V
+ *    while it is in L1: it is read once per group and query block, not once per query head.
+ * Accuracy: as attnkern_sdpa_f32's (sdpa_max_error, sdpa_random_input_error); lse within
+ * lse_max_error(head_dim, sigma, n) of the float64 reference. Scratch: as attnkern_sdpa_f32's,
+ * with its rows counted over the query heads of a group (docs/embedding.md).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Element types. This version takes ATTNKERN_F32 only; the others are reserved for the next and
+ * give ATTNKERN_ERROR_UNSUPPORTED. */
+typedef enum attnkern_dtype {
+  ATTNKERN_F32 = 0,
+  ATTNKERN_F16 = 1, /* IEEE binary16 */
+  ATTNKERN_BF16 = 2
+} attnkern_dtype;
+
+/* Where a row's diagonal key lies (see above). */
+typedef enum attnkern_align {
+  ATTNKERN_ALIGN_TOP_LEFT = 0,
+  ATTNKERN_ALIGN_BOTTOM_RIGHT = 1
+} attnkern_align;
+
+/* Element strides of a tensor [batch, heads, seq, dim] whose last dimension is contiguous: element
+ * (b, h, s, c) lies at data + b * batch + h * head + s * seq + c. Not negative. Zero broadcasts
+ * (inputs only; an output's rows may not overlap). */
+typedef struct attnkern_strides {
+  int64_t batch, head, seq;
+} attnkern_strides;
+
+/* The description of an attention call. Zero every field, then set struct_size = sizeof(*args) and
+ * what you need (attnkern_attention_args_init does the first two): every feature is off at zero.
+ * Fields are only ever added at the end; the library reads struct_size bytes, treats fields past
+ * them as zero, and refuses (ATTNKERN_ERROR_UNSUPPORTED) a larger struct whose unknown fields are
+ * not all zero. */
+typedef struct attnkern_attention_args {
+  size_t struct_size;
+  size_t batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim;
+  const void* q; /* [batch, q_heads, q_len, head_dim] */
+  attnkern_strides q_strides;
+  const void* k; /* [batch, kv_heads, kv_len, head_dim] */
+  attnkern_strides k_strides;
+  const void* v; /* [batch, kv_heads, kv_len, value_dim] */
+  attnkern_strides v_strides;
+  void* out; /* [batch, q_heads, q_len, value_dim]; may not overlap any input */
+  attnkern_strides out_strides;
+  int32_t q_dtype, k_dtype, v_dtype, out_dtype; /* attnkern_dtype */
+  float scale;                                  /* finite; 0 means 1 / sqrt(head_dim) */
+  int32_t causal;                               /* nonzero: row i sees keys j <= d */
+  int32_t align;                                /* attnkern_align */
+  int32_t window;                               /* nonzero: a sliding window of the two below */
+  int64_t window_left, window_right;            /* >= 0 */
+  const int32_t* kv_starts;                     /* [batch] or NULL: keys from kv_starts[b] (left padding) */
+  const int32_t* kv_lengths;                    /* [batch] or NULL: keys before kv_lengths[b] (right padding) */
+  float* lse;                                   /* [batch, q_heads, q_len] or NULL: log-sum-exp per row */
+  attnkern_strides lse_strides;                 /* (lse's dim is 1: seq is the row stride) */
+} attnkern_attention_args;
+
+static inline void attnkern_attention_args_init(attnkern_attention_args* args) {
+  memset(args, 0, sizeof *args);
+  args->struct_size = sizeof(attnkern_attention_args);
+}
+
+/* Strides of contiguous layouts, for `heads` heads of `seq` rows of `dim` elements:
+ * BHSD = [batch, heads, seq, dim], BSHD = [batch, seq, heads, dim]. Packed QKV [batch, seq, 3,
+ * heads, dim]: q, k and v at data, data + heads * dim and data + 2 * heads * dim, each with the BSHD
+ * strides of 3 * heads heads (batch = seq * 3 * heads * dim, head = dim, seq = 3 * heads * dim). */
+static inline attnkern_strides attnkern_strides_bhsd(size_t heads, size_t seq, size_t dim) {
+  attnkern_strides s;
+  s.batch = (int64_t)(heads * seq * dim);
+  s.head = (int64_t)(seq * dim);
+  s.seq = (int64_t)dim;
+  return s;
+}
+static inline attnkern_strides attnkern_strides_bshd(size_t heads, size_t seq, size_t dim) {
+  attnkern_strides s;
+  s.batch = (int64_t)(heads * seq * dim);
+  s.head = (int64_t)dim;
+  s.seq = (int64_t)(heads * dim);
+  return s;
+}
+
+ATTNKERN_API attnkern_status attnkern_attention(const attnkern_attention_args* args);
+
+/* Merges two partial results of the same rows over disjoint sets of keys (split-K, cascade or
+ * prefix-cache attention, ring attention): with M = max(lse_a, lse_b), w_a = e^(lse_a - M), w_b =
+ * e^(lse_b - M),
+ *   out = (w_a out_a + w_b out_b) / (w_a + w_b),   lse = M + log(w_a + w_b),
+ * in double, per row; rows whose lse are both -inf (no key on either side) give zeros and -inf; a NaN
+ * lse makes the row NaN. Deterministic, and exact where one side is empty. out may equal out_a (and
+ * lse lse_a) with the same strides, in place; no other overlap. Rows are [batch, heads, rows]; out
+ * tensors [.., value_dim], lse tensors one float per row. Accuracy: the merged row is within the
+ * larger of the two parts' errors, plus merge_max_error times the largest |out| of the parts and
+ * lse_a's and lse_b's own errors (docs/numerics.md). */
+typedef struct attnkern_merge_args {
+  size_t struct_size; /* sizeof(attnkern_merge_args) */
+  size_t batch, heads, rows, value_dim;
+  const float* out_a;
+  attnkern_strides out_a_strides;
+  const float* lse_a;
+  attnkern_strides lse_a_strides;
+  const float* out_b;
+  attnkern_strides out_b_strides;
+  const float* lse_b;
+  attnkern_strides lse_b_strides;
+  float* out;
+  attnkern_strides out_strides;
+  float* lse; /* or NULL */
+  attnkern_strides lse_strides;
+} attnkern_merge_args;
+
+ATTNKERN_API attnkern_status attnkern_attention_merge(const attnkern_merge_args* args);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -52,6 +52,18 @@ inline double sdpa_max_error(std::size_t head_dim, double sigma, std::size_t key
   return 0x1p-24 * (2.0 * (static_cast<double>(head_dim) + 1.0) * sigma + 2.0 * std::log(n) + 136.0);
 }
 constexpr double sdpa_random_input_error = 1e-5;
+// attnkern_attention's log-sum-exp per row (kernels/sdpa/sdpa_kernel.hpp): within
+//   2^-24 ((d + 2) sigma + 2 ln n + 52)
+// of the float64 reference, absolute, with sigma and n as for sdpa_max_error.
+inline double lse_max_error(std::size_t head_dim, double sigma, std::size_t keys) {
+  const double n = keys > 1 ? static_cast<double>(keys) : 1.0;
+  return 0x1p-24 * ((static_cast<double>(head_dim) + 2.0) * sigma + 2.0 * std::log(n) + 52.0);
+}
+// attnkern_attention_merge (kernels/capi.cpp): a merged row is within the larger of its two parts'
+// errors, plus ((e_a + e_b) / 2 + merge_max_error) times the larger |out| of the parts, where e_a and
+// e_b are the errors of the parts' lse; its lse within the larger of e_a and e_b plus
+// merge_max_error max(1, |lse|).
+constexpr double merge_max_error = 0x1p-23;
 // The notebooks' examples (tests/data/): attnkern's float outputs against their float64
 // expectations, absolute, for the word example's sdpa rows and the softmax seed checks.
 constexpr double golden_tolerance = 1e-6;

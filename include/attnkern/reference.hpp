@@ -213,5 +213,95 @@ void sdpa(const T* q, const T* k, const T* v, const std::int32_t* kv_lengths, st
   }
 }
 
+// Attention on strided tensors with grouped-query heads, masks and the log-sum-exp: attnkern_attention's
+// maths (attnkern.h), written for clarity. Element (b, h, s, c) of a tensor lies at
+// data + b * batch_stride + h * head_stride + s * seq_stride + c.
+template <class T>
+struct attention_problem {
+  struct tensor {
+    const T* data;
+    std::size_t batch_stride, head_stride, seq_stride;
+    const T* row(std::size_t b, std::size_t h, std::size_t s) const {
+      return data + b * batch_stride + h * head_stride + s * seq_stride;
+    }
+  };
+  tensor q, k, v;  // [batch, q_heads, q_len, head_dim], [batch, kv_heads, kv_len, head_dim], [.., value_dim]
+  std::size_t batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim;
+  T scale;
+  const std::int32_t* kv_starts = nullptr;   // [batch] or null: keys from kv_starts[b]
+  const std::int32_t* kv_lengths = nullptr;  // [batch] or null: keys before kv_lengths[b]
+  bool causal = false;
+  bool bottom_right = false;  // the diagonal: end_b - q_len + i (else start_b + i)
+  bool window = false;
+  std::size_t window_left = 0, window_right = 0;
+
+  // Whether row i of item b sees key j.
+  bool sees(std::size_t b, std::size_t i, std::size_t j) const {
+    const long long start = kv_starts ? kv_starts[b] : 0;
+    const long long end = kv_lengths ? kv_lengths[b] : static_cast<long long>(kv_len);
+    const long long jj = static_cast<long long>(j), ii = static_cast<long long>(i);
+    const long long d = bottom_right ? end - static_cast<long long>(q_len) + ii : start + ii;
+    if (jj < start || jj >= end) return false;
+    if (causal && jj > d) return false;
+    if (window && (jj < d - static_cast<long long>(window_left) || jj > d + static_cast<long long>(window_right)))
+      return false;
+    return true;
+  }
+};
+
+// out[b, h, i, :] (value_dim contiguous, rows `out_row` elements apart in [batch, q_heads, q_len]
+// order) and lse[(b * q_heads + h) * q_len + i] (or null), in the wider type: a row that sees no key
+// gets zeros and lse = -inf; a NaN or +inf score makes the row NaN.
+template <class T>
+void attention(const attention_problem<T>& p, T* out, T* lse) {
+  using W = detail::wider_t<T>;
+  const std::size_t group = p.q_heads / p.kv_heads;
+  std::vector<W> s(p.kv_len);
+  std::vector<std::size_t> seen(p.kv_len);
+  for (std::size_t b = 0; b < p.batch; ++b)
+    for (std::size_t h = 0; h < p.q_heads; ++h)
+      for (std::size_t i = 0; i < p.q_len; ++i) {
+        const std::size_t g = h / group, row = (b * p.q_heads + h) * p.q_len + i;
+        const T* q = p.q.row(b, h, i);
+        std::size_t n = 0;
+        for (std::size_t j = 0; j < p.kv_len; ++j) {
+          if (!p.sees(b, i, j)) continue;
+          const T* k = p.k.row(b, g, j);
+          W dot = 0;
+          for (std::size_t c = 0; c < p.head_dim; ++c) dot += static_cast<W>(q[c]) * static_cast<W>(k[c]);
+          s[n] = static_cast<W>(p.scale) * dot;
+          seen[n++] = j;
+        }
+        T* o = out + row * p.value_dim;
+        for (std::size_t e = 0; e < p.value_dim; ++e) o[e] = T(0);
+        W m = -std::numeric_limits<W>::infinity();
+        bool nan = false;
+        for (std::size_t t = 0; t < n; ++t) {
+          nan = nan || std::isnan(s[t]);
+          if (s[t] > m) m = s[t];
+        }
+        if (nan || m == std::numeric_limits<W>::infinity()) {
+          for (std::size_t e = 0; e < p.value_dim; ++e) o[e] = std::numeric_limits<T>::quiet_NaN();
+          if (lse) lse[row] = std::numeric_limits<T>::quiet_NaN();
+          continue;
+        }
+        if (m == -std::numeric_limits<W>::infinity()) {  // sees no key (or only -inf scores)
+          if (lse) lse[row] = -std::numeric_limits<T>::infinity();
+          continue;
+        }
+        W sum = 0;
+        for (std::size_t t = 0; t < n; ++t) {
+          s[t] = std::exp(s[t] - m);
+          sum += s[t];
+        }
+        for (std::size_t e = 0; e < p.value_dim; ++e) {
+          W acc = 0;
+          for (std::size_t t = 0; t < n; ++t) acc += s[t] * static_cast<W>(p.v.row(b, g, seen[t])[e]);
+          o[e] = static_cast<T>(acc / sum);
+        }
+        if (lse) lse[row] = static_cast<T>(m + std::log(sum));
+      }
+}
+
 }  // namespace reference
 }  // namespace attnkern

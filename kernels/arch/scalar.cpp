@@ -116,18 +116,16 @@ void sdpa_chunk_scalar(const sdpa_chunk_args& a) noexcept {
   const std::size_t stride = sdpa_acc_stride(a.value_dim);
   double* p = reinterpret_cast<double*>((reinterpret_cast<std::uintptr_t>(a.scratch) + 7) & ~std::uintptr_t(7));
   for (std::size_t r = 0; r < a.rows; ++r) {
-    const float* q = a.q + r * a.head_dim;
+    const float* q = a.q[r];
     float* acc = a.acc + r * stride;
     std::fill(acc, acc + stride, 0.0f);
-    // the keys row r sees: j <= r + diagonal
-    const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(r) + a.diagonal;
-    const std::size_t keys = last < 0 ? 0 : std::min(a.keys, static_cast<std::size_t>(last) + 1);
+    const std::size_t first = a.first[r], keys = std::max(a.first[r], a.end[r]);  // the slots [first, keys)
     double m = -inf;
     bool nan = false;
-    for (std::size_t j = 0; j < keys; ++j) {
+    for (std::size_t j = first; j < keys; ++j) {
       double dot = 0;
       for (std::size_t c = 0; c < a.head_dim; ++c)
-        dot += static_cast<double>(q[c]) * static_cast<double>(a.k[j * a.head_dim + c]);
+        dot += static_cast<double>(q[c]) * static_cast<double>(a.k[j * a.ldk + c]);
       p[j] = static_cast<double>(a.scale) * dot;
       nan = nan || std::isnan(p[j]);
       m = std::max(m, p[j]);
@@ -138,13 +136,13 @@ void sdpa_chunk_scalar(const sdpa_chunk_args& a) noexcept {
     a.max[r] = nan ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(m);
     a.sum[r] = 0.0;
     if (m == -inf) continue;  // sees no key: l = 0, acc = 0
-    for (std::size_t j = 0; j < keys; ++j) {
+    for (std::size_t j = first; j < keys; ++j) {
       p[j] = std::exp(p[j] - static_cast<double>(a.max[r]));
       a.sum[r] += p[j];
     }
     for (std::size_t e = 0; e < a.value_dim; ++e) {
       double sum = 0;
-      for (std::size_t j = 0; j < keys; ++j) sum += p[j] * static_cast<double>(a.v[j * a.value_dim + e]);
+      for (std::size_t j = first; j < keys; ++j) sum += p[j] * static_cast<double>(a.v[j * a.ldv + e]);
       acc[e] = static_cast<float>(sum);
     }
   }

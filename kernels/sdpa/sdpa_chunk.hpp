@@ -30,15 +30,22 @@ inline std::size_t sdpa_scratch_floats(std::size_t head_dim) {
 }
 
 struct sdpa_chunk_args {
-  const float* q;  // rows x head_dim: the block's first query row
-  const float* k;  // keys x head_dim: the chunk's first key
-  const float* v;  // keys x value_dim
+  // Query row r's head_dim floats (rows of one K/V head: positions or the query heads of a GQA group).
+  const float* q[sdpa_max_query_rows];
   std::size_t rows;  // query rows in the block, 1 .. the table's sdpa_query_rows
-  std::size_t keys;  // keys in the chunk, >= 1 (never past the item's length)
+  // The chunk's key slots: slot j is key k0 + j of the sequence, with k0 a multiple of sdpa_key_block
+  // (blocks of keys lie at fixed positions of the sequence, whatever the rows). K row j at k + j ldk,
+  // V row j at v + j ldv.
+  const float* k;
+  const float* v;
+  std::size_t ldk, ldv;
+  std::size_t keys;  // slots in the chunk, 1 .. sdpa_key_chunk
+  // Row r sees slots [first[r], end[r]) (first >= end: none), within [0, keys). Only the slots some
+  // row sees are read.
+  std::size_t first[sdpa_max_query_rows];
+  std::size_t end[sdpa_max_query_rows];
   std::size_t head_dim, value_dim;
   float scale;
-  // Row r sees key j of the chunk iff j <= r + diagonal (causal); PTRDIFF_MAX / 2 when not causal.
-  std::ptrdiff_t diagonal;
   float* scratch;  // sdpa_scratch_floats(head_dim) floats
   // The chunk's results, per row r < rows: m = the max of its visible scores (-inf if it sees none),
   // l = sum_j e^(s_j - m), and acc[r * acc_stride + e] = sum_j e^(s_j - m) v[j, e] (rows x

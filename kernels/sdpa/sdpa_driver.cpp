@@ -1,9 +1,11 @@
-// The scaled dot-product attention driver (sdpa_driver.hpp): the plan it gives the executor
-// (kernels/executor.hpp). Baseline flags: the per-ISA work is in the table.
+// The attention driver (sdpa_driver.hpp): the plan it gives the executor (kernels/executor.hpp).
+// Baseline flags: the per-ISA work is in the table.
 //
-// A unit is one batch item's block of query rows (the table's sdpa_query_rows). Its visible keys are
-// cut into chunks of sdpa_key_chunk at fixed positions, each chunk runs the table's kernel, and the
-// chunks' (m, l, acc) are merged into the unit's totals in chunk order, in double:
+// A unit is a block of the query rows (the table's sdpa_query_rows) of one batch item that share a
+// K/V head: positions, times the query heads of the group, heads fastest. The keys its rows see are
+// cut into chunks of sdpa_key_chunk at fixed positions of the sequence (multiples of it), each chunk
+// runs the table's kernel, and the chunks' (m, l, acc) are merged into the unit's totals in chunk
+// order, in double:
 //   M = max(M, m),  L = L e^(M_old - M) + l e^(m - M),  Acc likewise;  out = Acc / L at the end.
 #include "sdpa_driver.hpp"
 #include "../executor.hpp"
@@ -35,9 +37,10 @@ struct unit_totals {
 
 struct plan {
   const kernel_table& table;
-  const sdpa_args& a;
+  const attention_args& a;
   std::size_t block;    // query rows per unit (the table's)
-  std::size_t qblocks;  // units per batch item
+  std::size_t group;    // query heads per K/V head
+  std::size_t blocks;   // units per (batch item, K/V head)
   std::size_t stride;   // accumulator row stride
 
   // One thread's scratch: the kernel's, a chunk's results, a unit's totals.
@@ -58,30 +61,72 @@ struct plan {
   };
   static constexpr bool finish_chunks = false;
 
-  std::size_t units() const { return a.batch * qblocks; }
-  std::size_t item(std::size_t u) const { return u / qblocks; }
-  std::size_t first_row(std::size_t u) const { return u % qblocks * block; }
-  std::size_t rows(std::size_t u) const { return std::min(block, a.q_len - first_row(u)); }
-  // i + offset is the last key row i sees under the causal mask.
-  std::ptrdiff_t offset() const { return static_cast<std::ptrdiff_t>(a.kv_len) - static_cast<std::ptrdiff_t>(a.q_len); }
-  // The keys unit u's rows see at all: [0, keys_end).
-  std::size_t keys_end(std::size_t u) const {
-    const std::size_t len = a.kv_lengths ? static_cast<std::size_t>(a.kv_lengths[item(u)]) : a.kv_len;
-    if (!a.causal) return len;
-    const std::ptrdiff_t limit = static_cast<std::ptrdiff_t>(first_row(u) + rows(u)) + offset();
-    return limit <= 0 ? 0 : std::min(len, static_cast<std::size_t>(limit));
+  // Unit u: batch item, K/V head, and its rows, which are the group rows [first_row, first_row +
+  // rows) of (b, kv_head); group row g is position g / group of query head kv_head * group + g % group.
+  std::size_t units() const { return a.batch * a.kv_heads * blocks; }
+  std::size_t item(std::size_t u) const { return u / (a.kv_heads * blocks); }
+  std::size_t kv_head(std::size_t u) const { return u / blocks % a.kv_heads; }
+  std::size_t first_row(std::size_t u) const { return u % blocks * block; }
+  std::size_t rows(std::size_t u) const { return std::min(block, a.q_len * group - first_row(u)); }
+  std::size_t position(std::size_t u, std::size_t r) const { return (first_row(u) + r) / group; }
+  std::size_t q_head(std::size_t u, std::size_t r) const { return kv_head(u) * group + (first_row(u) + r) % group; }
+
+  // The keys row r of unit u sees, [first, end) (first >= end: none).
+  struct range {
+    std::size_t first, end;
+  };
+  range keys(std::size_t u, std::size_t r) const {
+    const std::size_t b = item(u);
+    const std::ptrdiff_t start = a.kv_starts ? a.kv_starts[b] : 0;
+    const std::ptrdiff_t stop = a.kv_lengths ? a.kv_lengths[b] : static_cast<std::ptrdiff_t>(a.kv_len);
+    const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(position(u, r));
+    const std::ptrdiff_t q_len = static_cast<std::ptrdiff_t>(a.q_len);
+    const std::ptrdiff_t d = a.align == alignment::top_left       ? start + i
+                             : a.align == alignment::bottom_right ? stop - q_len + i
+                                                                  : static_cast<std::ptrdiff_t>(a.kv_len) - q_len + i;
+    std::ptrdiff_t first = start, end = stop;
+    if (a.causal) end = std::min(end, d + 1);
+    if (a.window) {
+      first = std::max(first, d - static_cast<std::ptrdiff_t>(a.window_left));
+      end = std::min(end, d + static_cast<std::ptrdiff_t>(a.window_right) + 1);
+    }
+    if (end <= first) return {0, 0};
+    return {static_cast<std::size_t>(first), static_cast<std::size_t>(end)};
   }
-  std::size_t chunks(std::size_t u) const { return (keys_end(u) + sdpa_key_chunk - 1) / sdpa_key_chunk; }
+  // The keys some row of unit u sees: rows see nondecreasing ranges, so these are [first row's
+  // first, last row's end), which the unit's chunks cover.
+  range keys(std::size_t u) const {
+    range all{0, 0};
+    for (std::size_t r = 0, n = rows(u); r < n; ++r) {
+      const range k = keys(u, r);
+      if (k.first >= k.end) continue;
+      if (all.first >= all.end) {
+        all = k;
+      } else {
+        all.first = std::min(all.first, k.first);
+        all.end = std::max(all.end, k.end);
+      }
+    }
+    return all;
+  }
+  std::size_t chunks(std::size_t u) const {
+    const range k = keys(u);
+    return k.first >= k.end ? 0 : (k.end - 1) / sdpa_key_chunk - k.first / sdpa_key_chunk + 1;
+  }
   // The work in multiply-adds.
   std::size_t work() const {
     std::size_t w = 0;
-    for (std::size_t u = 0; u < units(); ++u) w += rows(u) * keys_end(u) * (a.head_dim + a.value_dim + 1);
+    for (std::size_t u = 0; u < units(); ++u) {
+      const range k = keys(u);
+      if (k.first < k.end) w += rows(u) * (k.end - k.first) * (a.head_dim + a.value_dim + 1);
+    }
     return w;
   }
   std::size_t min_per_thread() const { return sdpa_min_per_thread; }
 
+  std::size_t max_rows() const { return std::min(block, a.q_len * group); }
   void reserve(worker& w) const {
-    const std::size_t r = std::min(block, a.q_len);
+    const std::size_t r = max_rows();
     grow(w.kernel, sdpa_scratch_floats(a.head_dim));
     grow(w.chunk_max, r);
     grow(w.chunk_sum, r);
@@ -91,32 +136,42 @@ struct plan {
     grow(w.total_acc, r * stride);
   }
   void reserve(store& s, std::size_t tasks, std::size_t) const {
-    const std::size_t r = std::min(block, a.q_len);
+    const std::size_t r = max_rows();
     grow(s.max, tasks * r);
     grow(s.sum, tasks * r);
     grow(s.acc, tasks * r * stride);
   }
   chunk_result slot(worker& w) const { return {w.chunk_max.data(), w.chunk_sum.data(), w.chunk_acc.data()}; }
   chunk_result slot(store& s, std::size_t task) const {
-    const std::size_t r = std::min(block, a.q_len);
+    const std::size_t r = max_rows();
     return {s.max.data() + task * r, s.sum.data() + task * r, s.acc.data() + task * r * stride};
   }
   unit_totals total(worker& w) const { return {w.total_max.data(), w.total_sum.data(), w.total_acc.data()}; }
 
   // Chunk c of unit u into the slot.
   void chunk(std::size_t u, std::size_t c, worker& w, const chunk_result& out) const {
-    const std::size_t b = item(u), i0 = first_row(u), k0 = c * sdpa_key_chunk;
+    const std::size_t b = item(u), g = kv_head(u);
+    const std::size_t k0 = (keys(u).first / sdpa_key_chunk + c) * sdpa_key_chunk;
     sdpa_chunk_args args;
-    args.q = a.q + (b * a.q_len + i0) * a.head_dim;
-    args.k = a.k + (b * a.kv_len + k0) * a.head_dim;
-    args.v = a.v + (b * a.kv_len + k0) * a.value_dim;
     args.rows = rows(u);
-    args.keys = std::min(sdpa_key_chunk, keys_end(u) - k0);
+    std::size_t end = k0;
+    for (std::size_t r = 0; r < args.rows; ++r) {
+      args.q[r] = a.q + b * a.q_strides.batch + q_head(u, r) * a.q_strides.head + position(u, r) * a.q_strides.seq;
+      const range k = keys(u, r);
+      const std::size_t first = std::min(std::max(k.first, k0), k0 + sdpa_key_chunk);
+      const std::size_t stop = std::min(std::max(k.end, k0), k0 + sdpa_key_chunk);
+      args.first[r] = first - k0;
+      args.end[r] = std::max(first, stop) - k0;
+      end = std::max(end, stop);
+    }
+    args.k = a.k + b * a.k_strides.batch + g * a.k_strides.head + k0 * a.k_strides.seq;
+    args.v = a.v + b * a.v_strides.batch + g * a.v_strides.head + k0 * a.v_strides.seq;
+    args.ldk = a.k_strides.seq;
+    args.ldv = a.v_strides.seq;
+    args.keys = end - k0;
     args.head_dim = a.head_dim;
     args.value_dim = a.value_dim;
     args.scale = a.scale;
-    args.diagonal = a.causal ? static_cast<std::ptrdiff_t>(i0) + offset() - static_cast<std::ptrdiff_t>(k0)
-                             : std::numeric_limits<std::ptrdiff_t>::max() / 2;
     args.scratch = w.kernel.data();
     args.max = out.max;
     args.sum = out.sum;
@@ -152,27 +207,63 @@ struct plan {
     }
   }
 
-  // out rows = Acc / L, zeros for rows that saw no key.
+  // out rows = Acc / L, and lse = M + log L; zeros and -inf for rows that saw no key.
   void finish(std::size_t u, const unit_totals& t, worker&) const {
-    float* out = a.out + (item(u) * a.q_len + first_row(u)) * a.value_dim;
+    const std::size_t b = item(u);
     for (std::size_t r = 0, n = rows(u); r < n; ++r) {
-      float* o = out + r * a.value_dim;
+      const std::size_t h = q_head(u, r), i = position(u, r);
+      float* o = a.out + b * a.out_strides.batch + h * a.out_strides.head + i * a.out_strides.seq;
+      float* lse = a.lse ? a.lse + b * a.lse_strides.batch + h * a.lse_strides.head + i * a.lse_strides.seq : nullptr;
       if (t.max[r] == neg_inf) {
         std::fill(o, o + a.value_dim, 0.0f);
+        if (lse) *lse = neg_inf;
         continue;
       }
       const double inv = 1.0 / t.sum[r];
       for (std::size_t e = 0; e < a.value_dim; ++e) o[e] = static_cast<float>(t.acc[r * stride + e] * inv);
+      if (lse) *lse = static_cast<float>(static_cast<double>(t.max[r]) + std::log(t.sum[r]));
     }
   }
 };
 
 }  // namespace
 
-bool sdpa_run(const kernel_table& table, const sdpa_args& a, int max_threads) noexcept {
-  if (a.batch == 0 || a.q_len == 0 || a.value_dim == 0) return true;
-  const std::size_t block = table.sdpa_query_rows;
-  return run_chunked(plan{table, a, block, (a.q_len + block - 1) / block, sdpa_acc_stride(a.value_dim)}, max_threads);
+bool attention_run(const kernel_table& table, const attention_args& a, int max_threads) noexcept {
+  if (a.batch == 0 || a.q_heads == 0 || a.q_len == 0 || a.value_dim == 0) return true;
+  const std::size_t block = table.sdpa_query_rows, group = a.q_heads / a.kv_heads;
+  return run_chunked(plan{table, a, block, group, (a.q_len * group + block - 1) / block, sdpa_acc_stride(a.value_dim)},
+                     max_threads);
+}
+
+void attention_merge_run(const merge_args& m) noexcept {
+  auto at = [](auto* p, const strides& s, std::size_t b, std::size_t h, std::size_t i) {
+    return p + b * s.batch + h * s.head + i * s.seq;
+  };
+  for (std::size_t b = 0; b < m.batch; ++b)
+    for (std::size_t h = 0; h < m.heads; ++h)
+      for (std::size_t i = 0; i < m.rows; ++i) {
+        const float* oa = at(m.out_a, m.out_a_strides, b, h, i);
+        const float* ob = at(m.out_b, m.out_b_strides, b, h, i);
+        const double la = *at(m.lse_a, m.lse_a_strides, b, h, i), lb = *at(m.lse_b, m.lse_b_strides, b, h, i);
+        float* o = at(m.out, m.out_strides, b, h, i);
+        float* lse = m.lse ? at(m.lse, m.lse_strides, b, h, i) : nullptr;
+        const double top = std::isnan(la) || std::isnan(lb) ? std::nan("") : std::max(la, lb);
+        if (top == -std::numeric_limits<double>::infinity()) {  // no key on either side
+          std::fill(o, o + m.value_dim, 0.0f);
+          if (lse) *lse = neg_inf;
+          continue;
+        }
+        // (an empty side, lse = -inf, has weight 0 exactly: the other side is copied bit for bit)
+        const double wa = std::exp(la - top), wb = std::exp(lb - top), total = wa + wb;
+        const double fa = wa / total, fb = wb / total;
+        for (std::size_t e = 0; e < m.value_dim; ++e) {
+          const double x = la == -std::numeric_limits<double>::infinity() ? static_cast<double>(ob[e])
+                           : lb == -std::numeric_limits<double>::infinity() ? static_cast<double>(oa[e])
+                                                                              : fa * oa[e] + fb * ob[e];
+          o[e] = static_cast<float>(x);
+        }
+        if (lse) *lse = static_cast<float>(top + std::log(total));
+      }
 }
 
 }  // namespace kernels

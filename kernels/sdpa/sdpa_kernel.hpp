@@ -1,23 +1,30 @@
 // Fused scaled dot-product attention, one block of query rows against one chunk of keys (the
 // driver, kernels/sdpa/sdpa_driver.cpp, cuts the work into such units and merges the chunks):
 //   s[i,j] = scale * dot(q[i,:], k[j,:]),  out[i,:] = sum_j softmax_j(s[i,:]) v[j,:]
-// over the keys row i sees. The T x T score matrix is never formed: a block of `rows` queries
-// (2 vectors: 32 on AVX-512, 16 on AVX2, 8 on SSE2) meets the chunk's keys in blocks of
-// sdpa_key_block (64):
+// over the keys row i sees, a range [first_i, end_i) of the chunk (the key range of its batch item,
+// the causal mask and the sliding window, all set by the driver). The rows are any rows that share K
+// and V: positions of one head, or the query heads of a GQA group at a few positions (the driver's
+// choice), so that each block of K and V is read once for all of them. The T x T score matrix is
+// never formed: a block of `rows` queries (2 vectors: 32 on AVX-512, 16 on AVX2, 8 on SSE2) meets
+// the chunk's keys in blocks of sdpa_key_block (64) at fixed positions of the sequence (multiples of
+// 64, whatever the rows and ranges: a row's arithmetic never depends on its neighbours):
 //   1. S = scale Q K^T for the block, by a register-blocked micro-kernel: Q transposed once per
 //      chunk (head_dim x rows, the query rows across the lanes), each key's element broadcast,
 //      2 x 8 (AVX-512) or 2 x 6 vectors of scores accumulated over head_dim with one fmadd each.
 //      With the queries across the lanes, everything per row that follows is vertical: no
-//      horizontal reductions anywhere.
-//   2. The causal mask (keys past a row's diagonal, and the padding rows of a short block, set to
-//      -inf) where the block crosses it; the block's max per row; rows whose max grows get
-//      alpha = e^(m_old - m_new), and their sum and accumulator are multiplied by it (only then);
-//      a block in which no row sees a key is skipped.
+//      horizontal reductions anywhere. Keys no row sees are not read; their columns hold -inf.
+//   2. The mask: where the block is not seen whole by every row, each row's scores outside its range
+//      (and the padding rows of a short block) are overwritten with -inf, whatever K held there;
+//      the block's max per row; rows whose max grows get alpha = e^(m_old - m_new), and their sum
+//      and accumulator are multiplied by it (only then; alpha = 1 exactly otherwise); a block in
+//      which no row sees a key is skipped.
 //   3. P = e^(S - m) in place (exp_nonpositive; in double on SSE2), l += the sum of P per row.
 //   4. acc += P V by a micro-kernel of 4 rows x 4 (AVX-512) or 3 vectors of value_dim, each key's
 //      p broadcast; the block's products are summed in registers from zero, then added to acc.
-//      Under the causal mask a tile stops at the last key its rows see.
-// The driver merges the chunks' (m, l, acc) in double and divides once at the end.
+//      A tile covers the keys some of its rows see; a row's p is 0 at the others, which adds exactly
+//      nothing to its sums while V is finite. Where such a key's V holds an inf or a NaN, each row of
+//      the tile sums its own keys instead, in the same order: a hidden key never reaches a row.
+// The driver merges the chunks' (m, l, acc) in double and divides once at the end; lse = M + log L.
 //
 // Error bound (u = 2^-24; n = the keys row i sees, n <= 2^24; d = head_dim; every path). With
 // sigma = scale * max_j sum_c |q[i,c] k[j,c]| over those keys (so |s_j| <= sigma):
@@ -44,10 +51,13 @@
 //   `sdpa_random_input_error` max|v|, and measure at most 1.0e-7 max|v| there; the numerics
 //   fingerprint, whose inputs include scores up to +-256, measures 1.31e-6 max|v|
 //   (docs/numerics.md; the tests print theirs with ATTNKERN_TEST_REPORT=1).
+//   The log-sum-exp, lse = M + log L (attnkern_attention): with the exps' errors as above, the sums'
+//   49 u and the rounding of M + log L to float (u/2 |lse| <= u/2 (sigma + ln n)),
+//   |lse - lse_ref| <= u ((d + 1) sigma + ln n + 1.78 + 49 + 1) + u/2 (sigma + ln n)
+//   <= u ((d + 2) sigma + 2 ln n + 52): `lse_max_error(head_dim, sigma, keys)` in attnkern/bounds.hpp.
 // Special values: a NaN or +inf score among a row's visible keys makes that row NaN (as in the
-// reference); a row that sees no key gives zeros. Values of keys that the causal mask hides from a
-// row but that share a 4-row tile and a key block with rows that see them are multiplied by a zero
-// weight: an inf or NaN there makes that row NaN (finite values never matter).
+// reference); a row that sees no key gives zeros. Keys a row does not see never change it, whatever
+// their K and V hold (step 4).
 #pragma once
 
 #include "../simd/exp_core.hpp"
@@ -74,9 +84,9 @@ struct tiles {
 };
 
 // s[kk * rows + r] = scale * dot(q[r,:], k[kk,:]) for kk < NK, all rows r of the block at once.
-// qt: head_dim x rows (Q transposed); k: NK rows of head_dim floats.
+// qt: head_dim x rows (Q transposed); k: NK rows of head_dim floats, ldk apart.
 template <class Arch, std::size_t NK>
-ATTNKERN_INLINE void score_tile(const float* qt, const float* k, std::size_t head_dim, float scale,
+ATTNKERN_INLINE void score_tile(const float* qt, const float* k, std::size_t ldk, std::size_t head_dim, float scale,
                                 float* s) noexcept {
   using V = typename tiles<Arch>::V;
   constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows;
@@ -88,7 +98,7 @@ ATTNKERN_INLINE void score_tile(const float* qt, const float* k, std::size_t hea
     const V q_hi = V::load_aligned(qt + c * R + W);
 #pragma GCC unroll 16
     for (std::size_t kk = 0; kk < NK; ++kk) {
-      const V kc(k[kk * head_dim + c]);
+      const V kc(k[kk * ldk + c]);
       lo[kk] = simd::fmadd(q_lo, kc, lo[kk]);
       hi[kk] = simd::fmadd(q_hi, kc, hi[kk]);
     }
@@ -103,22 +113,23 @@ ATTNKERN_INLINE void score_tile(const float* qt, const float* k, std::size_t hea
 
 // The last `count` (< score_keys) keys of a block, by the tile of that size.
 template <class Arch, std::size_t NK = tiles<Arch>::score_keys - 1>
-ATTNKERN_INLINE void score_tail(const float* qt, const float* k, std::size_t count, std::size_t head_dim, float scale,
-                                float* s) noexcept {
+ATTNKERN_INLINE void score_tail(const float* qt, const float* k, std::size_t ldk, std::size_t count, std::size_t head_dim,
+                                float scale, float* s) noexcept {
   if constexpr (NK > 0) {
     if (count == NK) {
-      score_tile<Arch, NK>(qt, k, head_dim, scale, s);
+      score_tile<Arch, NK>(qt, k, ldk, head_dim, scale, s);
     } else {
-      score_tail<Arch, NK - 1>(qt, k, count, head_dim, scale, s);
+      score_tail<Arch, NK - 1>(qt, k, ldk, count, head_dim, scale, s);
     }
   }
 }
 
 // acc[rr * stride + e] += sum_{j < keys} p[j * rows + rr] v[j, e] for rr < valid_rows (of a tile
-// of value_rows) and the E vectors of value_dim at v (the last one `last` floats wide if Partial).
-// The products are summed from zero in registers, then added to acc (padded: whole vectors).
+// of value_rows) and the E vectors of value_dim at v (V rows ldv apart; the last vector `last`
+// floats wide if Partial). The products are summed from zero in registers, then added to acc
+// (padded: whole vectors).
 template <class Arch, std::size_t E, bool Partial>
-ATTNKERN_INLINE void value_tile(const float* p, const float* v, std::size_t value_dim, std::size_t keys,
+ATTNKERN_INLINE void value_tile(const float* p, const float* v, std::size_t ldv, std::size_t keys,
                                 std::size_t last, float* acc, std::size_t stride, std::size_t valid_rows) noexcept {
   using V = typename tiles<Arch>::V;
   constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows, RR = tiles<Arch>::value_rows;
@@ -131,8 +142,8 @@ ATTNKERN_INLINE void value_tile(const float* p, const float* v, std::size_t valu
     V vv[E];
 #pragma GCC unroll 16
     for (std::size_t e = 0; e < E; ++e)
-      vv[e] = (Partial && e == E - 1) ? simd::load_floats_partial<V>(v + j * value_dim + e * W, last, 0.0f)
-                                      : V::load_unaligned(v + j * value_dim + e * W);
+      vv[e] = (Partial && e == E - 1) ? simd::load_floats_partial<V>(v + j * ldv + e * W, last, 0.0f)
+                                      : V::load_unaligned(v + j * ldv + e * W);
 #pragma GCC unroll 16
     for (std::size_t rr = 0; rr < RR; ++rr) {
       const V pj(p[j * R + rr]);
@@ -150,16 +161,52 @@ ATTNKERN_INLINE void value_tile(const float* p, const float* v, std::size_t valu
 
 // value_tile for `count` (1 .. value_vectors) vectors.
 template <class Arch, bool Partial, std::size_t E = tiles<Arch>::value_vectors>
-ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, const float* v, std::size_t value_dim,
+ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, const float* v, std::size_t ldv,
                                  std::size_t keys, std::size_t last, float* acc, std::size_t stride,
                                  std::size_t valid_rows) noexcept {
   if constexpr (E > 0) {
     if (count == E) {
-      value_tile<Arch, E, Partial>(p, v, value_dim, keys, last, acc, stride, valid_rows);
+      value_tile<Arch, E, Partial>(p, v, ldv, keys, last, acc, stride, valid_rows);
     } else {
-      value_tiles<Arch, Partial, E - 1>(count, p, v, value_dim, keys, last, acc, stride, valid_rows);
+      value_tiles<Arch, Partial, E - 1>(count, p, v, ldv, keys, last, acc, stride, valid_rows);
     }
   }
+}
+
+// value_tile's sums for one row r of the block, over keys [j0, j1) of the block only: the same
+// chain per element as the tile's lane (fmadd from zero over the keys in order, then added to acc),
+// so that leaving out keys whose p is 0 changes no bit, and a key left out cannot bring its V's
+// inf or NaN into the row.
+template <class Arch>
+ATTNKERN_INLINE void value_row(const float* p, std::size_t r, const float* v, std::size_t ldv, std::size_t j0,
+                               std::size_t j1, std::size_t value_dim, float* acc) noexcept {
+  using V = typename tiles<Arch>::V;
+  constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows;
+  for (std::size_t e = 0; e < value_dim; e += W) {
+    const std::size_t n = value_dim - e < W ? value_dim - e : W;
+    V o(0.0f);
+    for (std::size_t j = j0; j < j1; ++j) {
+      const V vv = n < W ? simd::load_floats_partial<V>(v + j * ldv + e, n, 0.0f) : V::load_unaligned(v + j * ldv + e);
+      o = simd::fmadd(V(p[j * R + r]), vv, o);
+    }
+    (V::load_unaligned(acc + e) + o).store_unaligned(acc + e);
+  }
+}
+
+// Whether V rows [j0, j1) hold an inf or a NaN.
+template <class Arch>
+ATTNKERN_INLINE bool any_nonfinite(const float* v, std::size_t ldv, std::size_t j0, std::size_t j1,
+                                   std::size_t value_dim) noexcept {
+  using V = typename tiles<Arch>::V;
+  constexpr std::size_t W = tiles<Arch>::width;
+  auto bad = xsimd::isnan(V(0.0f));
+  for (std::size_t j = j0; j < j1; ++j)
+    for (std::size_t e = 0; e < value_dim; e += W) {
+      const std::size_t n = value_dim - e < W ? value_dim - e : W;
+      const V x = n < W ? simd::load_floats_partial<V>(v + j * ldv + e, n, 0.0f) : V::load_unaligned(v + j * ldv + e);
+      bad = bad || xsimd::isnan(x - x);  // (inf - inf and NaN - NaN are NaN)
+    }
+  return xsimd::any(bad);
 }
 
 }  // namespace sdpa_detail
@@ -178,7 +225,21 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
   float* qt = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(a.scratch) + 63) & ~std::uintptr_t(63));
   float* s = qt + d * R;
   for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t c = 0; c < d; ++c) qt[c * R + r] = r < a.rows ? a.q[r * d + c] : 0.0f;
+    for (std::size_t c = 0; c < d; ++c) qt[c * R + r] = r < a.rows ? a.q[r][c] : 0.0f;
+
+  // The slots some row sees, [lo, hi), and those all rows see, [all_lo, all_hi) (empty when a row of
+  // the block is padding).
+  std::size_t lo = a.keys, hi = 0, all_lo = 0, all_hi = a.rows < R ? 0 : a.keys;
+  for (std::size_t r = 0; r < a.rows; ++r) {
+    if (a.first[r] >= a.end[r]) {
+      all_hi = 0;
+      continue;
+    }
+    lo = a.first[r] < lo ? a.first[r] : lo;
+    hi = a.end[r] > hi ? a.end[r] : hi;
+    all_lo = a.first[r] > all_lo ? a.first[r] : all_lo;
+    all_hi = a.end[r] < all_hi ? a.end[r] : all_hi;
+  }
 
   alignas(64) float m[R];      // the running max per row
   alignas(64) float m_new[R];  // after this block
@@ -192,24 +253,26 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
 
   const std::size_t vectors = (a.value_dim + W - 1) / W;
   const std::size_t last = a.value_dim - (vectors - 1) * W;  // 1 .. W floats in the last vector
-  const auto diagonal = a.diagonal;
 
-  for (std::size_t jb = 0; jb < a.keys; jb += sdpa_key_block) {
-    const std::size_t nk = a.keys - jb < sdpa_key_block ? a.keys - jb : sdpa_key_block;
+  for (std::size_t jb = lo / sdpa_key_block * sdpa_key_block; jb < hi; jb += sdpa_key_block) {
+    // The block's slots that are read, [jb + j0, jb + nk); slot jb + jj is column jj of S whatever
+    // the rows, and the columns before j0 hold -inf.
+    const std::size_t j0 = lo > jb ? lo - jb : 0;
+    const std::size_t nk = hi - jb < sdpa_key_block ? hi - jb : sdpa_key_block;
     // 1. scores
-    std::size_t j = 0;
-    for (; j + NK <= nk; j += NK) score_tile<Arch, NK>(qt, a.k + (jb + j) * d, d, a.scale, s + j * R);
-    if (j < nk) score_tail<Arch>(qt, a.k + (jb + j) * d, nk - j, d, a.scale, s + j * R);
+    for (std::size_t jj = 0; jj < j0; ++jj)
+      for (std::size_t r = 0; r < R; ++r) s[jj * R + r] = neg_inf;
+    std::size_t j = j0;
+    for (; j + NK <= nk; j += NK) score_tile<Arch, NK>(qt, a.k + (jb + j) * a.ldk, a.ldk, d, a.scale, s + j * R);
+    if (j < nk) score_tail<Arch>(qt, a.k + (jb + j) * a.ldk, a.ldk, nk - j, d, a.scale, s + j * R);
 
-    // 2. the mask: padding rows, and keys past a row's diagonal (rows r < key - diagonal)
-    const bool crosses_diagonal = static_cast<std::ptrdiff_t>(jb + nk - 1) > diagonal;
-    if (a.rows < R || crosses_diagonal) {
-      for (std::size_t jj = 0; jj < nk; ++jj) {
-        float* sj = s + jj * R;
-        const std::ptrdiff_t hidden = static_cast<std::ptrdiff_t>(jb + jj) - diagonal;  // rows < hidden
-        const std::size_t upto = hidden <= 0 ? 0 : static_cast<std::size_t>(hidden) < R ? static_cast<std::size_t>(hidden) : R;
-        for (std::size_t r = 0; r < upto; ++r) sj[r] = neg_inf;
-        for (std::size_t r = a.rows; r < R; ++r) sj[r] = neg_inf;
+    // 2. the mask: padding rows, and the slots a row does not see (overwritten: whatever K holds there)
+    const bool masked = !(all_lo <= jb + j0 && jb + nk <= all_hi);
+    if (masked) {
+      for (std::size_t r = 0; r < R; ++r) {
+        const std::size_t f = r < a.rows ? a.first[r] : 0, e = r < a.rows ? a.end[r] : 0;
+        for (std::size_t jj = j0; jj < nk; ++jj)
+          if (jb + jj < f || jb + jj >= e) s[jj * R + r] = neg_inf;
       }
     }
     //    the block's max per row, and whether any row sees a key or has a larger max
@@ -219,7 +282,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
       // is tracked apart, and a NaN row max stays NaN whatever follows)
       V bm(neg_inf);
       auto nan = xsimd::isnan(bm);
-      for (std::size_t jj = 0; jj < nk; ++jj) {
+      for (std::size_t jj = j0; jj < nk; ++jj) {
         const V x = V::load_aligned(s + jj * R + r);
         bm = xsimd::max(x, bm);
         nan = nan || xsimd::isnan(x);
@@ -243,7 +306,8 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
       }
     }
 
-    // 3. P = e^(S - m) in place, and its sum per row: two chains per lane
+    // 3. P = e^(S - m) in place, and its sum per row: two chains per lane (even and odd columns:
+    //    the columns before j0 are -inf, whose p = 0 adds nothing)
     for (std::size_t r = 0; r < R; r += WC) {
       const VC ms = VC::load_aligned(m_safe + r);
       VC sum_even(C(0)), sum_odd(C(0));
@@ -278,23 +342,55 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     }
     for (std::size_t r = 0; r < R; ++r) m[r] = m_new[r];
 
-    // 4. acc += P V, tile by tile
+    // 4. acc += P V, tile by tile, over the block's slots the tile's rows see (a slot a row does not
+    //    see has p = 0 there: leaving it out of the row's sum changes no bit)
     for (std::size_t r0 = 0; r0 < a.rows; r0 += RR) {
-      std::size_t keys = nk;
-      if (crosses_diagonal) {  // the tile's last row sees keys up to r0 + RR - 1 + diagonal
-        const std::ptrdiff_t seen = static_cast<std::ptrdiff_t>(r0 + RR) + diagonal - static_cast<std::ptrdiff_t>(jb);
-        keys = seen <= 0 ? 0 : static_cast<std::size_t>(seen) < nk ? static_cast<std::size_t>(seen) : nk;
-        if (keys == 0) continue;
+      std::size_t t0 = j0, t1 = nk;
+      if (masked) {
+        // The block's slots a row of the tile sees, [f, e); all of them, [t0, t1); every row, [c0, c1).
+        std::size_t f[RR], e[RR], c0 = j0, c1 = nk;
+        t0 = nk;
+        t1 = j0;
+        for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr) {
+          const std::size_t r = r0 + rr;
+          f[rr] = a.first[r] > jb + j0 ? a.first[r] - jb : j0;
+          e[rr] = a.end[r] < jb + nk ? (a.end[r] > jb ? a.end[r] - jb : 0) : nk;
+          if (f[rr] >= e[rr]) {  // none here
+            f[rr] = e[rr] = 0;
+            c1 = 0;
+            continue;
+          }
+          t0 = f[rr] < t0 ? f[rr] : t0;
+          t1 = e[rr] > t1 ? e[rr] : t1;
+          c0 = f[rr] > c0 ? f[rr] : c0;
+          c1 = e[rr] < c1 ? e[rr] : c1;
+        }
+        if (t0 >= t1) continue;
+        // Slots that some rows of the tile see and others do not: a row that does not see one has
+        // p = 0 there, which the tile multiplies by V. Finite values add nothing; an inf or NaN would
+        // make that row NaN, so then each row sums only its own slots.
+        const bool partial = c0 >= c1 ? true : (t0 < c0 || c1 < t1);
+        if (partial) {
+          const float* v = a.v + jb * a.ldv;
+          const bool bad = c0 >= c1 ? any_nonfinite<Arch>(v, a.ldv, t0, t1, a.value_dim)
+                                    : any_nonfinite<Arch>(v, a.ldv, t0, c0, a.value_dim) ||
+                                          any_nonfinite<Arch>(v, a.ldv, c1, t1, a.value_dim);
+          if (bad) {
+            for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr)
+              if (f[rr] < e[rr]) value_row<Arch>(s, r0 + rr, v, a.ldv, f[rr], e[rr], a.value_dim, a.acc + (r0 + rr) * stride);
+            continue;
+          }
+        }
       }
-      const float* v = a.v + jb * a.value_dim;
+      const float* v = a.v + (jb + t0) * a.ldv;
       float* acc = a.acc + r0 * stride;
       for (std::size_t e0 = 0; e0 < vectors; e0 += E) {
         const std::size_t count = vectors - e0 < E ? vectors - e0 : E;
         if (e0 + count == vectors && last < W)
-          value_tiles<Arch, true>(count, s + r0, v + e0 * W, a.value_dim, keys, last, acc + e0 * W, stride,
+          value_tiles<Arch, true>(count, s + t0 * R + r0, v + e0 * W, a.ldv, t1 - t0, last, acc + e0 * W, stride,
                                   a.rows - r0);
         else
-          value_tiles<Arch, false>(count, s + r0, v + e0 * W, a.value_dim, keys, W, acc + e0 * W, stride,
+          value_tiles<Arch, false>(count, s + t0 * R + r0, v + e0 * W, a.ldv, t1 - t0, W, acc + e0 * W, stride,
                                    a.rows - r0);
       }
     }

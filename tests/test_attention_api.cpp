@@ -1,0 +1,596 @@
+// attnkern_attention (the described call) and attnkern_attention_merge, on every ISA path this CPU
+// has, against the float64 reference (attnkern::reference::attention):
+//  - random combinations of layouts (BHSD, BSHD, packed QKV, padded strides), grouped-query heads,
+//    causal masks aligned top-left and bottom-right, sliding windows, key starts and lengths at their
+//    edges, q_len != kv_len both ways, and the log-sum-exp: every row within its documented bound,
+//    keys outside [start, length) poisoned with NaN (never read). Seeded; a failure prints the case;
+//  - bits: a row is the same whatever the thread count, the batch around it, the query rows in the
+//    call, and the other heads of its group; decoded alone it equals the row of a prefill; and
+//    attnkern_sdpa_f32 equals the described call bit for bit;
+//  - a key hidden by the causal mask or the window, holding inf or NaN in K and V, changes no bit of
+//    the rows it is hidden from;
+//  - merge: two halves of the keys merged equal the whole within the bounds; empty sides are exact;
+//  - the bad-input table: every refusal returns its status, names the field and writes nothing.
+#include <attnkern/attnkern.hpp>
+#include <attnkern/bounds.hpp>
+#include <attnkern/reference.hpp>
+
+#include "support.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace attnkern_test;
+using namespace attnkern::bounds;
+
+namespace {
+
+const float not_a_number = std::numeric_limits<float>::quiet_NaN();
+
+enum class layout { bhsd, bshd, packed, padded };
+const char* layout_name(layout l) {
+  return l == layout::bhsd ? "BHSD" : l == layout::bshd ? "BSHD" : l == layout::packed ? "packed QKV" : "padded";
+}
+
+// A tensor [batch, heads, seq, dim] inside a buffer, by its offset and strides.
+struct placed {
+  std::size_t offset = 0;
+  attnkern_strides strides{0, 0, 0};
+  std::size_t at(std::size_t b, std::size_t h, std::size_t s) const {
+    return offset + b * static_cast<std::size_t>(strides.batch) + h * static_cast<std::size_t>(strides.head) +
+           s * static_cast<std::size_t>(strides.seq);
+  }
+};
+
+struct attention_case {
+  std::size_t batch = 1, q_heads = 1, kv_heads = 1, q_len = 1, kv_len = 1, head_dim = 1, value_dim = 1;
+  layout lay = layout::bhsd;
+  bool causal = false, bottom_right = false, window = false;
+  std::size_t left = 0, right = 0;
+  std::vector<int32_t> starts, lengths;  // empty: none
+  float scale = 0;                       // as passed (0: the default)
+  // q, k and v live in `in` (one buffer: packed QKV shares it), out in its own.
+  std::vector<float> in;
+  placed q, k, v;
+  std::size_t out_size = 0;
+
+  std::string describe() const {
+    std::ostringstream o;
+    o << layout_name(lay) << " batch " << batch << " heads " << q_heads << "/" << kv_heads << " q_len " << q_len
+      << " kv_len " << kv_len << " d " << head_dim << "/" << value_dim << (causal ? " causal" : "")
+      << (bottom_right ? " bottom-right" : " top-left");
+    if (window) o << " window [" << left << ", " << right << "]";
+    if (!starts.empty()) {
+      o << " starts";
+      for (int32_t s : starts) o << " " << s;
+    }
+    if (!lengths.empty()) {
+      o << " lengths";
+      for (int32_t s : lengths) o << " " << s;
+    }
+    return o.str();
+  }
+
+  float used_scale() const { return scale != 0 ? scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim))); }
+
+  attnkern::reference::attention_problem<double> problem(const std::vector<double>& d) const {
+    attnkern::reference::attention_problem<double> p{};
+    auto t = [&](const placed& x) {
+      return attnkern::reference::attention_problem<double>::tensor{
+          d.data() + x.offset, static_cast<std::size_t>(x.strides.batch), static_cast<std::size_t>(x.strides.head),
+          static_cast<std::size_t>(x.strides.seq)};
+    };
+    p.q = t(q);
+    p.k = t(k);
+    p.v = t(v);
+    p.batch = batch, p.q_heads = q_heads, p.kv_heads = kv_heads, p.q_len = q_len, p.kv_len = kv_len;
+    p.head_dim = head_dim, p.value_dim = value_dim;
+    p.scale = static_cast<double>(used_scale());
+    p.kv_starts = starts.empty() ? nullptr : starts.data();
+    p.kv_lengths = lengths.empty() ? nullptr : lengths.data();
+    p.causal = causal, p.bottom_right = bottom_right, p.window = window, p.window_left = left, p.window_right = right;
+    return p;
+  }
+
+  // The call's arguments, writing out as BHSD-contiguous [batch, q_heads, q_len, value_dim] and lse
+  // as [batch, q_heads, q_len].
+  attnkern_attention_args args(float* out, float* lse) const {
+    attnkern_attention_args a;
+    attnkern_attention_args_init(&a);
+    a.batch = batch, a.q_heads = q_heads, a.kv_heads = kv_heads, a.q_len = q_len, a.kv_len = kv_len;
+    a.head_dim = head_dim, a.value_dim = value_dim;
+    a.q = in.data() + q.offset, a.q_strides = q.strides;
+    a.k = in.data() + k.offset, a.k_strides = k.strides;
+    a.v = in.data() + v.offset, a.v_strides = v.strides;
+    a.out = out, a.out_strides = attnkern_strides_bhsd(q_heads, q_len, value_dim);
+    a.lse = lse, a.lse_strides = attnkern_strides_bhsd(q_heads, q_len, 1);
+    a.scale = scale;
+    a.causal = causal;
+    a.align = bottom_right ? ATTNKERN_ALIGN_BOTTOM_RIGHT : ATTNKERN_ALIGN_TOP_LEFT;
+    a.window = window;
+    a.window_left = static_cast<int64_t>(left), a.window_right = static_cast<int64_t>(right);
+    a.kv_starts = starts.empty() ? nullptr : starts.data();
+    a.kv_lengths = lengths.empty() ? nullptr : lengths.data();
+    return a;
+  }
+
+  void run(std::vector<float>& out, std::vector<float>& lse) const {
+    out.assign(batch * q_heads * q_len * value_dim, not_a_number);
+    lse.assign(batch * q_heads * q_len, not_a_number);
+    const attnkern_attention_args a = args(out.data(), lse.data());
+    const attnkern_status status = attnkern_attention(&a);
+    INFO(attnkern_last_error_message());
+    REQUIRE(status == ATTNKERN_OK);
+  }
+};
+
+// Places q, k and v in one buffer by the layout; every element outside them is NaN.
+void place(attention_case& c, std::mt19937& rng) {
+  const std::size_t B = c.batch, Hq = c.q_heads, Hk = c.kv_heads, d = c.head_dim, dv = c.value_dim;
+  std::size_t size = 0;
+  auto bhsd = [&](placed& t, std::size_t heads, std::size_t seq, std::size_t dim, std::size_t pad_row,
+                  std::size_t pad_head, std::size_t pad_batch) {
+    t.offset = size;
+    const std::size_t row = dim + pad_row, head = seq * row + pad_head, batch = heads * head + pad_batch;
+    t.strides = {static_cast<int64_t>(batch), static_cast<int64_t>(head), static_cast<int64_t>(row)};
+    size += B * batch;
+  };
+  switch (c.lay) {
+    case layout::bhsd:
+      bhsd(c.q, Hq, c.q_len, d, 0, 0, 0);
+      bhsd(c.k, Hk, c.kv_len, d, 0, 0, 0);
+      bhsd(c.v, Hk, c.kv_len, dv, 0, 0, 0);
+      break;
+    case layout::padded: {
+      std::uniform_int_distribution<std::size_t> pad(0, 5);
+      bhsd(c.q, Hq, c.q_len, d, pad(rng), pad(rng), pad(rng));
+      bhsd(c.k, Hk, c.kv_len, d, pad(rng), pad(rng), pad(rng));
+      bhsd(c.v, Hk, c.kv_len, dv, pad(rng), pad(rng), pad(rng));
+      break;
+    }
+    case layout::bshd: {
+      auto bshd = [&](placed& t, std::size_t heads, std::size_t seq, std::size_t dim) {
+        t.offset = size;
+        t.strides = attnkern_strides_bshd(heads, seq, dim);
+        size += B * heads * seq * dim;
+      };
+      bshd(c.q, Hq, c.q_len, d);
+      bshd(c.k, Hk, c.kv_len, d);
+      bshd(c.v, Hk, c.kv_len, dv);
+      break;
+    }
+    case layout::packed: {  // [batch, seq, Hq + 2 Hk, d]: q_len == kv_len, head_dim == value_dim
+      const std::size_t heads = Hq + 2 * Hk, seq_stride = heads * d;
+      const attnkern_strides s{static_cast<int64_t>(c.q_len * seq_stride), static_cast<int64_t>(d),
+                               static_cast<int64_t>(seq_stride)};
+      c.q = {0, s};
+      c.k = {Hq * d, s};
+      c.v = {(Hq + Hk) * d, s};
+      size = B * c.q_len * seq_stride;
+      break;
+    }
+  }
+  c.in.assign(size, not_a_number);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f), value(-2.0f, 2.0f);
+  for (std::size_t b = 0; b < B; ++b) {
+    for (std::size_t h = 0; h < Hq; ++h)
+      for (std::size_t i = 0; i < c.q_len; ++i)
+        for (std::size_t x = 0; x < d; ++x) c.in[c.q.at(b, h, i) + x] = unit(rng);
+    const std::size_t start = c.starts.empty() ? 0 : static_cast<std::size_t>(c.starts[b]);
+    const std::size_t end = c.lengths.empty() ? c.kv_len : static_cast<std::size_t>(c.lengths[b]);
+    for (std::size_t h = 0; h < Hk; ++h)
+      for (std::size_t j = start; j < end; ++j) {  // (keys outside [start, end) stay NaN: never read)
+        for (std::size_t x = 0; x < d; ++x) c.in[c.k.at(b, h, j) + x] = unit(rng);
+        for (std::size_t x = 0; x < dv; ++x) c.in[c.v.at(b, h, j) + x] = value(rng);
+      }
+  }
+}
+
+attention_case random_case(uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto pick = [&](std::size_t lo, std::size_t hi) { return std::uniform_int_distribution<std::size_t>(lo, hi)(rng); };
+  attention_case c;
+  c.lay = static_cast<layout>(pick(0, 3));
+  c.batch = pick(1, 3);
+  c.kv_heads = pick(1, 3);
+  const std::size_t groups[] = {1, 2, 3, 4, 8};
+  c.q_heads = c.kv_heads * groups[pick(0, 4)];
+  c.head_dim = pick(1, 80);
+  c.value_dim = c.lay == layout::packed ? c.head_dim : pick(1, 80);
+  const std::size_t lens[] = {1, 2, 7, 31, 64, 65, 130, 511, 513, 1100};
+  c.q_len = lens[pick(0, 8)];
+  c.kv_len = c.lay == layout::packed ? c.q_len : lens[pick(0, 9)];
+  // (the float64 reference and the scalar path are slow: at most about 10^8 multiply-adds per case)
+  while (c.batch * c.q_heads * c.q_len * c.kv_len * (c.head_dim + c.value_dim) > 100000000 && c.q_len > 1) {
+    c.q_len /= 2;
+    if (c.lay == layout::packed) c.kv_len = c.q_len;
+  }
+  c.causal = pick(0, 1) == 1;
+  c.bottom_right = pick(0, 1) == 1;
+  if (pick(0, 2) == 0) {
+    c.window = true;
+    const std::size_t widths[] = {0, 1, 5, 63, 64, 200, 700};
+    c.left = widths[pick(0, 6)];
+    c.right = widths[pick(0, 6)];
+  }
+  auto edges = [&](std::vector<int32_t>& v, std::size_t lo, std::size_t hi) {
+    v.resize(c.batch);
+    for (auto& x : v) {
+      const std::size_t r = pick(0, 3);
+      x = static_cast<int32_t>(r == 0 ? lo : r == 1 ? hi : pick(lo, hi));
+    }
+  };
+  const std::size_t kind = pick(0, 3);
+  if (kind == 1 || kind == 3) edges(c.lengths, 0, c.kv_len);
+  if (kind == 2 || kind == 3) {
+    std::vector<int32_t> s;
+    edges(s, 0, c.kv_len);
+    for (std::size_t b = 0; b < c.batch; ++b) {
+      const int32_t end = c.lengths.empty() ? static_cast<int32_t>(c.kv_len) : c.lengths[b];
+      s[b] = std::min(s[b], end);
+    }
+    c.starts = s;
+  }
+  c.scale = pick(0, 1) ? 0.0f : 0.3f;
+  place(c, rng);
+  return c;
+}
+
+// Checks every row of `out` and `lse` against the oracle: within the documented bounds (and
+// sdpa_random_input_error, inputs being random); rows that see no key exactly 0 and -inf.
+void check_rows(const attention_case& c, const std::vector<float>& out, const std::vector<float>& lse) {
+  std::vector<double> d(c.in.begin(), c.in.end());
+  const auto p = c.problem(d);
+  std::vector<double> want(out.size()), want_lse(lse.size());
+  attnkern::reference::attention(p, want.data(), want_lse.data());
+  const std::size_t group = c.q_heads / c.kv_heads;
+  for (std::size_t b = 0; b < c.batch; ++b)
+    for (std::size_t h = 0; h < c.q_heads; ++h)
+      for (std::size_t i = 0; i < c.q_len; ++i) {
+        const std::size_t row = (b * c.q_heads + h) * c.q_len + i, g = h / group;
+        double sigma = 0, max_v = 0;
+        std::size_t n = 0;
+        for (std::size_t j = 0; j < c.kv_len; ++j) {
+          if (!p.sees(b, i, j)) continue;
+          ++n;
+          double dot = 0;
+          for (std::size_t x = 0; x < c.head_dim; ++x) dot += std::fabs(p.q.row(b, h, i)[x] * p.k.row(b, g, j)[x]);
+          sigma = std::max(sigma, p.scale * dot);
+          for (std::size_t x = 0; x < c.value_dim; ++x) max_v = std::max(max_v, std::fabs(p.v.row(b, g, j)[x]));
+        }
+        const double allowed = std::min(sdpa_max_error(c.head_dim, sigma, n), sdpa_random_input_error) * max_v +
+                               attention_abs_floor;
+        // (plain comparisons, one assertion per row: the cases hold millions of elements)
+        std::ostringstream why;
+        if (n == 0) {
+          for (std::size_t x = 0; x < c.value_dim; ++x)
+            if (bits(out[row * c.value_dim + x]) != 0) why << "element " << x << " = " << out[row * c.value_dim + x] << ", not +0; ";
+          if (lse[row] != -std::numeric_limits<float>::infinity()) why << "lse = " << lse[row] << ", not -inf";
+        } else {
+          for (std::size_t x = 0; x < c.value_dim; ++x) {
+            const double err = std::fabs(out[row * c.value_dim + x] - want[row * c.value_dim + x]);
+            if (!(err <= allowed))
+              why << "element " << x << ": got " << out[row * c.value_dim + x] << " want " << want[row * c.value_dim + x]
+                  << " allowed " << allowed << "; ";
+          }
+          if (!(std::fabs(lse[row] - want_lse[row]) <= lse_max_error(c.head_dim, sigma, n)))
+            why << "lse: got " << lse[row] << " want " << want_lse[row] << " allowed " << lse_max_error(c.head_dim, sigma, n);
+        }
+        if (!why.str().empty()) {
+          INFO("row b=" << b << " h=" << h << " i=" << i << " sees " << n << " keys: " << why.str());
+          REQUIRE(why.str().empty());
+        }
+      }
+}
+
+}  // namespace
+
+TEST_CASE("attention: random layouts, heads, masks, windows and key ranges, every path, within the bounds",
+          "[attention_api]") {
+  const int cases = 120;
+  for (int n = 0; n < cases; ++n) {
+    const uint32_t seed = 7000u + static_cast<uint32_t>(n);
+    const attention_case c = random_case(seed);
+    INFO("seed " << seed << ": " << c.describe());
+    std::vector<float> first_out, first_lse;
+    for (const auto& isa : available_isas()) {
+      INFO("path " << isa);
+      isa_scope scope(isa);
+      std::vector<float> out, lse;
+      c.run(out, lse);
+      check_rows(c, out, lse);
+      // (threads: the same bits at 1 and at 2)
+      std::vector<float> out1, lse1;
+      {
+        threads_scope one(1);
+        c.run(out1, lse1);
+      }
+      REQUIRE(same_bits(out, out1));
+      REQUIRE(same_bits(lse, lse1));
+    }
+  }
+}
+
+namespace {
+
+// A causal prefill of T rows against kv_len keys (bottom-right), BSHD, GQA 8/2, on the active path.
+struct prefill {
+  std::size_t T = 200, kv_len = 1100, Hq = 8, Hk = 2, d = 64;
+  std::vector<float> q, k, v;
+  prefill() {
+    q = uniform(T * Hq * d, -1, 1, 11);
+    k = uniform(kv_len * Hk * d, -1, 1, 12);
+    v = uniform(kv_len * Hk * d, -2, 2, 13);
+  }
+  // Rows [i0, i0 + rows) of head range [h0, h0 + heads) against keys [0, kv_len - T + i0 + rows), as
+  // their own call (bottom-right, so the last row sits on the last key), with `kv_heads` K/V heads
+  // (kv_heads = heads with head stride 0 on K and V: every head its own "group" of one).
+  std::vector<float> rows(std::size_t i0, std::size_t n, std::size_t h0, std::size_t heads, bool split_groups) const {
+    std::vector<float> out(heads * n * d, not_a_number);
+    attnkern_attention_args a;
+    attnkern_attention_args_init(&a);
+    a.batch = 1, a.q_heads = heads, a.kv_heads = split_groups ? heads : heads * Hk / Hq, a.q_len = n;
+    a.kv_len = kv_len - T + i0 + n, a.head_dim = a.value_dim = d;
+    a.q = q.data() + i0 * Hq * d + h0 * d, a.q_strides = attnkern_strides_bshd(Hq, T, d);
+    const std::size_t g0 = h0 / (Hq / Hk);
+    a.k = k.data() + g0 * d, a.k_strides = attnkern_strides_bshd(Hk, kv_len, d);
+    a.v = v.data() + g0 * d, a.v_strides = attnkern_strides_bshd(Hk, kv_len, d);
+    if (split_groups) a.k_strides.head = a.v_strides.head = 0;  // (all heads of the call share one K/V head)
+    a.out = out.data(), a.out_strides = attnkern_strides_bhsd(heads, n, d);
+    a.causal = 1;
+    a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+    REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("attention: a row's bits do not depend on the rows, heads, batch or threads around it; decode equals prefill",
+          "[attention_api][invariance]") {
+  const prefill p;
+  const std::size_t G = p.Hq / p.Hk;
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    const std::vector<float> full = p.rows(0, p.T, 0, p.Hq, false);  // [Hq, T, d]
+    auto row_of_full = [&](std::size_t h, std::size_t i) {
+      return std::vector<float>(full.begin() + static_cast<std::ptrdiff_t>((h * p.T + i) * p.d),
+                                full.begin() + static_cast<std::ptrdiff_t>((h * p.T + i + 1) * p.d));
+    };
+    for (std::size_t i : {std::size_t(0), std::size_t(1), std::size_t(63), std::size_t(64), std::size_t(137), p.T - 1}) {
+      for (std::size_t h : {std::size_t(0), G - 1, G, p.Hq - 1}) {
+        INFO("row " << i << " head " << h);
+        // decoded alone: one query head, its group's K/V head
+        REQUIRE(same_bits(p.rows(i, 1, h, 1, true), row_of_full(h, i)));
+        // decoded with its whole group (G query heads against one K/V head)
+        const std::vector<float> group = p.rows(i, 1, h / G * G, G, false);
+        const std::size_t k = h % G;
+        REQUIRE(same_bits(std::vector<float>(group.begin() + static_cast<std::ptrdiff_t>(k * p.d),
+                                             group.begin() + static_cast<std::ptrdiff_t>((k + 1) * p.d)),
+                          row_of_full(h, i)));
+      }
+    }
+    // a 64-row chunk of the prefill, as its own call
+    const std::vector<float> chunk = p.rows(64, 64, 0, p.Hq, false);
+    for (std::size_t h = 0; h < p.Hq; ++h)
+      for (std::size_t r = 0; r < 64; r += 21)
+        REQUIRE(same_bits(std::vector<float>(chunk.begin() + static_cast<std::ptrdiff_t>((h * 64 + r) * p.d),
+                                             chunk.begin() + static_cast<std::ptrdiff_t>((h * 64 + r + 1) * p.d)),
+                          row_of_full(h, 64 + r)));
+    // one thread
+    {
+      threads_scope one(1);
+      REQUIRE(same_bits(p.rows(0, p.T, 0, p.Hq, false), full));
+    }
+  }
+}
+
+TEST_CASE("attention: the item inside a batch equals the item alone, and attnkern_sdpa_f32 equals the described call",
+          "[attention_api][invariance]") {
+  const std::size_t B = 3, T = 97, K = 600, d = 40;
+  const auto q = uniform(B * T * d, -1, 1, 21), k = uniform(B * K * d, -1, 1, 22), v = uniform(B * K * d, -2, 2, 23);
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    for (int causal : {0, 1}) {
+      std::vector<float> old_api(B * T * d), described(B * T * d), alone(T * d);
+      REQUIRE(attnkern_sdpa_f32(q.data(), k.data(), v.data(), nullptr, B, T, K, d, d, 0.125f, causal, old_api.data()) ==
+              ATTNKERN_OK);
+      attnkern_attention_args a;
+      attnkern_attention_args_init(&a);
+      a.batch = B, a.q_heads = a.kv_heads = 1, a.q_len = T, a.kv_len = K, a.head_dim = a.value_dim = d;
+      a.q = q.data(), a.q_strides = attnkern_strides_bhsd(1, T, d);
+      a.k = k.data(), a.k_strides = attnkern_strides_bhsd(1, K, d);
+      a.v = v.data(), a.v_strides = attnkern_strides_bhsd(1, K, d);
+      a.out = described.data(), a.out_strides = attnkern_strides_bhsd(1, T, d);
+      a.scale = 0.125f, a.causal = causal, a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+      REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+      REQUIRE(same_bits(old_api, described));
+      a.batch = 1, a.q = q.data() + T * d, a.k = k.data() + K * d, a.v = v.data() + K * d, a.out = alone.data();
+      REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+      REQUIRE(same_bits(alone, std::vector<float>(described.begin() + static_cast<std::ptrdiff_t>(T * d),
+                                                  described.begin() + static_cast<std::ptrdiff_t>(2 * T * d))));
+    }
+  }
+}
+
+TEST_CASE("attention: a key that the causal mask or the window hides never changes a row, even with inf and NaN in K and V",
+          "[attention_api]") {
+  const std::size_t T = 150, d = 24, dv = 40;
+  const auto q = uniform(T * d, -1, 1, 31), k = uniform(T * d, -1, 1, 32), v = uniform(T * dv, -2, 2, 33);
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    for (int window : {0, 1}) {
+      for (std::size_t hidden : {std::size_t(5), std::size_t(66), std::size_t(127)}) {
+        INFO("window " << window << ", key " << hidden << " holds inf and NaN");
+        auto run = [&](const std::vector<float>& kk, const std::vector<float>& vv) {
+          std::vector<float> out(T * dv, not_a_number);
+          attnkern_attention_args a;
+          attnkern_attention_args_init(&a);
+          a.batch = a.q_heads = a.kv_heads = 1, a.q_len = a.kv_len = T, a.head_dim = d, a.value_dim = dv;
+          a.q = q.data(), a.q_strides = attnkern_strides_bhsd(1, T, d);
+          a.k = kk.data(), a.k_strides = attnkern_strides_bhsd(1, T, d);
+          a.v = vv.data(), a.v_strides = attnkern_strides_bhsd(1, T, dv);
+          a.out = out.data(), a.out_strides = attnkern_strides_bhsd(1, T, dv);
+          a.causal = 1, a.window = window, a.window_left = 9, a.window_right = 0;
+          REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+          return out;
+        };
+        std::vector<float> k2 = k, v2 = v;
+        for (std::size_t x = 0; x < d; ++x) k2[hidden * d + x] = x % 2 ? not_a_number : std::numeric_limits<float>::infinity();
+        for (std::size_t x = 0; x < dv; ++x) v2[hidden * dv + x] = x % 2 ? std::numeric_limits<float>::infinity() : not_a_number;
+        const auto clean = run(k, v), poisoned = run(k2, v2);
+        for (std::size_t i = 0; i < T; ++i) {
+          const bool sees = i >= hidden && (!window || i <= hidden + 9);
+          const std::vector<float> a(clean.begin() + static_cast<std::ptrdiff_t>(i * dv), clean.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
+          const std::vector<float> b(poisoned.begin() + static_cast<std::ptrdiff_t>(i * dv), poisoned.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
+          INFO("row " << i);
+          if (sees) {
+            REQUIRE(std::isnan(b[0]));
+          } else {
+            REQUIRE(same_bits(a, b));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("attention merge: two halves of the keys merge into the whole within the bounds; empty sides are exact",
+          "[attention_api][merge]") {
+  const std::size_t H = 3, T = 40, K = 700, d = 32;
+  const auto q = uniform(H * T * d, -1, 1, 41), k = uniform(H * K * d, -1, 1, 42), v = uniform(H * K * d, -2, 2, 43);
+  auto call = [&](int32_t start, int32_t end, std::vector<float>& out, std::vector<float>& lse) {
+    out.assign(H * T * d, not_a_number);
+    lse.assign(H * T, not_a_number);
+    attnkern_attention_args a;
+    attnkern_attention_args_init(&a);
+    a.batch = 1, a.q_heads = a.kv_heads = H, a.q_len = T, a.kv_len = K, a.head_dim = a.value_dim = d;
+    a.q = q.data(), a.q_strides = attnkern_strides_bhsd(H, T, d);
+    a.k = k.data(), a.k_strides = attnkern_strides_bhsd(H, K, d);
+    a.v = v.data(), a.v_strides = attnkern_strides_bhsd(H, K, d);
+    a.out = out.data(), a.out_strides = attnkern_strides_bhsd(H, T, d);
+    a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(H, T, 1);
+    a.kv_starts = &start, a.kv_lengths = &end;
+    REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+  };
+  auto merge = [&](const std::vector<float>& oa, const std::vector<float>& la, const std::vector<float>& ob,
+                   const std::vector<float>& lb, float* out, float* lse) {
+    attnkern_merge_args m{};
+    m.struct_size = sizeof m;
+    m.batch = 1, m.heads = H, m.rows = T, m.value_dim = d;
+    m.out_a = oa.data(), m.out_a_strides = attnkern_strides_bhsd(H, T, d);
+    m.lse_a = la.data(), m.lse_a_strides = attnkern_strides_bhsd(H, T, 1);
+    m.out_b = ob.data(), m.out_b_strides = attnkern_strides_bhsd(H, T, d);
+    m.lse_b = lb.data(), m.lse_b_strides = attnkern_strides_bhsd(H, T, 1);
+    m.out = out, m.out_strides = attnkern_strides_bhsd(H, T, d);
+    m.lse = lse, m.lse_strides = attnkern_strides_bhsd(H, T, 1);
+    return attnkern_attention_merge(&m);
+  };
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    std::vector<float> whole, whole_lse, a, la, b, lb, none, lnone;
+    call(0, static_cast<int32_t>(K), whole, whole_lse);
+    call(0, 300, a, la);
+    call(300, static_cast<int32_t>(K), b, lb);
+    call(0, 0, none, lnone);
+    std::vector<float> merged(H * T * d), merged_lse(H * T);
+    REQUIRE(merge(a, la, b, lb, merged.data(), merged_lse.data()) == ATTNKERN_OK);
+    for (std::size_t i = 0; i < merged.size(); ++i) {
+      INFO("element " << i);
+      // each part within sdpa_random_input_error max|v| (2), their lse within 2^-20; then the merge's own
+      REQUIRE(std::fabs(merged[i] - whole[i]) <= 2 * (2 * sdpa_random_input_error + (0x1p-20 + merge_max_error) * 2));
+    }
+    for (std::size_t i = 0; i < merged_lse.size(); ++i) REQUIRE(std::fabs(merged_lse[i] - whole_lse[i]) <= 0x1p-19);
+    // an empty side: the other copied bit for bit
+    std::vector<float> same(H * T * d), same_lse(H * T);
+    REQUIRE(merge(a, la, none, lnone, same.data(), same_lse.data()) == ATTNKERN_OK);
+    REQUIRE(same_bits(same, a));
+    REQUIRE(same_bits(same_lse, la));
+    REQUIRE(merge(none, lnone, none, lnone, same.data(), same_lse.data()) == ATTNKERN_OK);
+    REQUIRE(same_bits(same, none));
+    // in place (out = out_a) gives the same bits as out of place
+    std::vector<float> in_place = a, in_place_lse = la;
+    REQUIRE(merge(in_place, in_place_lse, b, lb, in_place.data(), in_place_lse.data()) == ATTNKERN_OK);
+    REQUIRE(same_bits(in_place, merged));
+    REQUIRE(same_bits(in_place_lse, merged_lse));
+  }
+}
+
+TEST_CASE("attention: bad arguments return their status, name the field and write nothing", "[attention_api][bad_input]") {
+  const std::size_t H = 4, T = 8, d = 16;
+  std::vector<float> q = uniform(H * T * d, -1, 1, 51), k = uniform(H * T * d, -1, 1, 52), v = uniform(H * T * d, -1, 1, 53);
+  std::vector<float> out(H * T * d, not_a_number);
+  auto base = [&] {
+    attnkern_attention_args a;
+    attnkern_attention_args_init(&a);
+    a.batch = 1, a.q_heads = a.kv_heads = H, a.q_len = a.kv_len = T, a.head_dim = a.value_dim = d;
+    a.q = q.data(), a.q_strides = attnkern_strides_bhsd(H, T, d);
+    a.k = k.data(), a.k_strides = attnkern_strides_bhsd(H, T, d);
+    a.v = v.data(), a.v_strides = attnkern_strides_bhsd(H, T, d);
+    a.out = out.data(), a.out_strides = attnkern_strides_bhsd(H, T, d);
+    return a;
+  };
+  int32_t too_long = static_cast<int32_t>(T + 1), start = 5, end = 3;
+  struct bad {
+    const char* what;
+    attnkern_status status;
+    const char* names;
+    std::function<void(attnkern_attention_args&)> edit;
+  };
+  const std::vector<bad> table = {
+      {"heads that do not divide", ATTNKERN_ERROR_INVALID_ARGUMENT, "kv_heads", [](auto& a) { a.kv_heads = 3; }},
+      {"no K/V heads", ATTNKERN_ERROR_INVALID_ARGUMENT, "kv_heads", [](auto& a) { a.kv_heads = 0; }},
+      {"strides that overlap the output", ATTNKERN_ERROR_ALIASING, "out_strides.seq", [](auto& a) { a.out_strides.seq = 3; }},
+      {"an output head stride of 0", ATTNKERN_ERROR_ALIASING, "out_strides.head", [](auto& a) { a.out_strides.head = 0; }},
+      {"a negative stride", ATTNKERN_ERROR_INVALID_ARGUMENT, "k_strides.seq", [](auto& a) { a.k_strides.seq = -16; }},
+      {"a window with left < 0", ATTNKERN_ERROR_INVALID_ARGUMENT, "window_left",
+       [](auto& a) { a.window = 1, a.window_left = -1; }},
+      {"a NaN scale", ATTNKERN_ERROR_INVALID_ARGUMENT, "scale", [](auto& a) { a.scale = not_a_number; }},
+      {"an infinite scale", ATTNKERN_ERROR_INVALID_ARGUMENT, "scale", [](auto& a) { a.scale = INFINITY; }},
+      {"an unknown alignment", ATTNKERN_ERROR_INVALID_ARGUMENT, "align", [](auto& a) { a.align = 7; }},
+      {"f16 K (next version)", ATTNKERN_ERROR_UNSUPPORTED, "k_dtype", [](auto& a) { a.k_dtype = ATTNKERN_F16; }},
+      {"an unknown dtype", ATTNKERN_ERROR_INVALID_ARGUMENT, "out_dtype", [](auto& a) { a.out_dtype = 9; }},
+      {"struct_size 0", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size", [](auto& a) { a.struct_size = 0; }},
+      {"a null K", ATTNKERN_ERROR_NULL_POINTER, "k", [](auto& a) { a.k = nullptr; }},
+      {"out overlapping q", ATTNKERN_ERROR_ALIASING, "out overlaps q", [&](auto& a) { a.out = q.data(); }},
+      {"a length past kv_len", ATTNKERN_ERROR_INVALID_LENGTH, "kv_lengths[0]", [&](auto& a) { a.kv_lengths = &too_long; }},
+      {"a start past the length", ATTNKERN_ERROR_INVALID_LENGTH, "kv_starts[0]",
+       [&](auto& a) { a.kv_starts = &start, a.kv_lengths = &end; }},
+      {"a stride whose span overflows", ATTNKERN_ERROR_INVALID_SIZE, "q spans",
+       [](auto& a) { a.q_strides.head = INT64_MAX / 2; }},
+  };
+  for (const bad& b : table) {
+    INFO(b.what);
+    attnkern_attention_args a = base();
+    b.edit(a);
+    std::fill(out.begin(), out.end(), not_a_number);
+    const std::vector<float> before = out;
+    REQUIRE(attnkern_attention(&a) == b.status);
+    INFO(attnkern_last_error_message());
+    REQUIRE(std::strstr(attnkern_last_error_message(), b.names) != nullptr);
+    REQUIRE(same_bits(out, before));
+  }
+  // a larger struct (a newer header's): zeros past this version's fields are fine, anything else is not
+  struct newer {
+    attnkern_attention_args a;
+    int64_t future;
+  } n{};
+  n.a = base();
+  n.a.struct_size = sizeof n;
+  REQUIRE(attnkern_attention(&n.a) == ATTNKERN_OK);
+  n.future = 1;
+  REQUIRE(attnkern_attention(&n.a) == ATTNKERN_ERROR_UNSUPPORTED);
+  REQUIRE(attnkern_attention(nullptr) == ATTNKERN_ERROR_NULL_POINTER);
+}
