@@ -9,10 +9,14 @@
 //     than 147 GFLOP/s at 16 x 1024 x 64; OMP_WAIT_POLICY=passive also avoids it).
 //   - "sgemm_only": its two sgemm calls alone (the GEMMs' share of that pipeline).
 // Rates: flops = 4 batch q_len kv_len head_dim / time, halved for causal (the useful FLOPs).
+// attnkern's variants through attnkern_attention, at head_dim 64 and the decoding shapes: the same
+// call described (BHSD), BSHD strides, GQA with 4 and 8 query heads per K/V head, and (causal, 1024
+// rows and more) a sliding window of 256 keys.
 // Default: batch 16 x sequence {64, 127, 512, 1024} x head_dim {32, 64, 128}, and causal at
 // head_dim 64; --full: the sweep, batch {1, 16, 64} x sequence {64, 127, 128, 512, 1024,
 // 4096} x head_dim {32, 64, 128}, causal and not (the largest shapes take seconds per run). Both
-// add one decoding shape, q_len 1 against 4096 keys, batch 16, head_dim 64.
+// add 16 x 256 and 1 x 4096 causal at head_dim 64, and two decoding shapes: q_len 1 against 4096
+// keys, batch 16 at head_dim 64 and 32 at head_dim 128.
 #include <attnkern/attnkern.h>
 
 #include "bench_common.hpp"
@@ -87,7 +91,28 @@ void unfused(const shape& s, const inputs& in, bool softmax) {
 struct implementation {
   std::string id, name;
   std::function<void(const shape&, const inputs&, int threads)> run;
+  std::function<bool(const shape&)> applies = [](const shape&) { return true; };
 };
+
+// The described call (attnkern_attention) at a shape: batch x heads = s.batch query heads, in BHSD
+// or BSHD, with s.batch / group K/V heads, causal bottom-right, a window of `window` keys (0: none).
+void described(const shape& s, const inputs& in, bool bshd, std::size_t group, std::size_t window) {
+  attnkern_attention_args a;
+  attnkern_attention_args_init(&a);
+  const std::size_t kv_heads = s.batch / group;
+  a.batch = 1, a.q_heads = s.batch, a.kv_heads = kv_heads, a.q_len = s.q_len, a.kv_len = s.kv_len;
+  a.head_dim = a.value_dim = s.head_dim;
+  auto strides = bshd ? attnkern_strides_bshd : attnkern_strides_bhsd;
+  a.q = in.q, a.q_strides = strides(s.batch, s.q_len, s.head_dim);
+  a.k = in.k, a.k_strides = strides(kv_heads, s.kv_len, s.head_dim);
+  a.v = in.v, a.v_strides = strides(kv_heads, s.kv_len, s.head_dim);
+  a.out = in.out, a.out_strides = strides(s.batch, s.q_len, s.head_dim);
+  a.scale = scale_of(s);
+  a.causal = s.causal ? 1 : 0;
+  a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+  if (window) a.window = 1, a.window_left = static_cast<int64_t>(window - 1);
+  attnkern_attention(&a);
+}
 
 const std::vector<implementation>& implementations() {
   static std::vector<implementation> impls;
@@ -96,6 +121,22 @@ const std::vector<implementation>& implementations() {
                      attnkern_sdpa_f32(in.q, in.k, in.v, nullptr, s.batch, s.q_len, s.kv_len, s.head_dim, s.head_dim,
                                        scale_of(s), s.causal ? 1 : 0, in.out);
                    }});
+  // attnkern's own variants, beside the contiguous call at the same shapes (head_dim 64, and the
+  // decoding shapes): the same rows, other layouts, fewer K/V heads, a sliding window.
+  auto at_64 = [](const shape& s) { return s.head_dim == 64 || s.q_len == 1; };
+  impls.push_back({"attnkern_bhsd", "attnkern_attention, BHSD (the same call, described)",
+                   [](const shape& s, const inputs& in, int) { described(s, in, false, 1, 0); }, at_64});
+  impls.push_back({"attnkern_bshd", "attnkern_attention, BSHD strides",
+                   [](const shape& s, const inputs& in, int) { described(s, in, true, 1, 0); }, at_64});
+  impls.push_back({"attnkern_gqa4", "attnkern_attention, GQA: 4 query heads per K/V head",
+                   [](const shape& s, const inputs& in, int) { described(s, in, false, 4, 0); },
+                   [at_64](const shape& s) { return at_64(s) && s.batch % 4 == 0; }});
+  impls.push_back({"attnkern_gqa8", "attnkern_attention, GQA: 8 query heads per K/V head",
+                   [](const shape& s, const inputs& in, int) { described(s, in, false, 8, 0); },
+                   [at_64](const shape& s) { return at_64(s) && s.batch % 8 == 0; }});
+  impls.push_back({"attnkern_window256", "attnkern_attention, causal with a sliding window of 256 keys",
+                   [](const shape& s, const inputs& in, int) { described(s, in, false, 1, 256); },
+                   [](const shape& s) { return s.causal && s.head_dim == 64 && s.q_len >= 1024; }});
 #if defined(ATTNKERN_BENCH_OPENBLAS)
   impls.push_back({"unfused_openblas", "OpenBLAS sgemm + softmax + sgemm",
                    [](const shape& s, const inputs& in, int threads) {
@@ -135,7 +176,10 @@ void register_sdpa(const options& opt) {
       for (std::size_t d : {32, 64, 128})
         for (std::size_t t : sequences)
           if (opt.full || !causal || d == 64) shapes.push_back({b, t, t, d, causal});
-  shapes.push_back({16, 1, 4096, 64, false});  // decoding: one query per head against a key cache
+  shapes.push_back({16, 256, 256, 64, true});    // a square problem of the window's size (below)
+  shapes.push_back({1, 4096, 4096, 64, true});   // a long causal prefill: attnkern_window256's
+  shapes.push_back({16, 1, 4096, 64, false});    // decoding: one query per head against a key cache
+  shapes.push_back({32, 1, 4096, 128, false});   // decoding, 32 heads (the GQA variants: 8 and 4 K/V heads)
   std::size_t largest = 0;
   for (const shape& s : shapes) largest = std::max({largest, s.batch * s.q_len * s.head_dim, s.batch * s.kv_len * s.head_dim});
 #if !defined(ATTNKERN_BENCH_OPENBLAS)
@@ -146,6 +190,7 @@ void register_sdpa(const options& opt) {
     benchmark::AddCustomContext("name:sdpa/" + impl.id, impl.name);
     for (int t : opt.threads())
       for (const shape& s : shapes)
+        if (impl.applies(s))
         benchmarks().add(bench_name("sdpa", impl.id, s.label(), t), s.flops() / (50e9 * t),
                          [&impl, s, largest, t](benchmark::State& st) { run_bench(st, impl, s, largest, t); });
   }

@@ -24,9 +24,10 @@ inline std::size_t sdpa_acc_stride(std::size_t value_dim) {
   return (value_dim + sdpa_acc_padding - 1) / sdpa_acc_padding * sdpa_acc_padding;
 }
 
-// Floats of scratch one chunk call needs (Q transposed and one block of scores, plus alignment).
-inline std::size_t sdpa_scratch_floats(std::size_t head_dim) {
-  return (head_dim + sdpa_key_block) * sdpa_max_query_rows + 16;
+// Floats of scratch one chunk call needs: Q transposed and one block of scores, plus alignment; and,
+// when V's rows are not contiguous (strided: BSHD, packed QKV), a block of V, packed.
+inline std::size_t sdpa_scratch_floats(std::size_t head_dim, std::size_t value_dim, bool strided_v) {
+  return (head_dim + sdpa_key_block) * sdpa_max_query_rows + 16 + (strided_v ? sdpa_key_block * value_dim : 0);
 }
 
 struct sdpa_chunk_args {
@@ -46,7 +47,7 @@ struct sdpa_chunk_args {
   std::size_t end[sdpa_max_query_rows];
   std::size_t head_dim, value_dim;
   float scale;
-  float* scratch;  // sdpa_scratch_floats(head_dim) floats
+  float* scratch;  // sdpa_scratch_floats(head_dim, value_dim, ldv != value_dim) floats
   // The chunk's results, per row r < rows: m = the max of its visible scores (-inf if it sees none),
   // l = sum_j e^(s_j - m), and acc[r * acc_stride + e] = sum_j e^(s_j - m) v[j, e] (rows x
   // sdpa_acc_stride(value_dim) floats; the padding is written too).

@@ -127,7 +127,7 @@ struct plan {
   std::size_t max_rows() const { return std::min(block, a.q_len * group); }
   void reserve(worker& w) const {
     const std::size_t r = max_rows();
-    grow(w.kernel, sdpa_scratch_floats(a.head_dim));
+    grow(w.kernel, sdpa_scratch_floats(a.head_dim, a.value_dim, a.v_strides.seq != a.value_dim));
     grow(w.chunk_max, r);
     grow(w.chunk_sum, r);
     grow(w.chunk_acc, r * stride);

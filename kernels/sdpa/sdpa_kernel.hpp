@@ -65,6 +65,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace attnkern {
@@ -224,6 +225,12 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
 
   float* qt = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(a.scratch) + 63) & ~std::uintptr_t(63));
   float* s = qt + d * R;
+  // Strided V rows (BSHD: heads x value_dim floats apart, often a multiple of 4 KiB, so that a
+  // block's rows share a few cache sets and evict each other while the P.V tiles read them again and
+  // again) are packed a block at a time. (K's rows are read once per block: packing them costs more
+  // than it saves.)
+  const bool pack = a.ldv != a.value_dim;
+  float* v_block = s + sdpa_key_block * R;
   for (std::size_t r = 0; r < R; ++r)
     for (std::size_t c = 0; c < d; ++c) qt[c * R + r] = r < a.rows ? a.q[r][c] : 0.0f;
 
@@ -259,12 +266,22 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     // the rows, and the columns before j0 hold -inf.
     const std::size_t j0 = lo > jb ? lo - jb : 0;
     const std::size_t nk = hi - jb < sdpa_key_block ? hi - jb : sdpa_key_block;
+    // K and V of the block's slots [j0, nk), as rows ldk and ldv apart from slot 0 of the block
+    const float* kb = a.k + jb * a.ldk;
+    const float* vb = a.v + jb * a.ldv;
+    const std::size_t ldk = a.ldk;
+    std::size_t ldv = a.ldv;
+    if (pack) {
+      for (std::size_t jj = j0; jj < nk; ++jj)
+        std::memcpy(v_block + jj * a.value_dim, vb + jj * ldv, a.value_dim * sizeof(float));
+      vb = v_block, ldv = a.value_dim;
+    }
     // 1. scores
     for (std::size_t jj = 0; jj < j0; ++jj)
       for (std::size_t r = 0; r < R; ++r) s[jj * R + r] = neg_inf;
     std::size_t j = j0;
-    for (; j + NK <= nk; j += NK) score_tile<Arch, NK>(qt, a.k + (jb + j) * a.ldk, a.ldk, d, a.scale, s + j * R);
-    if (j < nk) score_tail<Arch>(qt, a.k + (jb + j) * a.ldk, a.ldk, nk - j, d, a.scale, s + j * R);
+    for (; j + NK <= nk; j += NK) score_tile<Arch, NK>(qt, kb + j * ldk, ldk, d, a.scale, s + j * R);
+    if (j < nk) score_tail<Arch>(qt, kb + j * ldk, ldk, nk - j, d, a.scale, s + j * R);
 
     // 2. the mask: padding rows, and the slots a row does not see (overwritten: whatever K holds there)
     const bool masked = !(all_lo <= jb + j0 && jb + nk <= all_hi);
@@ -371,26 +388,25 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
         // make that row NaN, so then each row sums only its own slots.
         const bool partial = c0 >= c1 ? true : (t0 < c0 || c1 < t1);
         if (partial) {
-          const float* v = a.v + jb * a.ldv;
-          const bool bad = c0 >= c1 ? any_nonfinite<Arch>(v, a.ldv, t0, t1, a.value_dim)
-                                    : any_nonfinite<Arch>(v, a.ldv, t0, c0, a.value_dim) ||
-                                          any_nonfinite<Arch>(v, a.ldv, c1, t1, a.value_dim);
+          const bool bad = c0 >= c1 ? any_nonfinite<Arch>(vb, ldv, t0, t1, a.value_dim)
+                                    : any_nonfinite<Arch>(vb, ldv, t0, c0, a.value_dim) ||
+                                          any_nonfinite<Arch>(vb, ldv, c1, t1, a.value_dim);
           if (bad) {
             for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr)
-              if (f[rr] < e[rr]) value_row<Arch>(s, r0 + rr, v, a.ldv, f[rr], e[rr], a.value_dim, a.acc + (r0 + rr) * stride);
+              if (f[rr] < e[rr]) value_row<Arch>(s, r0 + rr, vb, ldv, f[rr], e[rr], a.value_dim, a.acc + (r0 + rr) * stride);
             continue;
           }
         }
       }
-      const float* v = a.v + (jb + t0) * a.ldv;
+      const float* v = vb + t0 * ldv;
       float* acc = a.acc + r0 * stride;
       for (std::size_t e0 = 0; e0 < vectors; e0 += E) {
         const std::size_t count = vectors - e0 < E ? vectors - e0 : E;
         if (e0 + count == vectors && last < W)
-          value_tiles<Arch, true>(count, s + t0 * R + r0, v + e0 * W, a.ldv, t1 - t0, last, acc + e0 * W, stride,
+          value_tiles<Arch, true>(count, s + t0 * R + r0, v + e0 * W, ldv, t1 - t0, last, acc + e0 * W, stride,
                                   a.rows - r0);
         else
-          value_tiles<Arch, false>(count, s + t0 * R + r0, v + e0 * W, a.ldv, t1 - t0, W, acc + e0 * W, stride,
+          value_tiles<Arch, false>(count, s + t0 * R + r0, v + e0 * W, ldv, t1 - t0, W, acc + e0 * W, stride,
                                    a.rows - r0);
       }
     }
