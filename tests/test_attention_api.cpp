@@ -594,3 +594,21 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
   REQUIRE(attnkern_attention(&n.a) == ATTNKERN_ERROR_UNSUPPORTED);
   REQUIRE(attnkern_attention(nullptr) == ATTNKERN_ERROR_NULL_POINTER);
 }
+
+TEST_CASE("sdpa: values near FLT_MAX do not overflow where the result is finite, every path", "[attention_api][sdpa]") {
+  // (the defect: the SIMD paths summed p v in float and gave +inf for two keys of 3e38)
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    for (std::size_t keys : {std::size_t(2), std::size_t(64), std::size_t(511), std::size_t(512), std::size_t(1100)}) {
+      for (float big : {3e38f, -3e38f, std::numeric_limits<float>::max()}) {
+        INFO(keys << " keys of equal score, v = " << big);
+        const std::vector<float> q(1, 0.0f), k(keys, 0.0f), v(keys, big);
+        float out = 0;
+        REQUIRE(attnkern_sdpa_f32(q.data(), k.data(), v.data(), nullptr, 1, 1, keys, 1, 1, 1.0f, 0, &out) == ATTNKERN_OK);
+        REQUIRE(std::isfinite(out));
+        REQUIRE(std::fabs(out - big) <= sdpa_max_error(1, 0.0, keys) * std::fabs(big));
+      }
+    }
+  }
+}

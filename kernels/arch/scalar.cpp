@@ -143,7 +143,7 @@ void sdpa_chunk_scalar(const sdpa_chunk_args& a) noexcept {
     for (std::size_t e = 0; e < a.value_dim; ++e) {
       double sum = 0;
       for (std::size_t j = first; j < keys; ++j) sum += p[j] * static_cast<double>(a.v[j * a.ldv + e]);
-      acc[e] = static_cast<float>(sum);
+      acc[e] = static_cast<float>(sum * sdpa_p_scale);
     }
   }
 }

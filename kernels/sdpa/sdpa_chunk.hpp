@@ -15,6 +15,10 @@ constexpr std::size_t sdpa_key_block = 64;
 // Keys per chunk: the unit split across threads, and whose partial results are merged, always in
 // the same order whatever the thread count. A multiple of sdpa_key_block.
 constexpr std::size_t sdpa_key_chunk = 512;
+// The weights p of a chunk's P.V sums are scaled by this exact power of two (and the driver undoes it
+// in double): 512 terms of at most |v| each cannot overflow a float, whatever the values.
+constexpr float sdpa_p_scale = 0x1p-9f;
+static_assert(sdpa_key_chunk * 0x1p-9 <= 1.0, "a chunk's scaled sums stay below max|v|");
 // The widest query block of any path (the table's sdpa_query_rows is at most this).
 constexpr std::size_t sdpa_max_query_rows = 32;
 // Accumulator rows are padded to a multiple of this many floats (the widest float batch).
@@ -49,8 +53,8 @@ struct sdpa_chunk_args {
   float scale;
   float* scratch;  // sdpa_scratch_floats(head_dim, value_dim, ldv != value_dim) floats
   // The chunk's results, per row r < rows: m = the max of its visible scores (-inf if it sees none),
-  // l = sum_j e^(s_j - m), and acc[r * acc_stride + e] = sum_j e^(s_j - m) v[j, e] (rows x
-  // sdpa_acc_stride(value_dim) floats; the padding is written too).
+  // l = sum_j e^(s_j - m), and acc[r * acc_stride + e] = sdpa_p_scale sum_j e^(s_j - m) v[j, e] (rows
+  // x sdpa_acc_stride(value_dim) floats; the padding is written too).
   float* max;
   double* sum;
   float* acc;

@@ -220,7 +220,8 @@ struct plan {
         continue;
       }
       const double inv = 1.0 / t.sum[r];
-      for (std::size_t e = 0; e < a.value_dim; ++e) o[e] = static_cast<float>(t.acc[r * stride + e] * inv);
+      constexpr double unscale = 1.0 / static_cast<double>(sdpa_p_scale);
+      for (std::size_t e = 0; e < a.value_dim; ++e) o[e] = static_cast<float>(t.acc[r * stride + e] * inv * unscale);
       if (lse) *lse = static_cast<float>(static_cast<double>(t.max[r]) + std::log(t.sum[r]));
     }
   }

@@ -18,7 +18,9 @@
 //      the block's max per row; rows whose max grows get alpha = e^(m_old - m_new), and their sum
 //      and accumulator are multiplied by it (only then; alpha = 1 exactly otherwise); a block in
 //      which no row sees a key is skipped.
-//   3. P = e^(S - m) in place (exp_nonpositive; in double on SSE2), l += the sum of P per row.
+//   3. P = e^(S - m) (exp_nonpositive; in double on SSE2), l += the sum of P per row; P is stored
+//      times sdpa_p_scale (2^-9, exact), so that the chunk's float sums of p v, at most 512 terms of
+//      at most |v|, cannot overflow where the result is finite.
 //   4. acc += P V by a micro-kernel of 4 rows x 4 (AVX-512) or 3 vectors of value_dim, each key's
 //      p broadcast; the block's products are summed in registers from zero, then added to acc.
 //      A tile covers the keys some of its rows see; a row's p is 0 at the others, which adds exactly
@@ -323,8 +325,9 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
       }
     }
 
-    // 3. P = e^(S - m) in place, and its sum per row: two chains per lane (even and odd columns:
-    //    the columns before j0 are -inf, whose p = 0 adds nothing)
+    // 3. P = e^(S - m), stored times sdpa_p_scale in place, and its sum per row: two chains per lane
+    //    (even and odd columns: the columns before j0 are -inf, whose p = 0 adds nothing)
+    const VC p_scale(static_cast<C>(sdpa_p_scale));
     for (std::size_t r = 0; r < R; r += WC) {
       const VC ms = VC::load_aligned(m_safe + r);
       VC sum_even(C(0)), sum_odd(C(0));
@@ -334,15 +337,15 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
         const VC x1 = simd::load_floats<VC>(s + (jj + 1) * R + r) - ms;
         const VC p0 = simd::exp_nonpositive<false>(x0, x0);
         const VC p1 = simd::exp_nonpositive<false>(x1, x1);
-        simd::store_floats(s + jj * R + r, p0);
-        simd::store_floats(s + (jj + 1) * R + r, p1);
+        simd::store_floats(s + jj * R + r, p0 * p_scale);
+        simd::store_floats(s + (jj + 1) * R + r, p1 * p_scale);
         sum_even = sum_even + p0;
         sum_odd = sum_odd + p1;
       }
       if (jj < nk) {
         const VC x0 = simd::load_floats<VC>(s + jj * R + r) - ms;
         const VC p0 = simd::exp_nonpositive<false>(x0, x0);
-        simd::store_floats(s + jj * R + r, p0);
+        simd::store_floats(s + jj * R + r, p0 * p_scale);
         sum_even = sum_even + p0;
       }
       const VC block_sum = sum_even + sum_odd;
