@@ -486,6 +486,11 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   if (a.window && (a.window_left < 0 || a.window_right < 0))
     return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "window_%s = %" PRId64 " is negative",
                 a.window_left < 0 ? "left" : "right", a.window_left < 0 ? a.window_left : a.window_right);
+  if (!std::isfinite(a.softcap) || a.softcap < 0)
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "softcap = %g: it must be finite and > 0 (0: none)",
+                static_cast<double>(a.softcap));
+  if (a.bias_head_scales && !a.bias)
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "bias_head_scales is set without a bias to scale");
   if (a.batch == 0 || a.q_heads == 0 || a.q_len == 0 || a.value_dim == 0) return ATTNKERN_OK;
 
   tensor_arg q{"q", a.q, a.q_strides, a.batch, a.q_heads, a.q_len, a.head_dim};
@@ -494,7 +499,9 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   tensor_arg out{"out", a.out, a.out_strides, a.batch, a.q_heads, a.q_len, a.value_dim};
   tensor_arg lse{"lse", a.lse, a.lse_strides, a.batch, a.q_heads, a.q_len, 1};
   if (!a.lse) lse.batch = 0;  // (optional)
-  for (tensor_arg* t : {&q, &k, &v, &out, &lse})
+  tensor_arg bias{"bias", a.bias, a.bias_strides, a.bias ? a.batch : 0, a.q_heads, a.q_len, a.kv_len};
+  tensor_arg mask{"mask", a.mask, a.mask_strides, a.mask ? a.batch : 0, a.q_heads, a.q_len, a.kv_len, 1};
+  for (tensor_arg* t : {&q, &k, &v, &out, &lse, &bias, &mask})
     if (const attnkern_status s = check_tensor(fn, *t)) return s;
   const struct {
     const char* name;
@@ -522,7 +529,12 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
                               {"k", k.p, k.elements},
                               {"v", v.p, v.elements},
                               {"kv_starts", a.kv_starts, a.kv_starts ? a.batch : 0, sizeof(int32_t)},
-                              {"kv_lengths", a.kv_lengths, a.kv_lengths ? a.batch : 0, sizeof(int32_t)}};
+                              {"kv_lengths", a.kv_lengths, a.kv_lengths ? a.batch : 0, sizeof(int32_t)},
+                              {"bias", bias.p, bias.elements},
+                              {"mask", mask.p, mask.elements, 1},
+                              {"bias_head_scales", a.bias_head_scales, a.bias_head_scales ? a.q_heads : 0},
+                              {"alibi_slopes", a.alibi_slopes, a.alibi_slopes ? a.q_heads : 0},
+                              {"sinks", a.sinks, a.sinks ? a.q_heads : 0}};
   for (const tensor_arg* o : {&out, &lse}) {
     if (o->elements == 0) continue;
     for (const array_arg& in : inputs)
@@ -559,6 +571,14 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   run.window_right = static_cast<std::size_t>(a.window_right);
   run.align = a.align == ATTNKERN_ALIGN_TOP_LEFT ? attnkern::kernels::alignment::top_left
                                                   : attnkern::kernels::alignment::bottom_right;
+  run.softcap = a.softcap;
+  run.bias = a.bias;
+  run.bias_strides = bias.internal();
+  run.bias_head_scales = a.bias_head_scales;
+  run.alibi_slopes = a.alibi_slopes;
+  run.mask = a.mask;
+  run.mask_strides = mask.internal();
+  run.sinks = a.sinks;
   return attnkern::kernels::attention_run(active_table(), run, attnkern_num_threads()) ? ATTNKERN_OK : out_of_memory(fn);
 }
 

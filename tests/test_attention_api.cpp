@@ -57,10 +57,17 @@ struct attention_case {
   std::size_t left = 0, right = 0;
   std::vector<int32_t> starts, lengths;  // empty: none
   float scale = 0;                       // as passed (0: the default)
+  // score modifiers: off when empty / 0
+  float softcap = 0;
+  std::vector<float> bias, bias_scales, slopes, sinks;
+  attnkern_strides bias_strides{0, 0, 0}, mask_strides{0, 0, 0};
+  std::vector<unsigned char> mask;
+  bool modified() const { return softcap > 0 || !bias.empty() || !slopes.empty(); }
   // q, k and v live in `in` (one buffer: packed QKV shares it), out in its own.
   std::vector<float> in;
   placed q, k, v;
   std::size_t out_size = 0;
+  mutable std::vector<double> bias_d, scales_d, slopes_d, sinks_d;  // (the oracle's copies)
 
   std::string describe() const {
     std::ostringstream o;
@@ -76,6 +83,13 @@ struct attention_case {
       o << " lengths";
       for (int32_t s : lengths) o << " " << s;
     }
+    if (softcap > 0) o << " softcap " << softcap;
+    if (!bias.empty())
+      o << " bias (strides " << bias_strides.batch << " " << bias_strides.head << " " << bias_strides.seq << ")"
+        << (bias_scales.empty() ? "" : " scaled per head");
+    if (!slopes.empty()) o << " ALiBi";
+    if (!mask.empty()) o << " mask (strides " << mask_strides.batch << " " << mask_strides.head << " " << mask_strides.seq << ")";
+    if (!sinks.empty()) o << " sinks";
     return o.str();
   }
 
@@ -97,6 +111,32 @@ struct attention_case {
     p.kv_starts = starts.empty() ? nullptr : starts.data();
     p.kv_lengths = lengths.empty() ? nullptr : lengths.data();
     p.causal = causal, p.bottom_right = bottom_right, p.window = window, p.window_left = left, p.window_right = right;
+    p.softcap = softcap;
+    if (!bias.empty()) {
+      bias_d.assign(bias.begin(), bias.end());
+      p.bias = bias_d.data();
+      p.bias_batch_stride = static_cast<std::size_t>(bias_strides.batch);
+      p.bias_head_stride = static_cast<std::size_t>(bias_strides.head);
+      p.bias_row_stride = static_cast<std::size_t>(bias_strides.seq);
+    }
+    if (!bias_scales.empty()) {
+      scales_d.assign(bias_scales.begin(), bias_scales.end());
+      p.bias_head_scales = scales_d.data();
+    }
+    if (!slopes.empty()) {
+      slopes_d.assign(slopes.begin(), slopes.end());
+      p.alibi_slopes = slopes_d.data();
+    }
+    if (!mask.empty()) {
+      p.mask = mask.data();
+      p.mask_batch_stride = static_cast<std::size_t>(mask_strides.batch);
+      p.mask_head_stride = static_cast<std::size_t>(mask_strides.head);
+      p.mask_row_stride = static_cast<std::size_t>(mask_strides.seq);
+    }
+    if (!sinks.empty()) {
+      sinks_d.assign(sinks.begin(), sinks.end());
+      p.sinks = sinks_d.data();
+    }
     return p;
   }
 
@@ -119,6 +159,12 @@ struct attention_case {
     a.window_left = static_cast<int64_t>(left), a.window_right = static_cast<int64_t>(right);
     a.kv_starts = starts.empty() ? nullptr : starts.data();
     a.kv_lengths = lengths.empty() ? nullptr : lengths.data();
+    a.softcap = softcap;
+    a.bias = bias.empty() ? nullptr : bias.data(), a.bias_strides = bias_strides;
+    a.bias_head_scales = bias_scales.empty() ? nullptr : bias_scales.data();
+    a.alibi_slopes = slopes.empty() ? nullptr : slopes.data();
+    a.mask = mask.empty() ? nullptr : mask.data(), a.mask_strides = mask_strides;
+    a.sinks = sinks.empty() ? nullptr : sinks.data();
     return a;
   }
 
@@ -240,6 +286,35 @@ attention_case random_case(uint32_t seed) {
     c.starts = s;
   }
   c.scale = pick(0, 1) ? 0.0f : 0.3f;
+  // score modifiers, each in about a third of the cases; bias and mask with broadcast strides
+  std::uniform_real_distribution<float> small(-2.0f, 2.0f);
+  auto strides_for = [&](attnkern_strides& st) {  // [batch, q_heads, q_len, kv_len], some dimensions broadcast
+    const std::size_t row = c.kv_len + pick(0, 3), head = c.q_len * row, batch = c.q_heads * head;
+    st = {pick(0, 2) ? static_cast<int64_t>(batch) : 0, pick(0, 2) ? static_cast<int64_t>(head) : 0,
+          pick(0, 3) ? static_cast<int64_t>(row) : 0};
+    return c.batch * batch;
+  };
+  if (pick(0, 2) == 0) c.softcap = std::uniform_real_distribution<float>(0.5f, 30.0f)(rng);
+  if (pick(0, 2) == 0) {
+    c.bias.resize(strides_for(c.bias_strides));
+    for (auto& x : c.bias) x = pick(0, 9) == 0 ? -INFINITY : small(rng);
+    if (pick(0, 1)) {
+      c.bias_scales.resize(c.q_heads);
+      for (auto& x : c.bias_scales) x = std::uniform_real_distribution<float>(0.0f, 1.0f)(rng);
+    }
+  }
+  if (pick(0, 2) == 0) {
+    c.slopes.resize(c.q_heads);
+    for (std::size_t h = 0; h < c.q_heads; ++h) c.slopes[h] = std::pow(2.0f, -8.0f * static_cast<float>(h + 1) / static_cast<float>(c.q_heads));
+  }
+  if (pick(0, 2) == 0) {
+    c.mask.resize(strides_for(c.mask_strides));
+    for (auto& x : c.mask) x = pick(0, 4) == 0 ? 0 : static_cast<unsigned char>(pick(1, 255));
+  }
+  if (pick(0, 2) == 0) {
+    c.sinks.resize(c.q_heads);
+    for (auto& x : c.sinks) x = small(rng);
+  }
   place(c, rng);
   return c;
 }
@@ -259,21 +334,27 @@ void check_rows(const attention_case& c, const std::vector<float>& out, const st
         double sigma = 0, max_v = 0;
         std::size_t n = 0;
         for (std::size_t j = 0; j < c.kv_len; ++j) {
-          if (!p.sees(b, i, j)) continue;
+          if (!p.sees(b, h, i, j)) continue;
           ++n;
           double dot = 0;
           for (std::size_t x = 0; x < c.head_dim; ++x) dot += std::fabs(p.q.row(b, h, i)[x] * p.k.row(b, g, j)[x]);
-          sigma = std::max(sigma, p.scale * dot);
+          double extra = 0;  // the modifiers' terms
+          if (p.bias) extra += std::fabs(p.bias_at(b, h, i, j) * (p.bias_head_scales ? p.bias_head_scales[h] : 1.0));
+          if (p.alibi_slopes) extra += std::fabs(p.alibi_slopes[h] * static_cast<double>(static_cast<long long>(j) - p.diagonal(b, i)));
+          sigma = std::max(sigma, p.scale * dot + extra);
           for (std::size_t x = 0; x < c.value_dim; ++x) max_v = std::max(max_v, std::fabs(p.v.row(b, g, j)[x]));
         }
-        const double allowed = std::min(sdpa_max_error(c.head_dim, sigma, n), sdpa_random_input_error) * max_v +
-                               attention_abs_floor;
+        const bool mod = c.modified() || !c.sinks.empty();
+        const double bound = mod ? attention_max_error(c.head_dim, sigma, n) : sdpa_max_error(c.head_dim, sigma, n);
+        const double lse_bound = lse_max_error(mod ? c.head_dim + 7 : c.head_dim, sigma, n + (c.sinks.empty() ? 0 : 1));
+        const double allowed = std::min(bound, sdpa_random_input_error) * max_v + attention_abs_floor;
         // (plain comparisons, one assertion per row: the cases hold millions of elements)
         std::ostringstream why;
         if (n == 0) {
+          const float empty_lse = c.sinks.empty() ? -std::numeric_limits<float>::infinity() : c.sinks[h];
           for (std::size_t x = 0; x < c.value_dim; ++x)
             if (bits(out[row * c.value_dim + x]) != 0) why << "element " << x << " = " << out[row * c.value_dim + x] << ", not +0; ";
-          if (lse[row] != -std::numeric_limits<float>::infinity()) why << "lse = " << lse[row] << ", not -inf";
+          if (bits(lse[row]) != bits(empty_lse)) why << "lse = " << lse[row] << ", not " << empty_lse;
         } else {
           for (std::size_t x = 0; x < c.value_dim; ++x) {
             const double err = std::fabs(out[row * c.value_dim + x] - want[row * c.value_dim + x]);
@@ -281,8 +362,8 @@ void check_rows(const attention_case& c, const std::vector<float>& out, const st
               why << "element " << x << ": got " << out[row * c.value_dim + x] << " want " << want[row * c.value_dim + x]
                   << " allowed " << allowed << "; ";
           }
-          if (!(std::fabs(lse[row] - want_lse[row]) <= lse_max_error(c.head_dim, sigma, n)))
-            why << "lse: got " << lse[row] << " want " << want_lse[row] << " allowed " << lse_max_error(c.head_dim, sigma, n);
+          if (!(std::fabs(lse[row] - want_lse[row]) <= lse_bound))
+            why << "lse: got " << lse[row] << " want " << want_lse[row] << " allowed " << lse_bound;
         }
         if (!why.str().empty()) {
           INFO("row b=" << b << " h=" << h << " i=" << i << " sees " << n << " keys: " << why.str());
@@ -423,16 +504,24 @@ TEST_CASE("attention: the item inside a batch equals the item alone, and attnker
   }
 }
 
-TEST_CASE("attention: a key that the causal mask or the window hides never changes a row, even with inf and NaN in K and V",
+TEST_CASE("attention: a key that the causal mask, the window, the mask or a -inf bias hides never changes a row, even with inf and NaN in K and V",
           "[attention_api]") {
   const std::size_t T = 150, d = 24, dv = 40;
   const auto q = uniform(T * d, -1, 1, 31), k = uniform(T * d, -1, 1, 32), v = uniform(T * dv, -2, 2, 33);
   for (const auto& isa : available_isas()) {
     INFO("path " << isa);
     isa_scope scope(isa);
-    for (int window : {0, 1}) {
+    // how the key is hidden: 0 causal, 1 causal + window, 2 a mask, 3 a -inf bias (from the odd rows)
+    for (int window : {0, 1, 2, 3}) {
+      std::vector<unsigned char> mask(T * T, 1);
+      std::vector<float> bias(T * T, 0.5f);
       for (std::size_t hidden : {std::size_t(5), std::size_t(66), std::size_t(127)}) {
-        INFO("window " << window << ", key " << hidden << " holds inf and NaN");
+        INFO("hidden by " << (window == 0 ? "causal" : window == 1 ? "window" : window == 2 ? "mask" : "bias") << ", key "
+                          << hidden << " holds inf and NaN");
+        for (std::size_t i = 0; i < T; ++i) {
+          mask[i * T + hidden] = i % 2 ? 0 : 1;
+          bias[i * T + hidden] = i % 2 ? -INFINITY : 0.5f;
+        }
         auto run = [&](const std::vector<float>& kk, const std::vector<float>& vv) {
           std::vector<float> out(T * dv, not_a_number);
           attnkern_attention_args a;
@@ -442,7 +531,9 @@ TEST_CASE("attention: a key that the causal mask or the window hides never chang
           a.k = kk.data(), a.k_strides = attnkern_strides_bhsd(1, T, d);
           a.v = vv.data(), a.v_strides = attnkern_strides_bhsd(1, T, dv);
           a.out = out.data(), a.out_strides = attnkern_strides_bhsd(1, T, dv);
-          a.causal = 1, a.window = window, a.window_left = 9, a.window_right = 0;
+          a.causal = window < 2, a.window = window == 1, a.window_left = 9, a.window_right = 0;
+          if (window == 2) a.mask = mask.data(), a.mask_strides = attnkern_strides_bhsd(1, T, T);
+          if (window == 3) a.bias = bias.data(), a.bias_strides = attnkern_strides_bhsd(1, T, T);
           REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
           return out;
         };
@@ -451,7 +542,7 @@ TEST_CASE("attention: a key that the causal mask or the window hides never chang
         for (std::size_t x = 0; x < dv; ++x) v2[hidden * dv + x] = x % 2 ? std::numeric_limits<float>::infinity() : not_a_number;
         const auto clean = run(k, v), poisoned = run(k2, v2);
         for (std::size_t i = 0; i < T; ++i) {
-          const bool sees = i >= hidden && (!window || i <= hidden + 9);
+          const bool sees = window >= 2 ? i % 2 == 0 : i >= hidden && (window == 0 || i <= hidden + 9);
           const std::vector<float> a(clean.begin() + static_cast<std::ptrdiff_t>(i * dv), clean.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
           const std::vector<float> b(poisoned.begin() + static_cast<std::ptrdiff_t>(i * dv), poisoned.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
           INFO("row " << i);
@@ -558,6 +649,14 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
       {"a window with left < 0", ATTNKERN_ERROR_INVALID_ARGUMENT, "window_left",
        [](auto& a) { a.window = 1, a.window_left = -1; }},
       {"a NaN scale", ATTNKERN_ERROR_INVALID_ARGUMENT, "scale", [](auto& a) { a.scale = not_a_number; }},
+      {"a negative softcap (0 is none)", ATTNKERN_ERROR_INVALID_ARGUMENT, "softcap", [](auto& a) { a.softcap = -1.0f; }},
+      {"a NaN softcap", ATTNKERN_ERROR_INVALID_ARGUMENT, "softcap", [](auto& a) { a.softcap = not_a_number; }},
+      {"bias_head_scales without a bias", ATTNKERN_ERROR_INVALID_ARGUMENT, "bias_head_scales",
+       [&](auto& a) { a.bias_head_scales = q.data(); }},
+      {"a negative bias stride", ATTNKERN_ERROR_INVALID_ARGUMENT, "bias_strides.seq",
+       [&](auto& a) { a.bias = k.data(), a.bias_strides.seq = -1; }},
+      {"out overlapping the mask", ATTNKERN_ERROR_ALIASING, "out overlaps mask",
+       [&](auto& a) { a.mask = reinterpret_cast<const uint8_t*>(out.data()), a.mask_strides = {0, 0, 0}; }},
       {"an infinite scale", ATTNKERN_ERROR_INVALID_ARGUMENT, "scale", [](auto& a) { a.scale = INFINITY; }},
       {"an unknown alignment", ATTNKERN_ERROR_INVALID_ARGUMENT, "align", [](auto& a) { a.align = 7; }},
       {"f16 K (next version)", ATTNKERN_ERROR_UNSUPPORTED, "k_dtype", [](auto& a) { a.k_dtype = ATTNKERN_F16; }},

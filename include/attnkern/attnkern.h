@@ -186,20 +186,32 @@ ATTNKERN_API attnkern_status attnkern_sdpa_f32(const float* q, const float* k, c
  *   d = start_b + i (ATTNKERN_ALIGN_TOP_LEFT: PyTorch's is_causal, ONNX's default) or
  *   d = end_b - q_len + i (ATTNKERN_ALIGN_BOTTOM_RIGHT: the last row on the item's last key, as when
  *   decoding against a key cache; attnkern_sdpa_f32's mask is this one with end_b = kv_len).
+ * Order of operations, per row and key (as ggml's flash_attn_ext and PyTorch; see docs/embedding.md):
+ *   1. s = scale * dot(q, k)                          (scale 0: 1 / sqrt(head_dim))
+ *   2. s = softcap * tanh(s / softcap)                (softcap > 0; attnkern's own tanh)
+ *   3. s += bias[b,h,i,j] * (bias_head_scales[h] or 1) + alibi_slopes[h] * (j - d)
+ *   4. hidden keys drop out: outside [start_b, end_b), past the causal diagonal, outside the window,
+ *      mask[b,h,i,j] == 0, bias[b,h,i,j] == -inf (whatever s was, NaN included)
+ *   5. out = sum_j e^(s_j - M) v_j / (sum_j e^(s_j - M) + e^(sink_h - M)), M = max(s_j, sink_h);
+ *      lse = M + log(that denominator). A sink (sinks[h]) weighs in the denominator only.
+ *   (ONNX's Attention applies its softcap after adding the mask, where a -inf entry would then count
+ *   as -softcap and no longer hide its key: attnkern hides it. Without a softcap the orders agree.)
  * Guarantees:
- *  - Keys outside [start_b, end_b) are never read. A key that the causal mask or the window hides
- *    from a row may be read (it shares a block with keys other rows see) but never changes that row,
- *    whatever its K and V hold.
- *  - A row that sees no key gets zeros and lse = -inf (never NaN). A NaN or +inf score among a row's
- *    keys makes the row NaN.
+ *  - Keys outside [start_b, end_b) are never read. A key that the causal mask, the window, the mask
+ *    or a -inf bias hides from a row may be read (it shares a block with keys other rows see) but
+ *    never changes that row, whatever its K and V hold.
+ *  - A row that sees no key gets zeros and lse = -inf (with a sink: zeros and lse = the sink), never
+ *    NaN. A NaN or +inf score among a row's keys makes the row NaN.
  *  - A row's bits depend only on its query, the keys and values it sees, the scale and the modifiers:
  *    not on the thread count, the batch, the number of query rows in the call, how the caller splits
  *    the rows into calls, or the other heads of its group. A row decoded alone (q_len = 1,
  *    bottom-right) equals the same row inside a prefill, bit for bit, on every ISA path.
  *  - Grouped-query heads (q_heads a multiple of kv_heads: MHA, GQA, MQA) share each block of K and V
  *    while it is in L1: it is read once per group and query block, not once per query head.
- * Accuracy: as attnkern_sdpa_f32's (sdpa_max_error, sdpa_random_input_error); lse within
- * lse_max_error(head_dim, sigma, n) of the float64 reference. Scratch: as attnkern_sdpa_f32's,
+ * Accuracy: without modifiers as attnkern_sdpa_f32's (sdpa_max_error, sdpa_random_input_error);
+ * with a softcap, bias or ALiBi within attention_max_error(head_dim, sigma, n), sigma then counting
+ * the largest |bias term| and |ALiBi term| of the row too; lse within lse_max_error(head_dim, sigma,
+ * n) (with modifiers: head_dim + 7 in its place) of the float64 reference. Scratch: as attnkern_sdpa_f32's,
  * with its rows counted over the query heads of a group (docs/embedding.md).
  * ------------------------------------------------------------------------------------------- */
 
@@ -250,6 +262,15 @@ typedef struct attnkern_attention_args {
   const int32_t* kv_lengths;                    /* [batch] or NULL: keys before kv_lengths[b] (right padding) */
   float* lse;                                   /* [batch, q_heads, q_len] or NULL: log-sum-exp per row */
   attnkern_strides lse_strides;                 /* (lse's dim is 1: seq is the row stride) */
+  /* Score modifiers (see "Order of operations" above): */
+  float softcap;                 /* > 0: s = softcap * tanh(s / softcap); 0: none */
+  const float* bias;             /* [batch, q_heads, q_len, kv_len] or NULL: s += bias; -inf hides the key */
+  attnkern_strides bias_strides; /* its batch, head and row strides (0 broadcasts); keys contiguous */
+  const float* bias_head_scales; /* [q_heads] or NULL: s += bias_head_scales[h] * bias instead (ggml's ALiBi) */
+  const float* alibi_slopes;     /* [q_heads] or NULL: s += alibi_slopes[h] * (j - d) */
+  const uint8_t* mask;           /* [batch, q_heads, q_len, kv_len] bytes or NULL: 0 hides the key */
+  attnkern_strides mask_strides; /* its batch, head and row strides (0 broadcasts); keys contiguous */
+  const float* sinks;            /* [q_heads] or NULL: a logit per head in the softmax's denominator only */
 } attnkern_attention_args;
 
 static inline void attnkern_attention_args_init(attnkern_attention_args* args) {

@@ -52,6 +52,14 @@ inline double sdpa_max_error(std::size_t head_dim, double sigma, std::size_t key
   return 0x1p-24 * (2.0 * (static_cast<double>(head_dim) + 1.0) * sigma + 2.0 * std::log(n) + 136.0);
 }
 constexpr double sdpa_random_input_error = 1e-5;
+// attnkern_attention with a softcap, a bias or ALiBi (kernels/sdpa/sdpa_kernel.hpp): as sdpa_max_error
+// with head_dim + 7 in place of head_dim and sigma = the largest |scale q.k| + |bias term| + |ALiBi
+// term| of the row: the modifiers' roundings (softcap's division, tanh and product: 3.88 u; the bias
+// and ALiBi products and sums: 3 u) are at most 7 u of that sigma per score. A sink adds one key to n.
+// The log-sum-exp likewise: lse_max_error with head_dim + 7.
+inline double attention_max_error(std::size_t head_dim, double sigma, std::size_t keys) {
+  return sdpa_max_error(head_dim + 7, sigma, keys + 1);
+}
 // attnkern_attention's log-sum-exp per row (kernels/sdpa/sdpa_kernel.hpp): within
 //   2^-24 ((d + 2) sigma + 2 ln n + 52)
 // of the float64 reference, absolute, with sigma and n as for sdpa_max_error.

@@ -234,8 +234,36 @@ struct attention_problem {
   bool bottom_right = false;  // the diagonal: end_b - q_len + i (else start_b + i)
   bool window = false;
   std::size_t window_left = 0, window_right = 0;
+  // Score modifiers, in attnkern_attention's order (attnkern.h): softcap (> 0), then the bias times
+  // its head's scale and ALiBi's slope times (j - d); a bias of -inf or a mask byte of 0 hides the
+  // key; a sink joins the denominator. Bias and mask elements (b, h, i, j) lie at
+  // b * batch_stride + h * head_stride + i * row_stride + j.
+  T softcap = 0;
+  const T* bias = nullptr;
+  std::size_t bias_batch_stride = 0, bias_head_stride = 0, bias_row_stride = 0;
+  const T* bias_head_scales = nullptr;
+  const T* alibi_slopes = nullptr;
+  const unsigned char* mask = nullptr;
+  std::size_t mask_batch_stride = 0, mask_head_stride = 0, mask_row_stride = 0;
+  const T* sinks = nullptr;
 
-  // Whether row i of item b sees key j.
+  long long diagonal(std::size_t b, std::size_t i) const {
+    const long long start = kv_starts ? kv_starts[b] : 0;
+    const long long end = kv_lengths ? kv_lengths[b] : static_cast<long long>(kv_len);
+    return bottom_right ? end - static_cast<long long>(q_len) + static_cast<long long>(i) : start + static_cast<long long>(i);
+  }
+  T bias_at(std::size_t b, std::size_t h, std::size_t i, std::size_t j) const {
+    return bias[b * bias_batch_stride + h * bias_head_stride + i * bias_row_stride + j];
+  }
+  // Whether row i of head h of item b sees key j, by its mask and bias too.
+  bool sees(std::size_t b, std::size_t h, std::size_t i, std::size_t j) const {
+    if (!sees(b, i, j)) return false;
+    if (mask && mask[b * mask_batch_stride + h * mask_head_stride + i * mask_row_stride + j] == 0) return false;
+    if (bias && bias_at(b, h, i, j) == -std::numeric_limits<T>::infinity()) return false;
+    return true;
+  }
+
+  // Whether row i of item b sees key j by its key range, the causal mask and the window.
   bool sees(std::size_t b, std::size_t i, std::size_t j) const {
     const long long start = kv_starts ? kv_starts[b] : 0;
     const long long end = kv_lengths ? kv_lengths[b] : static_cast<long long>(kv_len);
@@ -265,13 +293,20 @@ void attention(const attention_problem<T>& p, T* out, T* lse) {
         const T* q = p.q.row(b, h, i);
         std::size_t n = 0;
         for (std::size_t j = 0; j < p.kv_len; ++j) {
-          if (!p.sees(b, i, j)) continue;
+          if (!p.sees(b, h, i, j)) continue;
           const T* k = p.k.row(b, g, j);
           W dot = 0;
           for (std::size_t c = 0; c < p.head_dim; ++c) dot += static_cast<W>(q[c]) * static_cast<W>(k[c]);
-          s[n] = static_cast<W>(p.scale) * dot;
+          W x = static_cast<W>(p.scale) * dot;
+          if (p.softcap > 0) x = static_cast<W>(p.softcap) * std::tanh(x / static_cast<W>(p.softcap));
+          if (p.bias)
+            x += static_cast<W>(p.bias_at(b, h, i, j)) * (p.bias_head_scales ? static_cast<W>(p.bias_head_scales[h]) : W(1));
+          if (p.alibi_slopes)
+            x += static_cast<W>(p.alibi_slopes[h]) * static_cast<W>(static_cast<long long>(j) - p.diagonal(b, i));
+          s[n] = x;
           seen[n++] = j;
         }
+        const W sink = p.sinks ? static_cast<W>(p.sinks[h]) : -std::numeric_limits<W>::infinity();
         T* o = out + row * p.value_dim;
         for (std::size_t e = 0; e < p.value_dim; ++e) o[e] = T(0);
         W m = -std::numeric_limits<W>::infinity();
@@ -280,16 +315,17 @@ void attention(const attention_problem<T>& p, T* out, T* lse) {
           nan = nan || std::isnan(s[t]);
           if (s[t] > m) m = s[t];
         }
-        if (nan || m == std::numeric_limits<W>::infinity()) {
+        if (nan || m == std::numeric_limits<W>::infinity() || std::isnan(sink)) {
           for (std::size_t e = 0; e < p.value_dim; ++e) o[e] = std::numeric_limits<T>::quiet_NaN();
           if (lse) lse[row] = std::numeric_limits<T>::quiet_NaN();
           continue;
         }
         if (m == -std::numeric_limits<W>::infinity()) {  // sees no key (or only -inf scores)
-          if (lse) lse[row] = -std::numeric_limits<T>::infinity();
+          if (lse) lse[row] = static_cast<T>(sink);
           continue;
         }
-        W sum = 0;
+        if (sink > m) m = sink;
+        W sum = p.sinks ? std::exp(sink - m) : W(0);
         for (std::size_t t = 0; t < n; ++t) {
           s[t] = std::exp(s[t] - m);
           sum += s[t];

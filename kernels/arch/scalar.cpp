@@ -112,9 +112,11 @@ attention_partial additive_attention_chunk_scalar(const float* keys, const float
 // = e^(s_j - m), their sum and the weighted sum of the values in double, the latter rounded to float
 // at the end.
 void sdpa_chunk_scalar(const sdpa_chunk_args& a) noexcept {
-  static_assert(sdpa_key_chunk * 2 <= (sdpa_key_block + 1) * sdpa_max_query_rows, "p fits in the scratch");
+  static_assert(sdpa_key_chunk * 2 + sdpa_key_chunk / 4 + 2 <= (sdpa_key_block + 1) * sdpa_max_query_rows,
+                "p and the hidden flags fit in the scratch");
   const std::size_t stride = sdpa_acc_stride(a.value_dim);
   double* p = reinterpret_cast<double*>((reinterpret_cast<std::uintptr_t>(a.scratch) + 7) & ~std::uintptr_t(7));
+  unsigned char* hidden = reinterpret_cast<unsigned char*>(p + sdpa_key_chunk);  // by the mask or a -inf bias
   for (std::size_t r = 0; r < a.rows; ++r) {
     const float* q = a.q[r];
     float* acc = a.acc + r * stride;
@@ -123,12 +125,23 @@ void sdpa_chunk_scalar(const sdpa_chunk_args& a) noexcept {
     double m = -inf;
     bool nan = false;
     for (std::size_t j = first; j < keys; ++j) {
+      hidden[j] = a.hides && ((a.mask[r] && a.mask[r][j] == 0) || (a.bias[r] && a.bias[r][j] == -INFINITY));
+      if (hidden[j]) {
+        p[j] = -inf;  // e^-inf = 0; its V is never read
+        continue;
+      }
       double dot = 0;
       for (std::size_t c = 0; c < a.head_dim; ++c)
         dot += static_cast<double>(q[c]) * static_cast<double>(a.k[j * a.ldk + c]);
-      p[j] = static_cast<double>(a.scale) * dot;
-      nan = nan || std::isnan(p[j]);
-      m = std::max(m, p[j]);
+      double x = static_cast<double>(a.scale) * dot;
+      if (a.modified) {
+        if (a.softcap > 0) x = a.softcap * std::tanh(x / a.softcap);
+        if (a.bias[r]) x += static_cast<double>(a.bias[r][j]) * a.bias_scale[r];
+        x += static_cast<double>(a.slope[r]) * static_cast<double>(static_cast<std::ptrdiff_t>(j) - a.diagonal[r]);
+      }
+      p[j] = x;
+      nan = nan || std::isnan(x);
+      m = std::max(m, x);
     }
     // m is stored as a float: rounded, it may lie a half ULP below the largest score, whose p is
     // then a little above 1 (harmless); scores beyond the float range make m infinite and the row
@@ -142,7 +155,8 @@ void sdpa_chunk_scalar(const sdpa_chunk_args& a) noexcept {
     }
     for (std::size_t e = 0; e < a.value_dim; ++e) {
       double sum = 0;
-      for (std::size_t j = first; j < keys; ++j) sum += p[j] * static_cast<double>(a.v[j * a.ldv + e]);
+      for (std::size_t j = first; j < keys; ++j)
+        if (!hidden[j]) sum += p[j] * static_cast<double>(a.v[j * a.ldv + e]);
       acc[e] = static_cast<float>(sum * sdpa_p_scale);
     }
   }

@@ -51,6 +51,18 @@ struct sdpa_chunk_args {
   std::size_t end[sdpa_max_query_rows];
   std::size_t head_dim, value_dim;
   float scale;
+  // Score modifiers (attnkern_attention's order): s = softcap tanh(s / softcap) when softcap > 0;
+  // then, for row r and slot j, s += bias[r][j] bias_scale[r] + slope[r] (j - diagonal[r]); a slot
+  // whose bias is -inf or whose mask byte is 0 is hidden, whatever s was. bias[r] and mask[r] point
+  // at slot 0 (or are null); `hides` says whether any row has either.
+  float softcap;
+  bool modified;  // softcap, bias or ALiBi on any row (else none of the below is read)
+  bool hides;
+  const float* bias[sdpa_max_query_rows];
+  float bias_scale[sdpa_max_query_rows];
+  float slope[sdpa_max_query_rows];
+  std::ptrdiff_t diagonal[sdpa_max_query_rows];
+  const unsigned char* mask[sdpa_max_query_rows];
   float* scratch;  // sdpa_scratch_floats(head_dim, value_dim, ldv != value_dim) floats
   // The chunk's results, per row r < rows: m = the max of its visible scores (-inf if it sees none),
   // l = sum_j e^(s_j - m), and acc[r * acc_stride + e] = sdpa_p_scale sum_j e^(s_j - m) v[j, e] (rows

@@ -75,16 +75,21 @@ struct plan {
   struct range {
     std::size_t first, end;
   };
-  range keys(std::size_t u, std::size_t r) const {
-    const std::size_t b = item(u);
-    const std::ptrdiff_t start = a.kv_starts ? a.kv_starts[b] : 0;
-    const std::ptrdiff_t stop = a.kv_lengths ? a.kv_lengths[b] : static_cast<std::ptrdiff_t>(a.kv_len);
+  std::ptrdiff_t start(std::size_t u) const { return a.kv_starts ? a.kv_starts[item(u)] : 0; }
+  std::ptrdiff_t stop(std::size_t u) const {
+    return a.kv_lengths ? a.kv_lengths[item(u)] : static_cast<std::ptrdiff_t>(a.kv_len);
+  }
+  // Row r's diagonal key d (which may lie outside the keys).
+  std::ptrdiff_t diagonal(std::size_t u, std::size_t r) const {
     const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(position(u, r));
     const std::ptrdiff_t q_len = static_cast<std::ptrdiff_t>(a.q_len);
-    const std::ptrdiff_t d = a.align == alignment::top_left       ? start + i
-                             : a.align == alignment::bottom_right ? stop - q_len + i
-                                                                  : static_cast<std::ptrdiff_t>(a.kv_len) - q_len + i;
-    std::ptrdiff_t first = start, end = stop;
+    return a.align == alignment::top_left       ? start(u) + i
+           : a.align == alignment::bottom_right ? stop(u) - q_len + i
+                                                : static_cast<std::ptrdiff_t>(a.kv_len) - q_len + i;
+  }
+  range keys(std::size_t u, std::size_t r) const {
+    const std::ptrdiff_t d = diagonal(u, r);
+    std::ptrdiff_t first = start(u), end = stop(u);
     if (a.causal) end = std::min(end, d + 1);
     if (a.window) {
       first = std::max(first, d - static_cast<std::ptrdiff_t>(a.window_left));
@@ -164,6 +169,21 @@ struct plan {
       args.end[r] = std::max(first, stop) - k0;
       end = std::max(end, stop);
     }
+    args.softcap = a.softcap;
+    args.modified = a.softcap > 0 || a.bias || a.alibi_slopes;
+    args.hides = a.bias || a.mask;
+    if (args.modified || args.hides) {
+      for (std::size_t r = 0; r < args.rows; ++r) {
+        const std::size_t h = q_head(u, r), i = position(u, r);
+        args.bias[r] = a.bias ? a.bias + b * a.bias_strides.batch + h * a.bias_strides.head + i * a.bias_strides.seq + k0
+                              : nullptr;
+        args.mask[r] = a.mask ? a.mask + b * a.mask_strides.batch + h * a.mask_strides.head + i * a.mask_strides.seq + k0
+                              : nullptr;
+        args.bias_scale[r] = a.bias_head_scales ? a.bias_head_scales[h] : 1.0f;
+        args.slope[r] = a.alibi_slopes ? a.alibi_slopes[h] : 0.0f;
+        args.diagonal[r] = diagonal(u, r) - static_cast<std::ptrdiff_t>(k0);
+      }
+    }
     args.k = a.k + b * a.k_strides.batch + g * a.k_strides.head + k0 * a.k_strides.seq;
     args.v = a.v + b * a.v_strides.batch + g * a.v_strides.head + k0 * a.v_strides.seq;
     args.ldk = a.k_strides.seq;
@@ -207,22 +227,31 @@ struct plan {
     }
   }
 
-  // out rows = Acc / L, and lse = M + log L; zeros and -inf for rows that saw no key.
+  // out rows = Acc / L, and lse = M + log L; zeros and -inf for rows that saw no key. A sink sigma
+  // joins the denominator: M' = max(M, sigma), L' = L e^(M - M') + e^(sigma - M'), Acc e^(M - M').
   void finish(std::size_t u, const unit_totals& t, worker&) const {
     const std::size_t b = item(u);
+    constexpr double unscale = 1.0 / static_cast<double>(sdpa_p_scale);
     for (std::size_t r = 0, n = rows(u); r < n; ++r) {
       const std::size_t h = q_head(u, r), i = position(u, r);
       float* o = a.out + b * a.out_strides.batch + h * a.out_strides.head + i * a.out_strides.seq;
       float* lse = a.lse ? a.lse + b * a.lse_strides.batch + h * a.lse_strides.head + i * a.lse_strides.seq : nullptr;
+      const double sink = a.sinks ? static_cast<double>(a.sinks[h]) : -std::numeric_limits<double>::infinity();
       if (t.max[r] == neg_inf) {
         std::fill(o, o + a.value_dim, 0.0f);
-        if (lse) *lse = neg_inf;
+        if (lse) *lse = static_cast<float>(sink);
         continue;
       }
-      const double inv = 1.0 / t.sum[r];
-      constexpr double unscale = 1.0 / static_cast<double>(sdpa_p_scale);
+      double m = t.max[r], sum = t.sum[r], factor = 1.0;
+      if (a.sinks) {
+        const double top = std::isnan(sink) ? sink : std::max(m, sink);
+        factor = std::exp(m - top);
+        sum = sum * factor + std::exp(sink - top);
+        m = top;
+      }
+      const double inv = factor / sum;
       for (std::size_t e = 0; e < a.value_dim; ++e) o[e] = static_cast<float>(t.acc[r * stride + e] * inv * unscale);
-      if (lse) *lse = static_cast<float>(static_cast<double>(t.max[r]) + std::log(t.sum[r]));
+      if (lse) *lse = static_cast<float>(m + std::log(sum));
     }
   }
 };

@@ -45,6 +45,15 @@ struct attention_args {
   bool window;
   std::size_t window_left, window_right;
   alignment align;
+  // Score modifiers (attnkern.h's order of operations); off when 0 or null.
+  float softcap;
+  const float* bias;  // [batch, q_heads, q_len, kv_len], keys contiguous
+  strides bias_strides;
+  const float* bias_head_scales;  // [q_heads]
+  const float* alibi_slopes;      // [q_heads]
+  const unsigned char* mask;      // [batch, q_heads, q_len, kv_len], keys contiguous
+  strides mask_strides;
+  const float* sinks;  // [q_heads]
 };
 
 // max_threads: the caller's thread budget (1 inside an enclosing parallel region). The result does

@@ -63,6 +63,7 @@
 #pragma once
 
 #include "../simd/exp_core.hpp"
+#include "../simd/tanh_core.hpp"
 #include "sdpa_chunk.hpp"
 
 #include <cstddef>
@@ -176,24 +177,33 @@ ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, const float*
   }
 }
 
-// value_tile's sums for one row r of the block, over keys [j0, j1) of the block only: the same
+// value_tile's sums for one row r of the block, over keys [j0, j1) of the block but those skip(j)
+// names (hidden from the row by a mask or a -inf bias): the same
 // chain per element as the tile's lane (fmadd from zero over the keys in order, then added to acc),
 // so that leaving out keys whose p is 0 changes no bit, and a key left out cannot bring its V's
 // inf or NaN into the row.
-template <class Arch>
+template <class Arch, class Skip>
 ATTNKERN_INLINE void value_row(const float* p, std::size_t r, const float* v, std::size_t ldv, std::size_t j0,
-                               std::size_t j1, std::size_t value_dim, float* acc) noexcept {
+                               std::size_t j1, std::size_t value_dim, float* acc, Skip&& skip) noexcept {
   using V = typename tiles<Arch>::V;
   constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows;
   for (std::size_t e = 0; e < value_dim; e += W) {
     const std::size_t n = value_dim - e < W ? value_dim - e : W;
     V o(0.0f);
     for (std::size_t j = j0; j < j1; ++j) {
+      if (skip(j)) continue;
       const V vv = n < W ? simd::load_floats_partial<V>(v + j * ldv + e, n, 0.0f) : V::load_unaligned(v + j * ldv + e);
       o = simd::fmadd(V(p[j * R + r]), vv, o);
     }
     (V::load_unaligned(acc + e) + o).store_unaligned(acc + e);
   }
+}
+
+// Whether row r does not see slot j by its bias (-inf) or its mask (0), its range aside. (Templated
+// on Arch, as every helper of the per-ISA code: one copy per ISA, see kernels/simd/simd_ops.hpp.)
+template <class Arch>
+ATTNKERN_INLINE bool hidden_by_modifiers(const sdpa_chunk_args& a, std::size_t r, std::size_t j) noexcept {
+  return (a.mask[r] && a.mask[r][j] == 0) || (a.bias[r] && a.bias[r][j] == -std::numeric_limits<float>::infinity());
 }
 
 // Whether V rows [j0, j1) hold an inf or a NaN.
@@ -285,8 +295,34 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     for (; j + NK <= nk; j += NK) score_tile<Arch, NK>(qt, kb + j * ldk, ldk, d, a.scale, s + j * R);
     if (j < nk) score_tail<Arch>(qt, kb + j * ldk, ldk, nk - j, d, a.scale, s + j * R);
 
+    // 1b. the modifiers: softcap (all rows at once), then each row's bias, ALiBi and mask
+    if (a.modified || a.hides) {
+      if (a.softcap > 0) {
+        const VC cap(static_cast<C>(a.softcap));
+        for (std::size_t jj = j0; jj < nk; ++jj)
+          for (std::size_t r = 0; r < R; r += WC) {
+            const VC x = simd::load_floats<VC>(s + jj * R + r);
+            simd::store_floats(s + jj * R + r, cap * simd::tanh(x / cap));
+          }
+      }
+      for (std::size_t r = 0; r < a.rows; ++r) {
+        const float* b = a.bias[r];
+        const unsigned char* mk = a.mask[r];
+        const float scale = a.bias_scale[r], slope = a.slope[r];
+        const std::ptrdiff_t diag = a.diagonal[r];
+        for (std::size_t jj = j0; jj < nk; ++jj) {
+          const std::size_t j = jb + jj;
+          float x = s[jj * R + r];
+          if (b) x = b[j] == neg_inf ? neg_inf : x + b[j] * scale;
+          if (slope != 0.0f) x += slope * static_cast<float>(static_cast<std::ptrdiff_t>(j) - diag);
+          if (mk && mk[j] == 0) x = neg_inf;
+          s[jj * R + r] = x;
+        }
+      }
+    }
+
     // 2. the mask: padding rows, and the slots a row does not see (overwritten: whatever K holds there)
-    const bool masked = !(all_lo <= jb + j0 && jb + nk <= all_hi);
+    const bool masked = a.hides || !(all_lo <= jb + j0 && jb + nk <= all_hi);
     if (masked) {
       for (std::size_t r = 0; r < R; ++r) {
         const std::size_t f = r < a.rows ? a.first[r] : 0, e = r < a.rows ? a.end[r] : 0;
@@ -389,14 +425,17 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
         // Slots that some rows of the tile see and others do not: a row that does not see one has
         // p = 0 there, which the tile multiplies by V. Finite values add nothing; an inf or NaN would
         // make that row NaN, so then each row sums only its own slots.
-        const bool partial = c0 >= c1 ? true : (t0 < c0 || c1 < t1);
+        const bool partial = a.hides || c0 >= c1 || t0 < c0 || c1 < t1;
         if (partial) {
-          const bool bad = c0 >= c1 ? any_nonfinite<Arch>(vb, ldv, t0, t1, a.value_dim)
+          const bool bad = a.hides || c0 >= c1 ? any_nonfinite<Arch>(vb, ldv, t0, t1, a.value_dim)
                                     : any_nonfinite<Arch>(vb, ldv, t0, c0, a.value_dim) ||
                                           any_nonfinite<Arch>(vb, ldv, c1, t1, a.value_dim);
           if (bad) {
-            for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr)
-              if (f[rr] < e[rr]) value_row<Arch>(s, r0 + rr, vb, ldv, f[rr], e[rr], a.value_dim, a.acc + (r0 + rr) * stride);
+            for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr) {
+              const std::size_t r = r0 + rr;
+              auto skip = [&](std::size_t jj) { return a.hides && hidden_by_modifiers<Arch>(a, r, jb + jj); };
+              if (f[rr] < e[rr]) value_row<Arch>(s, r, vb, ldv, f[rr], e[rr], a.value_dim, a.acc + r * stride, skip);
+            }
             continue;
           }
         }
