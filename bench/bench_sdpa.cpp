@@ -11,7 +11,8 @@
 // Rates: flops = 4 batch q_len kv_len head_dim / time, halved for causal (the useful FLOPs).
 // attnkern's variants through attnkern_attention, at head_dim 64 and the decoding shapes: the same
 // call described (BHSD), BSHD strides, GQA with 4 and 8 query heads per K/V head, and (causal, 1024
-// rows and more) a sliding window of 256 keys.
+// rows and more) a sliding window of 256 keys; at 16 x 1024 x 64 causal, each score modifier (a bias
+// and a byte mask broadcast over the heads, ALiBi, a softcap of 30, sinks).
 // Default: batch 16 x sequence {64, 127, 512, 1024} x head_dim {32, 64, 128}, and causal at
 // head_dim 64; --full: the sweep, batch {1, 16, 64} x sequence {64, 127, 128, 512, 1024,
 // 4096} x head_dim {32, 64, 128}, causal and not (the largest shapes take seconds per run). Both
@@ -94,9 +95,28 @@ struct implementation {
   std::function<bool(const shape&)> applies = [](const shape&) { return true; };
 };
 
+// A score modifier of the described call.
+enum class modifier { none, bias, mask, alibi, softcap, sinks };
+
+// The modifiers' inputs, for up to 16 heads and 4096 x 4096 scores: a bias and a mask broadcast over
+// the heads (as ggml's and most engines' are), slopes, sinks.
+struct modifier_inputs {
+  std::vector<float> bias, per_head;
+  std::vector<unsigned char> mask;
+  modifier_inputs() : bias(uniform_inputs(4096 * 4096, -1.0f, 1.0f)), per_head(64, 0.25f), mask(4096 * 4096, 1) {
+    for (std::size_t i = 0; i < mask.size(); i += 7) mask[i] = 0;
+  }
+};
+const modifier_inputs& modifier_data() {
+  static const modifier_inputs m;
+  return m;
+}
+
 // The described call (attnkern_attention) at a shape: batch x heads = s.batch query heads, in BHSD
-// or BSHD, with s.batch / group K/V heads, causal bottom-right, a window of `window` keys (0: none).
-void described(const shape& s, const inputs& in, bool bshd, std::size_t group, std::size_t window) {
+// or BSHD, with s.batch / group K/V heads, causal bottom-right, a window of `window` keys (0: none),
+// and a modifier.
+void described(const shape& s, const inputs& in, bool bshd, std::size_t group, std::size_t window,
+               modifier mod = modifier::none) {
   attnkern_attention_args a;
   attnkern_attention_args_init(&a);
   const std::size_t kv_heads = s.batch / group;
@@ -111,6 +131,16 @@ void described(const shape& s, const inputs& in, bool bshd, std::size_t group, s
   a.causal = s.causal ? 1 : 0;
   a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
   if (window) a.window = 1, a.window_left = static_cast<int64_t>(window - 1);
+  const modifier_inputs& m = modifier_data();
+  const attnkern_strides broadcast{0, 0, static_cast<int64_t>(s.kv_len)};  // [q_len, kv_len] for every head
+  switch (mod) {
+    case modifier::none: break;
+    case modifier::bias: a.bias = m.bias.data(), a.bias_strides = broadcast; break;
+    case modifier::mask: a.mask = m.mask.data(), a.mask_strides = broadcast; break;
+    case modifier::alibi: a.alibi_slopes = m.per_head.data(); break;
+    case modifier::softcap: a.softcap = 30.0f; break;
+    case modifier::sinks: a.sinks = m.per_head.data(); break;
+  }
   attnkern_attention(&a);
 }
 
@@ -137,6 +167,16 @@ const std::vector<implementation>& implementations() {
   impls.push_back({"attnkern_window256", "attnkern_attention, causal with a sliding window of 256 keys",
                    [](const shape& s, const inputs& in, int) { described(s, in, false, 1, 256); },
                    [](const shape& s) { return s.causal && s.head_dim == 64 && s.q_len >= 1024; }});
+  // each score modifier on the causal prefill at head_dim 64 (16 heads, 1024 rows)
+  auto prefill = [](const shape& s) { return s.causal && s.head_dim == 64 && s.q_len == 1024 && s.batch == 16; };
+  const std::pair<const char*, modifier> modifiers[] = {{"bias", modifier::bias},
+                                                        {"mask", modifier::mask},
+                                                        {"alibi", modifier::alibi},
+                                                        {"softcap", modifier::softcap},
+                                                        {"sinks", modifier::sinks}};
+  for (const auto& [id, mod] : modifiers)
+    impls.push_back({std::string("attnkern_") + id, std::string("attnkern_attention, causal with ") + id,
+                     [mod = mod](const shape& s, const inputs& in, int) { described(s, in, false, 1, 0, mod); }, prefill});
 #if defined(ATTNKERN_BENCH_OPENBLAS)
   impls.push_back({"unfused_openblas", "OpenBLAS sgemm + softmax + sgemm",
                    [](const shape& s, const inputs& in, int threads) {

@@ -63,6 +63,27 @@ int main(void) {
       return 1;
     }
   }
+  {
+    /* the described call, BSHD with two query heads sharing one K/V head, as docs/embedding.md
+       writes it: the same rows as the sdpa call above, with the log-sum-exp */
+    const float q[4] = {1.0f, 1.0f, 2.0f, 2.0f}, k[2] = {0.5f, -1.0f}, v[2] = {3.0f, 5.0f};
+    float out[4], lse[4];
+    attnkern_attention_args a;
+    attnkern_attention_args_init(&a);
+    a.batch = 1; a.q_heads = 2; a.kv_heads = 1; a.q_len = 2; a.kv_len = 2; a.head_dim = a.value_dim = 1;
+    a.q = q; a.q_strides = attnkern_strides_bshd(2, 2, 1);
+    a.k = k; a.k_strides = attnkern_strides_bshd(1, 2, 1);
+    a.v = v; a.v_strides = attnkern_strides_bshd(1, 2, 1);
+    a.out = out; a.out_strides = attnkern_strides_bshd(2, 2, 1);
+    a.lse = lse; a.lse_strides = attnkern_strides_bshd(2, 2, 1);
+    a.scale = 1.0f; a.causal = 1; a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+    status = attnkern_attention(&a);
+    if (status != ATTNKERN_OK || out[0] != 3.0f || out[1] != 3.0f || lse[0] != 0.5f ||
+        fabs(out[2] - (exp(1.0) * 3.0 + exp(-2.0) * 5.0) / (exp(1.0) + exp(-2.0))) > 1e-5 || out[3] != out[2]) {
+      fprintf(stderr, "attnkern_attention: %s; %g %g %g %g\n", attnkern_last_error_message(), out[0], out[1], out[2], out[3]);
+      return 1;
+    }
+  }
   printf("C consumer: attnkern %s on %s (of %s), tanh(0.5) = %.7f\n", attnkern_version(), attnkern_isa(),
          attnkern_isa_list(), y[3]);
   return 0;
