@@ -711,3 +711,96 @@ TEST_CASE("sdpa: values near FLT_MAX do not overflow where the result is finite,
     }
   }
 }
+
+namespace {
+
+// ALiBi's slopes for n heads and a maximum bias (the ALiBi paper's geometric sequence, as ggml's
+// max_bias defines it): with n2 the largest power of two <= n, head h < n2 gets m0^(h + 1), m0 =
+// 2^(-max_bias / n2); the others m1^(2 (h - n2) + 1), m1 = 2^(-max_bias / 2 / n2).
+std::vector<float> alibi_slopes(std::size_t n, float max_bias) {
+  std::size_t n2 = 1;
+  while (n2 * 2 <= n) n2 *= 2;
+  const double m0 = std::pow(2.0, -static_cast<double>(max_bias) / static_cast<double>(n2));
+  const double m1 = std::pow(2.0, -static_cast<double>(max_bias) / 2.0 / static_cast<double>(n2));
+  std::vector<float> s(n);
+  for (std::size_t h = 0; h < n; ++h)
+    s[h] = static_cast<float>(h < n2 ? std::pow(m0, static_cast<double>(h + 1)) : std::pow(m1, static_cast<double>(2 * (h - n2) + 1)));
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("attention: ggml's flash_attn_ext geometries in one call each (f32 K/V): mask, ALiBi, softcap, sinks, GQA",
+          "[attention_api][peers]") {
+  // ggml's tensors: q [head_dim, n_q, heads, 1] and k, v [head_dim, n_kv, kv_heads, 1] (BHSD), the
+  // mask [n_kv, n_q] shared by every head (a bias with head stride 0), ALiBi as per-head scales of
+  // that mask, the output [head_dim, heads, n_q] (heads inside a row: BSHD).
+  int cases = 0;
+  for (std::size_t hs : {40, 64, 72, 128})
+    for (std::size_t nr : {1, 4})
+      for (std::size_t kv : {113, 512})
+        for (std::size_t nb : {1, 3, 32})
+          for (int variant = 0; variant < 4; ++variant) {
+            const bool mask = variant != 0, alibi = variant == 2, softcap = variant == 3, sinks = variant >= 2;
+            const std::size_t nh = 4, H = nh * nr;
+            const uint32_t seed = static_cast<uint32_t>(hs * 1000 + nr * 100 + kv + nb * 7 + static_cast<std::size_t>(variant));
+            INFO("hs " << hs << " heads " << H << "/" << nh << " kv " << kv << " n_q " << nb << (mask ? " mask" : "")
+                       << (alibi ? " max_bias 8" : "") << (softcap ? " softcap 10" : "") << (sinks ? " sinks" : ""));
+            const auto q = uniform(H * nb * hs, -1, 1, seed), k = uniform(nh * kv * hs, -1, 1, seed + 1),
+                       v = uniform(nh * kv * hs, -1, 1, seed + 2);
+            std::vector<float> bias = uniform(nb * kv, -1, 1, seed + 3);
+            for (std::size_t i = 0; i < bias.size(); i += 11) bias[i] = -INFINITY;
+            const std::vector<float> slopes = alibi_slopes(H, 8.0f), sink = uniform(H, -2, 2, seed + 4);
+            std::vector<float> out(nb * H * hs), lse(H * nb);
+            attnkern_attention_args a;
+            attnkern_attention_args_init(&a);
+            a.batch = 1, a.q_heads = H, a.kv_heads = nh, a.q_len = nb, a.kv_len = kv, a.head_dim = a.value_dim = hs;
+            a.q = q.data(), a.q_strides = attnkern_strides_bhsd(H, nb, hs);
+            a.k = k.data(), a.k_strides = attnkern_strides_bhsd(nh, kv, hs);
+            a.v = v.data(), a.v_strides = attnkern_strides_bhsd(nh, kv, hs);
+            a.out = out.data(), a.out_strides = attnkern_strides_bshd(H, nb, hs);
+            a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(H, nb, 1);
+            a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs)));
+            if (mask) a.bias = bias.data(), a.bias_strides = {0, 0, static_cast<int64_t>(kv)};
+            if (alibi) a.bias_head_scales = slopes.data();
+            if (softcap) a.softcap = 10.0f;
+            if (sinks) a.sinks = sink.data();
+            REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+            // the oracle, in BHSD order
+            const std::vector<double> qd(q.begin(), q.end()), kd(k.begin(), k.end()), vd(v.begin(), v.end()),
+                bd(bias.begin(), bias.end()), sd(slopes.begin(), slopes.end()), snd(sink.begin(), sink.end());
+            attnkern::reference::attention_problem<double> p{};
+            p.q = {qd.data(), H * nb * hs, nb * hs, hs};
+            p.k = {kd.data(), nh * kv * hs, kv * hs, hs};
+            p.v = {vd.data(), nh * kv * hs, kv * hs, hs};
+            p.batch = 1, p.q_heads = H, p.kv_heads = nh, p.q_len = nb, p.kv_len = kv, p.head_dim = p.value_dim = hs;
+            p.scale = a.scale;
+            if (mask) p.bias = bd.data(), p.bias_row_stride = kv;
+            if (alibi) p.bias_head_scales = sd.data();
+            if (softcap) p.softcap = 10.0;
+            if (sinks) p.sinks = snd.data();
+            std::vector<double> want(H * nb * hs), want_lse(H * nb);
+            attnkern::reference::attention(p, want.data(), want_lse.data());
+            double worst = 0;
+            for (std::size_t h = 0; h < H; ++h)
+              for (std::size_t i = 0; i < nb; ++i) {
+                std::size_t n = 0;
+                double sigma = 0;
+                for (std::size_t j = 0; j < kv; ++j) {
+                  if (!p.sees(0, h, i, j)) continue;
+                  ++n;
+                  double dot = 0;
+                  for (std::size_t x = 0; x < hs; ++x) dot += std::fabs(qd[(h * nb + i) * hs + x] * kd[(h / nr * kv + j) * hs + x]);
+                  sigma = std::max(sigma, a.scale * dot + (mask ? std::fabs(bd[i * kv + j] * (alibi ? sd[h] : 1.0)) : 0.0));
+                }
+                const double allowed = attention_max_error(hs, sigma, n) + attention_abs_floor;  // (max|v| <= 1)
+                for (std::size_t x = 0; x < hs; ++x)
+                  worst = std::max(worst, std::fabs(out[(i * H + h) * hs + x] - want[(h * nb + i) * hs + x]) / allowed);
+                worst = std::max(worst, std::fabs(lse[h * nb + i] - want_lse[h * nb + i]) / lse_max_error(hs + 7, sigma, n + 1));
+              }
+            INFO("worst error: " << worst << " of the bound");
+            REQUIRE(worst <= 1.0);
+            ++cases;
+          }
+  REQUIRE(cases == 192);
+}
