@@ -1,5 +1,5 @@
 // libFuzzer target: attnkern_sdpa_f32 on any shape (short, or up to 1600 keys: several chunks), key
-// lengths (invalid ones too), causal or not, q and k with values up to +-1e4 or NaN and finite v, on
+// lengths (invalid ones too), causal or not, q and k with values up to +-1e4 or NaN and v up to +-1e4 or NaN, on
 // any path, against the float64 reference within the documented bound,
 // max|v| 2^-24 (2 (d + 1) sigma + 2 ln n + 136) per row (NaN exactly where the reference has NaN); a
 // non-finite scale gives ATTNKERN_ERROR_INVALID_ARGUMENT and an invalid length
@@ -29,8 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
                       : static_cast<float>(1.0 / std::sqrt(static_cast<double>(std::max<std::size_t>(d, 1))));
   const std::vector<float> q = in.values(batch * q_len * d, 3.0f, true), k = in.values(batch * kv_len * d, 3.0f, true);
   std::vector<float> v = in.values(batch * kv_len * dv, 2.0f, true);
-  for (float& e : v)  // finite values: a NaN or inf value a row may not see can still reach it (documented)
-    if (!std::isfinite(e)) e = 0.0f;
+  for (float& e : v)  // no infinities (the order of the sums decides between inf and NaN); NaN may sit anywhere,
+    if (std::isinf(e)) e = 0.0f;  // and one a row does not see (past the diagonal or the length) never reaches it
   const int32_t* len = use_lengths ? lengths.data() : nullptr;
   const float sentinel = 7.25f;
   std::vector<float> out(batch * q_len * dv, sentinel);

@@ -269,6 +269,9 @@ attnkern_status read_struct(const char* function, const char* type, const void* 
   if (!args) return fail(ATTNKERN_ERROR_NULL_POINTER, function, "args is NULL");
   std::size_t size;
   std::memcpy(&size, args, sizeof size);
+  if (size > known + 4096)  // (not a struct of this family: its bytes past ours are not read)
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, function, "args->struct_size = %zu is not the size of any %s; set it to sizeof(%s)",
+                size, type, type);
   if (size < oldest)
     return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, function, "args->struct_size = %zu; set it to sizeof(%s) (%zu here)", size,
                 type, known);

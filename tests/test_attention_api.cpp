@@ -662,6 +662,8 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
       {"f16 K (next version)", ATTNKERN_ERROR_UNSUPPORTED, "k_dtype", [](auto& a) { a.k_dtype = ATTNKERN_F16; }},
       {"an unknown dtype", ATTNKERN_ERROR_INVALID_ARGUMENT, "out_dtype", [](auto& a) { a.out_dtype = 9; }},
       {"struct_size 0", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size", [](auto& a) { a.struct_size = 0; }},
+      {"a struct_size of no version (not read past)", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size",
+       [](auto& a) { a.struct_size = std::size_t(1) << 40; }},
       {"a null K", ATTNKERN_ERROR_NULL_POINTER, "k", [](auto& a) { a.k = nullptr; }},
       {"out overlapping q", ATTNKERN_ERROR_ALIASING, "out overlaps q", [&](auto& a) { a.out = q.data(); }},
       {"a length past kv_len", ATTNKERN_ERROR_INVALID_LENGTH, "kv_lengths[0]", [&](auto& a) { a.kv_lengths = &too_long; }},
@@ -692,6 +694,16 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
   n.future = 1;
   REQUIRE(attnkern_attention(&n.a) == ATTNKERN_ERROR_UNSUPPORTED);
   REQUIRE(attnkern_attention(nullptr) == ATTNKERN_ERROR_NULL_POINTER);
+  // the C++ wrapper throws the failure in full
+  attnkern_attention_args a = base();
+  a.kv_heads = 3;
+  try {
+    attnkern::attention(a);
+    FAIL("no exception");
+  } catch (const attnkern::error& e) {
+    REQUIRE(e.status() == ATTNKERN_ERROR_INVALID_ARGUMENT);
+    REQUIRE(std::string(e.what()).find("q_heads = 4 is not a multiple of kv_heads = 3") != std::string::npos);
+  }
 }
 
 TEST_CASE("sdpa: values near FLT_MAX do not overflow where the result is finite, every path", "[attention_api][sdpa]") {

@@ -59,4 +59,9 @@ inline void log_softmax(const float* x, float* y, std::size_t rows, std::size_t 
   check(attnkern_log_softmax_f32(x, y, rows, cols));
 }
 
+// Attention on strided tensors (attnkern.h: attnkern_attention_args, zeroed with
+// attnkern_attention_args_init), and the merge of two partial results.
+inline void attention(const attnkern_attention_args& args) { check(attnkern_attention(&args)); }
+inline void attention_merge(const attnkern_merge_args& args) { check(attnkern_attention_merge(&args)); }
+
 }  // namespace attnkern
