@@ -61,69 +61,73 @@ struct plan {
   };
   static constexpr bool finish_chunks = false;
 
-  // Unit u: batch item, K/V head, and its rows, which are the group rows [first_row, first_row +
-  // rows) of (b, kv_head); group row g is position g / group of query head kv_head * group + g % group.
-  std::size_t units() const { return a.batch * a.kv_heads * blocks; }
-  std::size_t item(std::size_t u) const { return u / (a.kv_heads * blocks); }
-  std::size_t kv_head(std::size_t u) const { return u / blocks % a.kv_heads; }
-  std::size_t first_row(std::size_t u) const { return u % blocks * block; }
-  std::size_t rows(std::size_t u) const { return std::min(block, a.q_len * group - first_row(u)); }
-  std::size_t position(std::size_t u, std::size_t r) const { return (first_row(u) + r) / group; }
-  std::size_t q_head(std::size_t u, std::size_t r) const { return kv_head(u) * group + (first_row(u) + r) % group; }
-
-  // The keys row r of unit u sees, [first, end) (first >= end: none).
-  struct range {
-    std::size_t first, end;
+  // Unit u: batch item b, K/V head g, and its rows, which are the group rows [row0, row0 + rows) of
+  // (b, g); group row x is position x / group of query head g * group + x % group. The item's keys
+  // are [start, stop).
+  struct unit {
+    std::size_t b, g, row0, rows;
+    std::ptrdiff_t start, stop;
   };
-  std::ptrdiff_t start(std::size_t u) const { return a.kv_starts ? a.kv_starts[item(u)] : 0; }
-  std::ptrdiff_t stop(std::size_t u) const {
-    return a.kv_lengths ? a.kv_lengths[item(u)] : static_cast<std::ptrdiff_t>(a.kv_len);
+  std::size_t units() const { return a.batch * a.kv_heads * blocks; }
+  unit unit_of(std::size_t u) const {
+    unit n;
+    n.b = u / (a.kv_heads * blocks);
+    n.g = u / blocks % a.kv_heads;
+    n.row0 = u % blocks * block;
+    n.rows = std::min(block, a.q_len * group - n.row0);
+    n.start = a.kv_starts ? a.kv_starts[n.b] : 0;
+    n.stop = a.kv_lengths ? a.kv_lengths[n.b] : static_cast<std::ptrdiff_t>(a.kv_len);
+    return n;
   }
+  std::size_t position(const unit& n, std::size_t r) const { return group == 1 ? n.row0 + r : (n.row0 + r) / group; }
+  std::size_t q_head(const unit& n, std::size_t r) const { return group == 1 ? n.g : n.g * group + (n.row0 + r) % group; }
+
   // Row r's diagonal key d (which may lie outside the keys).
-  std::ptrdiff_t diagonal(std::size_t u, std::size_t r) const {
-    const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(position(u, r));
+  std::ptrdiff_t diagonal(const unit& n, std::size_t r) const {
+    const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(position(n, r));
     const std::ptrdiff_t q_len = static_cast<std::ptrdiff_t>(a.q_len);
-    return a.align == alignment::top_left       ? start(u) + i
-           : a.align == alignment::bottom_right ? stop(u) - q_len + i
+    return a.align == alignment::top_left       ? n.start + i
+           : a.align == alignment::bottom_right ? n.stop - q_len + i
                                                 : static_cast<std::ptrdiff_t>(a.kv_len) - q_len + i;
   }
-  range keys(std::size_t u, std::size_t r) const {
-    const std::ptrdiff_t d = diagonal(u, r);
-    std::ptrdiff_t first = start(u), end = stop(u);
-    if (a.causal) end = std::min(end, d + 1);
-    if (a.window) {
-      first = std::max(first, d - static_cast<std::ptrdiff_t>(a.window_left));
-      end = std::min(end, d + static_cast<std::ptrdiff_t>(a.window_right) + 1);
+  // The keys row r of a unit sees, [first, end) (first >= end: none).
+  struct range {
+    std::size_t first, end;
+    bool empty() const { return first >= end; }
+  };
+  range keys(const unit& n, std::size_t r) const {
+    std::ptrdiff_t first = n.start, end = n.stop;
+    if (a.causal || a.window) {
+      const std::ptrdiff_t d = diagonal(n, r);
+      if (a.causal) end = std::min(end, d + 1);
+      if (a.window) {
+        first = std::max(first, d - static_cast<std::ptrdiff_t>(a.window_left));
+        end = std::min(end, d + static_cast<std::ptrdiff_t>(a.window_right) + 1);
+      }
     }
     if (end <= first) return {0, 0};
     return {static_cast<std::size_t>(first), static_cast<std::size_t>(end)};
   }
-  // The keys some row of unit u sees: rows see nondecreasing ranges, so these are [first row's
-  // first, last row's end), which the unit's chunks cover.
-  range keys(std::size_t u) const {
-    range all{0, 0};
-    for (std::size_t r = 0, n = rows(u); r < n; ++r) {
-      const range k = keys(u, r);
-      if (k.first >= k.end) continue;
-      if (all.first >= all.end) {
-        all = k;
-      } else {
-        all.first = std::min(all.first, k.first);
-        all.end = std::max(all.end, k.end);
-      }
-    }
-    return all;
+  // The keys some row of a unit sees. A row's first and end never decrease with its position, so
+  // these are [the first seeing row's first, the last seeing row's end), which the chunks cover.
+  range keys(const unit& n) const {
+    std::size_t r0 = 0, r1 = n.rows;
+    range lo{0, 0}, hi{0, 0};
+    while (r0 < r1 && (lo = keys(n, r0)).empty()) ++r0;
+    while (r1 > r0 && (hi = keys(n, r1 - 1)).empty()) --r1;
+    return r0 < r1 ? range{lo.first, hi.end} : range{0, 0};
   }
   std::size_t chunks(std::size_t u) const {
-    const range k = keys(u);
-    return k.first >= k.end ? 0 : (k.end - 1) / sdpa_key_chunk - k.first / sdpa_key_chunk + 1;
+    const range k = keys(unit_of(u));
+    return k.empty() ? 0 : (k.end - 1) / sdpa_key_chunk - k.first / sdpa_key_chunk + 1;
   }
   // The work in multiply-adds.
   std::size_t work() const {
     std::size_t w = 0;
     for (std::size_t u = 0; u < units(); ++u) {
-      const range k = keys(u);
-      if (k.first < k.end) w += rows(u) * (k.end - k.first) * (a.head_dim + a.value_dim + 1);
+      const unit n = unit_of(u);
+      const range k = keys(n);
+      if (!k.empty()) w += n.rows * (k.end - k.first) * (a.head_dim + a.value_dim + 1);
     }
     return w;
   }
@@ -155,14 +159,15 @@ struct plan {
 
   // Chunk c of unit u into the slot.
   void chunk(std::size_t u, std::size_t c, worker& w, const chunk_result& out) const {
-    const std::size_t b = item(u), g = kv_head(u);
-    const std::size_t k0 = (keys(u).first / sdpa_key_chunk + c) * sdpa_key_chunk;
+    const unit n = unit_of(u);
+    const std::size_t b = n.b, g = n.g;
+    const std::size_t k0 = (keys(n).first / sdpa_key_chunk + c) * sdpa_key_chunk;
     sdpa_chunk_args args;
-    args.rows = rows(u);
+    args.rows = n.rows;
     std::size_t end = k0;
     for (std::size_t r = 0; r < args.rows; ++r) {
-      args.q[r] = a.q + b * a.q_strides.batch + q_head(u, r) * a.q_strides.head + position(u, r) * a.q_strides.seq;
-      const range k = keys(u, r);
+      args.q[r] = a.q + b * a.q_strides.batch + q_head(n, r) * a.q_strides.head + position(n, r) * a.q_strides.seq;
+      const range k = keys(n, r);
       const std::size_t first = std::min(std::max(k.first, k0), k0 + sdpa_key_chunk);
       const std::size_t stop = std::min(std::max(k.end, k0), k0 + sdpa_key_chunk);
       args.first[r] = first - k0;
@@ -174,14 +179,14 @@ struct plan {
     args.hides = a.bias || a.mask;
     if (args.modified || args.hides) {
       for (std::size_t r = 0; r < args.rows; ++r) {
-        const std::size_t h = q_head(u, r), i = position(u, r);
+        const std::size_t h = q_head(n, r), i = position(n, r);
         args.bias[r] = a.bias ? a.bias + b * a.bias_strides.batch + h * a.bias_strides.head + i * a.bias_strides.seq + k0
                               : nullptr;
         args.mask[r] = a.mask ? a.mask + b * a.mask_strides.batch + h * a.mask_strides.head + i * a.mask_strides.seq + k0
                               : nullptr;
         args.bias_scale[r] = a.bias_head_scales ? a.bias_head_scales[h] : 1.0f;
         args.slope[r] = a.alibi_slopes ? a.alibi_slopes[h] : 0.0f;
-        args.diagonal[r] = diagonal(u, r) - static_cast<std::ptrdiff_t>(k0);
+        args.diagonal[r] = diagonal(n, r) - static_cast<std::ptrdiff_t>(k0);
       }
     }
     args.k = a.k + b * a.k_strides.batch + g * a.k_strides.head + k0 * a.k_strides.seq;
@@ -200,7 +205,7 @@ struct plan {
   }
 
   void start(std::size_t u, const unit_totals& t) const {
-    const std::size_t r = rows(u);
+    const std::size_t r = unit_of(u).rows;
     std::fill(t.max, t.max + r, neg_inf);
     std::fill(t.sum, t.sum + r, 0.0);
     std::fill(t.acc, t.acc + r * stride, 0.0);
@@ -209,7 +214,7 @@ struct plan {
   // t := t merged with a chunk's results, row by row. Rows that see no key in the chunk (m = -inf)
   // are left alone; a NaN m makes the row's sum NaN.
   void merge(std::size_t u, std::size_t, const unit_totals& t, const chunk_result& in) const {
-    for (std::size_t r = 0, n = rows(u); r < n; ++r) {
+    for (std::size_t r = 0, n = unit_of(u).rows; r < n; ++r) {
       const float m = in.max[r];
       if (m == neg_inf) continue;
       double* o = t.acc + r * stride;
@@ -230,10 +235,11 @@ struct plan {
   // out rows = Acc / L, and lse = M + log L; zeros and -inf for rows that saw no key. A sink sigma
   // joins the denominator: M' = max(M, sigma), L' = L e^(M - M') + e^(sigma - M'), Acc e^(M - M').
   void finish(std::size_t u, const unit_totals& t, worker&) const {
-    const std::size_t b = item(u);
+    const unit n = unit_of(u);
+    const std::size_t b = n.b;
     constexpr double unscale = 1.0 / static_cast<double>(sdpa_p_scale);
-    for (std::size_t r = 0, n = rows(u); r < n; ++r) {
-      const std::size_t h = q_head(u, r), i = position(u, r);
+    for (std::size_t r = 0; r < n.rows; ++r) {
+      const std::size_t h = q_head(n, r), i = position(n, r);
       float* o = a.out + b * a.out_strides.batch + h * a.out_strides.head + i * a.out_strides.seq;
       float* lse = a.lse ? a.lse + b * a.lse_strides.batch + h * a.lse_strides.head + i * a.lse_strides.seq : nullptr;
       const double sink = a.sinks ? static_cast<double>(a.sinks[h]) : -std::numeric_limits<double>::infinity();

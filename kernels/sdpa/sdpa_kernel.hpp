@@ -324,10 +324,18 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     // 2. the mask: padding rows, and the slots a row does not see (overwritten: whatever K holds there)
     const bool masked = a.hides || !(all_lo <= jb + j0 && jb + nk <= all_hi);
     if (masked) {
-      for (std::size_t r = 0; r < R; ++r) {
-        const std::size_t f = r < a.rows ? a.first[r] : 0, e = r < a.rows ? a.end[r] : 0;
+      if (a.rows < R)  // the padding rows: contiguous in each column
         for (std::size_t jj = j0; jj < nk; ++jj)
-          if (jb + jj < f || jb + jj >= e) s[jj * R + r] = neg_inf;
+          for (std::size_t r = a.rows; r < R; ++r) s[jj * R + r] = neg_inf;
+      for (std::size_t r = 0; r < a.rows; ++r) {
+        // row r sees the block's columns [f, e)
+        std::size_t f = nk, e = nk;
+        if (a.first[r] < a.end[r]) {
+          f = a.first[r] <= jb + j0 ? j0 : a.first[r] - jb < nk ? a.first[r] - jb : nk;
+          e = a.end[r] <= jb + f ? f : a.end[r] - jb < nk ? a.end[r] - jb : nk;
+        }
+        for (std::size_t jj = j0; jj < f; ++jj) s[jj * R + r] = neg_inf;
+        for (std::size_t jj = e; jj < nk; ++jj) s[jj * R + r] = neg_inf;
       }
     }
     //    the block's max per row, and whether any row sees a key or has a larger max
