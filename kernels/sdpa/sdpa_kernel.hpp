@@ -273,6 +273,17 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
   const std::size_t vectors = (a.value_dim + W - 1) / W;
   const std::size_t last = a.value_dim - (vectors - 1) * W;  // 1 .. W floats in the last vector
 
+  // ALiBi's slopes and diagonals per lane (0 for rows without, and padding rows)
+  alignas(64) float slope[R];
+  alignas(64) float diagonal[R];
+  bool any_slope = false;
+  for (std::size_t r = 0; r < R; ++r) {
+    const bool row = a.modified && r < a.rows && a.slope[r] != 0.0f;
+    slope[r] = row ? a.slope[r] : 0.0f;
+    diagonal[r] = row ? static_cast<float>(a.diagonal[r]) : 0.0f;
+    any_slope = any_slope || row;
+  }
+
   for (std::size_t jb = lo / sdpa_key_block * sdpa_key_block; jb < hi; jb += sdpa_key_block) {
     // The block's slots that are read, [jb + j0, jb + nk); slot jb + jj is column jj of S whatever
     // the rows, and the columns before j0 hold -inf.
@@ -306,19 +317,27 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
           }
       }
       for (std::size_t r = 0; r < a.rows; ++r) {
-        const float* b = a.bias[r];
-        const unsigned char* mk = a.mask[r];
-        const float scale = a.bias_scale[r], slope = a.slope[r];
-        const std::ptrdiff_t diag = a.diagonal[r];
-        for (std::size_t jj = j0; jj < nk; ++jj) {
-          const std::size_t j = jb + jj;
-          float x = s[jj * R + r];
-          if (b) x = b[j] == neg_inf ? neg_inf : x + b[j] * scale;
-          if (slope != 0.0f) x += slope * static_cast<float>(static_cast<std::ptrdiff_t>(j) - diag);
-          if (mk && mk[j] == 0) x = neg_inf;
-          s[jj * R + r] = x;
+        if (const float* b = a.bias[r]) {
+          const float scale = a.bias_scale[r];
+          for (std::size_t jj = j0; jj < nk; ++jj) {
+            const float bj = b[jb + jj];
+            s[jj * R + r] = bj == neg_inf ? neg_inf : s[jj * R + r] + bj * scale;
+          }
         }
       }
+      if (any_slope) {  // ALiBi, all rows at once: slope (j - d), j - d exact in float (|j - d| < 2^24)
+        for (std::size_t jj = j0; jj < nk; ++jj) {
+          const V j(static_cast<float>(jb + jj));
+          for (std::size_t r = 0; r < R; r += W) {
+            const V x = V::load_aligned(s + jj * R + r);
+            (x + V::load_aligned(slope + r) * (j - V::load_aligned(diagonal + r))).store_aligned(s + jj * R + r);
+          }
+        }
+      }
+      for (std::size_t r = 0; r < a.rows; ++r)
+        if (const unsigned char* mk = a.mask[r])
+          for (std::size_t jj = j0; jj < nk; ++jj)  // (a select, not a branch: masks are irregular)
+            s[jj * R + r] = mk[jb + jj] ? s[jj * R + r] : neg_inf;
     }
 
     // 2. the mask: padding rows, and the slots a row does not see (overwritten: whatever K holds there)
@@ -408,6 +427,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
 
     // 4. acc += P V, tile by tile, over the block's slots the tile's rows see (a slot a row does not
     //    see has p = 0 there: leaving it out of the row's sum changes no bit)
+    int v_state = -1;  // whether the block's V holds an inf or a NaN: not known yet (-1), no (0), yes (1)
     for (std::size_t r0 = 0; r0 < a.rows; r0 += RR) {
       std::size_t t0 = j0, t1 = nk;
       if (masked) {
@@ -435,10 +455,8 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
         // make that row NaN, so then each row sums only its own slots.
         const bool partial = a.hides || c0 >= c1 || t0 < c0 || c1 < t1;
         if (partial) {
-          const bool bad = a.hides || c0 >= c1 ? any_nonfinite<Arch>(vb, ldv, t0, t1, a.value_dim)
-                                    : any_nonfinite<Arch>(vb, ldv, t0, c0, a.value_dim) ||
-                                          any_nonfinite<Arch>(vb, ldv, c1, t1, a.value_dim);
-          if (bad) {
+          if (v_state < 0) v_state = any_nonfinite<Arch>(vb, ldv, j0, nk, a.value_dim) ? 1 : 0;  // (once per block)
+          if (v_state == 1) {
             for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr) {
               const std::size_t r = r0 + rr;
               auto skip = [&](std::size_t jj) { return a.hides && hidden_by_modifiers<Arch>(a, r, jb + jj); };
