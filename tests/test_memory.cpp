@@ -115,10 +115,12 @@ std::size_t sdpa_rows(const std::string& isa) {
 // The bounds of docs/embedding.md (Memory): the bytes of scratch a call may allocate, with T the
 // thread cap (attnkern_num_threads()); every term of one thread includes 256 bytes of bookkeeping.
 struct shape {
-  enum kind_t { tanh, softmax, log_softmax, attention_pool, additive_attention, sdpa } kind;
+  enum kind_t { tanh, softmax, log_softmax, attention_pool, additive_attention, sdpa, attention } kind;
   std::size_t batch, steps, features, attn = 0;  // softmax: rows, cols; sdpa: batch, q_len, kv_len, head_dim
   bool weights = true;
   std::size_t value_dim = 0;  // sdpa
+  std::size_t kv_heads = 1, group = 1;  // attention (batch: the batch items)
+  bool strided_v = false;
 };
 
 std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T) {
@@ -139,6 +141,13 @@ std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T)
       std::size_t bytes = 8 * A + T * (16 * F + 4 * W * (ceil_div(S, 16) + 16) + 256);
       if (few) bytes += 8 * (B + 1) + B * ceil_div(S, 256) * (8 * F + 16 + 64 * W);
       return bytes;
+    }
+    case shape::attention: {  // as sdpa over batch x kv_heads items of q_len x group rows, + a packed V block
+      shape as_sdpa = s;
+      as_sdpa.kind = shape::sdpa;
+      as_sdpa.batch = s.batch * s.kv_heads;
+      as_sdpa.steps = s.steps * s.group;
+      return scratch_bound(as_sdpa, isa, T) + (s.strided_v ? T * 256 * s.value_dim : 0);
     }
     case shape::sdpa: {
       const std::size_t B = s.batch, Q = s.steps, K = s.features, H = s.attn, D = pad16(s.value_dim);
@@ -207,6 +216,33 @@ std::vector<kernel_call> kernel_calls() {
                      a.batch * a.q_len * a.dv, 0, [=](float* out, float*) {
                        return attnkern_sdpa_f32(in, in + (std::size_t(1) << 20), in + (std::size_t(2) << 20), nullptr,
                                                 a.batch, a.q_len, a.kv_len, a.d, a.dv, 0.125f, a.causal, out);
+                     }});
+  }
+  // attnkern_attention: BSHD with GQA (strided V: a packed block), and a GQA decode step (BHSD)
+  struct described {
+    std::size_t batch, q_heads, kv_heads, q_len, kv_len, d;
+    bool bshd;
+  };
+  for (described a : {described{2, 8, 2, 100, 700, 64, true}, described{1, 32, 8, 1, 4096, 64, false}}) {
+    const std::string label = std::to_string(a.batch) + "x" + std::to_string(a.q_heads) + "/" + std::to_string(a.kv_heads) +
+                              "x" + std::to_string(a.q_len) + "x" + std::to_string(a.kv_len) + "x" + std::to_string(a.d) +
+                              (a.bshd ? " BSHD causal" : " BHSD");
+    shape sh{shape::attention, a.batch, a.q_len, a.kv_len, a.d, true, a.d};
+    sh.kv_heads = a.kv_heads, sh.group = a.q_heads / a.kv_heads, sh.strided_v = a.bshd && a.kv_heads > 1;
+    calls.push_back({"attention " + label, sh, a.batch * a.q_heads * a.q_len * a.d, a.batch * a.q_heads * a.q_len,
+                     [=](float* out, float* lse) {
+                       attnkern_attention_args x;
+                       attnkern_attention_args_init(&x);
+                       auto st = a.bshd ? attnkern_strides_bshd : attnkern_strides_bhsd;
+                       x.batch = a.batch, x.q_heads = a.q_heads, x.kv_heads = a.kv_heads, x.q_len = a.q_len;
+                       x.kv_len = a.kv_len, x.head_dim = x.value_dim = a.d;
+                       x.q = in, x.q_strides = st(a.q_heads, a.q_len, a.d);
+                       x.k = in + (std::size_t(1) << 20), x.k_strides = st(a.kv_heads, a.kv_len, a.d);
+                       x.v = in + (std::size_t(2) << 20), x.v_strides = st(a.kv_heads, a.kv_len, a.d);
+                       x.out = out, x.out_strides = st(a.q_heads, a.q_len, a.d);
+                       x.lse = lse, x.lse_strides = attnkern_strides_bhsd(a.q_heads, a.q_len, 1);
+                       x.causal = a.bshd, x.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+                       return attnkern_attention(&x);
                      }});
   }
   return calls;
