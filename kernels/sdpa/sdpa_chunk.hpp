@@ -4,6 +4,8 @@
 // writes the outputs.
 #pragma once
 
+#include "../isa_namespace.hpp"
+
 #include <cstddef>
 
 namespace attnkern {
@@ -24,6 +26,8 @@ constexpr std::size_t sdpa_max_query_rows = 32;
 // Accumulator rows are padded to a multiple of this many floats (the widest float batch).
 constexpr std::size_t sdpa_acc_padding = 16;
 
+inline namespace ATTNKERN_ISA_NAMESPACE {
+
 inline std::size_t sdpa_acc_stride(std::size_t value_dim) {
   return (value_dim + sdpa_acc_padding - 1) / sdpa_acc_padding * sdpa_acc_padding;
 }
@@ -33,6 +37,8 @@ inline std::size_t sdpa_acc_stride(std::size_t value_dim) {
 inline std::size_t sdpa_scratch_floats(std::size_t head_dim, std::size_t value_dim, bool strided_v) {
   return (head_dim + sdpa_key_block) * sdpa_max_query_rows + 16 + (strided_v ? sdpa_key_block * value_dim : 0);
 }
+
+}  // namespace ATTNKERN_ISA_NAMESPACE
 
 struct sdpa_chunk_args {
   // Query row r's head_dim floats (rows of one K/V head: positions or the query heads of a GQA group).
