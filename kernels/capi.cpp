@@ -570,8 +570,11 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   run.kv_lengths = a.kv_lengths;
   run.causal = a.causal != 0;
   run.window = a.window != 0;
-  run.window_left = static_cast<std::size_t>(a.window_left);
-  run.window_right = static_cast<std::size_t>(a.window_right);
+  // (a window wider than every distance between a row's diagonal and a key is no window: clamped so
+  // that d - left and d + right stay far inside ptrdiff_t)
+  const uint64_t widest = static_cast<uint64_t>(a.kv_len) + static_cast<uint64_t>(a.q_len);
+  run.window_left = static_cast<std::size_t>(std::min<uint64_t>(static_cast<uint64_t>(a.window_left), widest));
+  run.window_right = static_cast<std::size_t>(std::min<uint64_t>(static_cast<uint64_t>(a.window_right), widest));
   run.align = a.align == ATTNKERN_ALIGN_TOP_LEFT ? attnkern::kernels::alignment::top_left
                                                   : attnkern::kernels::alignment::bottom_right;
   run.softcap = a.softcap;

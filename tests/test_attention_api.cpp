@@ -703,6 +703,16 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
     REQUIRE(std::strstr(attnkern_last_error_message(), b.names) != nullptr);
     REQUIRE(same_bits(out, before));
   }
+  // a window of any width (INT64_MAX: no window at all) gives the unwindowed bits
+  {
+    std::vector<float> plain(out.size()), wide(out.size());
+    attnkern_attention_args a = base();
+    a.out = plain.data();
+    REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+    a.out = wide.data(), a.window = 1, a.window_left = a.window_right = INT64_MAX;
+    REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+    REQUIRE(same_bits(plain, wide));
+  }
   // a larger struct (a newer header's): zeros past this version's fields are fine, anything else is not
   struct newer {
     attnkern_attention_args a;
