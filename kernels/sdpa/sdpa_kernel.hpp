@@ -273,6 +273,17 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
   const std::size_t vectors = (a.value_dim + W - 1) / W;
   const std::size_t last = a.value_dim - (vectors - 1) * W;  // 1 .. W floats in the last vector
 
+  // The bias rows' offsets from row 0's, per lane (padding rows: row 0's), when every row has one
+  // and they all lie within an int32 of it: then a lane gathers its row's bias.
+  alignas(64) std::int32_t bias_offset[R];
+  alignas(64) float bias_scale[R];
+  bool bias_gather = a.modified && a.bias[0] != nullptr;
+  for (std::size_t r = 0; r < R && bias_gather; ++r) {
+    const std::ptrdiff_t off = r < a.rows ? (a.bias[r] ? a.bias[r] - a.bias[0] : PTRDIFF_MAX) : 0;
+    bias_gather = off > -(std::ptrdiff_t(1) << 30) && off < (std::ptrdiff_t(1) << 30);
+    bias_offset[r] = static_cast<std::int32_t>(bias_gather ? off : 0);
+    bias_scale[r] = r < a.rows ? a.bias_scale[r] : 1.0f;
+  }
   // ALiBi's slopes and diagonals per lane (0 for rows without, and padding rows)
   alignas(64) float slope[R];
   alignas(64) float diagonal[R];
@@ -316,12 +327,26 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
             simd::store_floats(s + jj * R + r, cap * simd::tanh(x / cap));
           }
       }
-      for (std::size_t r = 0; r < a.rows; ++r) {
-        if (const float* b = a.bias[r]) {
-          const float scale = a.bias_scale[r];
-          for (std::size_t jj = j0; jj < nk; ++jj) {
-            const float bj = b[jb + jj];
-            s[jj * R + r] = bj == neg_inf ? neg_inf : s[jj * R + r] + bj * scale;
+      if (bias_gather) {  // all rows at once: each lane gathers its row's bias
+        using VI = xsimd::batch<std::int32_t, Arch>;
+        static_assert(VI::size == W, "one int32 offset per float lane");
+        for (std::size_t jj = j0; jj < nk; ++jj) {
+          const float* b = a.bias[0] + jb + jj;
+          for (std::size_t r = 0; r < R; r += W) {
+            const V bv = V::gather(b, VI::load_aligned(bias_offset + r));
+            const V x = V::load_aligned(s + jj * R + r);
+            xsimd::select(bv == V(neg_inf), V(neg_inf), x + bv * V::load_aligned(bias_scale + r))
+                .store_aligned(s + jj * R + r);
+          }
+        }
+      } else {
+        for (std::size_t r = 0; r < a.rows; ++r) {
+          if (const float* b = a.bias[r]) {
+            const float scale = a.bias_scale[r];
+            for (std::size_t jj = j0; jj < nk; ++jj) {
+              const float bj = b[jb + jj];
+              s[jj * R + r] = bj == neg_inf ? neg_inf : s[jj * R + r] + bj * scale;
+            }
           }
         }
       }
