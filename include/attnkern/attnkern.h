@@ -1,7 +1,8 @@
 /* attnkern: CPU kernels for the attention mechanism. The C API, C99-compatible and stable.
  *
  * Conventions shared by every entry point:
- *  - Arrays are float32, densely packed, any alignment. Sizes are element counts (size_t).
+ *  - Arrays are float32, densely packed (attnkern_attention's tensors: any element strides), any
+ *    alignment. Sizes are element counts (size_t).
  *  - Zero sizes are valid and write nothing; a pointer may then be NULL.
  *  - Every argument is checked before anything is written: on any error the function returns a
  *    status other than ATTNKERN_OK, leaves every output untouched, and records which argument failed
