@@ -152,3 +152,36 @@ TEST_CASE("guard pages: sdpa stays inside q, k, v, the lengths and out", "[guard
     }
   });
 }
+
+TEST_CASE("guard pages: attnkern_attention stays inside every tensor (BSHD, GQA, key ranges, bias, mask, lse)",
+          "[guard]") {
+  on_every_path([](bool at_end) {
+    for (std::size_t kv_len : {std::size_t(1), std::size_t(63), std::size_t(65), std::size_t(520)})
+      for (std::size_t d : {std::size_t(1), std::size_t(17)}) {
+        const std::size_t B = 2, Hq = 4, Hk = 2, T = 3;
+        INFO("kv_len " << kv_len << " head_dim " << d);
+        // BSHD tensors, each exactly its elements; the last key of item 1 ends each of k and v
+        guarded<float> q(values_for(B * T * Hq * d, 11), at_end), k(values_for(B * kv_len * Hk * d, 12), at_end),
+            v(values_for(B * kv_len * Hk * d, 13), at_end), out(std::vector<float>(B * T * Hq * d, 0.0f), at_end),
+            lse(std::vector<float>(B * Hq * T, 0.0f), at_end), bias(values_for(B * T * kv_len, 14), at_end),
+            slopes(values_for(Hq, 15), at_end), sinks(values_for(Hq, 16), at_end);
+        guarded<unsigned char> mask(std::vector<unsigned char>(T * kv_len, 1), at_end);
+        guarded<int32_t> starts(std::vector<int32_t>{0, static_cast<int32_t>(kv_len / 2)}, at_end),
+            lengths(std::vector<int32_t>{static_cast<int32_t>(kv_len), static_cast<int32_t>(kv_len)}, at_end);
+        attnkern_attention_args a;
+        attnkern_attention_args_init(&a);
+        a.batch = B, a.q_heads = Hq, a.kv_heads = Hk, a.q_len = T, a.kv_len = kv_len, a.head_dim = a.value_dim = d;
+        a.q = q.data(), a.q_strides = attnkern_strides_bshd(Hq, T, d);
+        a.k = k.data(), a.k_strides = attnkern_strides_bshd(Hk, kv_len, d);
+        a.v = v.data(), a.v_strides = attnkern_strides_bshd(Hk, kv_len, d);
+        a.out = out.data(), a.out_strides = attnkern_strides_bshd(Hq, T, d);
+        a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(Hq, T, 1);
+        a.bias = bias.data(), a.bias_strides = {static_cast<int64_t>(T * kv_len), 0, static_cast<int64_t>(kv_len)};
+        a.mask = mask.data(), a.mask_strides = {0, 0, static_cast<int64_t>(kv_len)};
+        a.alibi_slopes = slopes.data(), a.sinks = sinks.data(), a.softcap = 5.0f;
+        a.kv_starts = starts.data(), a.kv_lengths = lengths.data();
+        a.causal = 1, a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+        REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+      }
+  });
+}
