@@ -159,6 +159,32 @@ struct lengths_arg {
   std::size_t bound;
 };
 
+// Each of `lengths.p`'s batch entries (when it is not null) lies in [0, bound].
+attnkern_status check_lengths(const char* function, lengths_arg lengths, std::size_t batch) noexcept {
+  if (lengths.p) {
+    for (std::size_t b = 0; b < batch; ++b)
+      if (lengths.p[b] < 0 || static_cast<uint64_t>(lengths.p[b]) > lengths.bound)
+        return fail(ATTNKERN_ERROR_INVALID_LENGTH, function, "%s[%zu] = %" PRId32 " is outside [0, %s = %zu]", lengths.name, b,
+                    lengths.p[b], lengths.bound_name, lengths.bound);
+  }
+  return ATTNKERN_OK;
+}
+
+// Neither output (either may be null or empty) overlaps an input or the other.
+attnkern_status check_outputs(const char* function, std::initializer_list<array_arg> inputs, array_arg first,
+                              array_arg second) noexcept {
+  for (const array_arg& out : {first, second}) {
+    if (!out.p || out.count == 0) continue;
+    for (const array_arg& in : inputs)
+      if (in.p && in.count != 0 && overlaps(out.p, out.bytes(), in.p, in.bytes()))
+        return fail(ATTNKERN_ERROR_ALIASING, function, "%s overlaps %s (outputs may not overlap any input)", out.name, in.name);
+  }
+  if (first.p && second.p && first.count != 0 && second.count != 0 &&
+      overlaps(first.p, first.bytes(), second.p, second.bytes()))
+    return fail(ATTNKERN_ERROR_ALIASING, function, "%s overlaps %s", second.name, first.name);
+  return ATTNKERN_OK;
+}
+
 // The checks of the attention kernels, in order: required arrays (inputs and outputs) that are null
 // while non-empty, lengths outside [0, bound], outputs that overlap an input or each other.
 // Optional inputs (bias, lengths) and weights may be null.
@@ -169,22 +195,8 @@ attnkern_status check_attention(const char* function, std::initializer_list<arra
       return fail(ATTNKERN_ERROR_NULL_POINTER, function, "%s is NULL while it holds %zu elements", a.name, a.count);
   if (context.count != 0 && !context.p)
     return fail(ATTNKERN_ERROR_NULL_POINTER, function, "%s is NULL while it holds %zu floats", context.name, context.count);
-  if (lengths.p) {
-    for (std::size_t b = 0; b < batch; ++b)
-      if (lengths.p[b] < 0 || static_cast<uint64_t>(lengths.p[b]) > lengths.bound)
-        return fail(ATTNKERN_ERROR_INVALID_LENGTH, function, "%s[%zu] = %" PRId32 " is outside [0, %s = %zu]", lengths.name, b,
-                    lengths.p[b], lengths.bound_name, lengths.bound);
-  }
-  for (const array_arg& out : {context, weights}) {
-    if (!out.p || out.count == 0) continue;
-    for (const array_arg& in : inputs)
-      if (in.p && in.count != 0 && overlaps(out.p, out.bytes(), in.p, in.bytes()))
-        return fail(ATTNKERN_ERROR_ALIASING, function, "%s overlaps %s (outputs may not overlap any input)", out.name, in.name);
-  }
-  if (context.p && weights.p && context.count != 0 && weights.count != 0 &&
-      overlaps(context.p, context.bytes(), weights.p, weights.bytes()))
-    return fail(ATTNKERN_ERROR_ALIASING, function, "%s overlaps %s", weights.name, context.name);
-  return ATTNKERN_OK;
+  if (const attnkern_status s = check_lengths(function, lengths, batch)) return s;
+  return check_outputs(function, inputs, context, weights);
 }
 
 attnkern_status out_of_memory(const char* function) noexcept {
@@ -506,17 +518,9 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   tensor_arg mask{"mask", a.mask, a.mask_strides, a.mask ? a.batch : 0, a.q_heads, a.q_len, a.kv_len, 1};
   for (tensor_arg* t : {&q, &k, &v, &out, &lse, &bias, &mask})
     if (const attnkern_status s = check_tensor(fn, *t)) return s;
-  const struct {
-    const char* name;
-    const int32_t* p;
-  } ranges[] = {{"kv_starts", a.kv_starts}, {"kv_lengths", a.kv_lengths}};
-  for (const auto& r : ranges) {
-    if (!r.p) continue;
-    for (std::size_t b = 0; b < a.batch; ++b)
-      if (r.p[b] < 0 || static_cast<uint64_t>(r.p[b]) > a.kv_len)
-        return fail(ATTNKERN_ERROR_INVALID_LENGTH, fn, "%s[%zu] = %" PRId32 " is outside [0, kv_len = %zu]", r.name, b,
-                    r.p[b], a.kv_len);
-  }
+  for (const lengths_arg& r : {lengths_arg{"kv_starts", a.kv_starts, "kv_len", a.kv_len},
+                                lengths_arg{"kv_lengths", a.kv_lengths, "kv_len", a.kv_len}})
+    if (const attnkern_status s = check_lengths(fn, r, a.batch)) return s;
   if (a.kv_starts)
     for (std::size_t b = 0; b < a.batch; ++b) {
       const int32_t end = a.kv_lengths ? a.kv_lengths[b] : static_cast<int32_t>(a.kv_len);
@@ -528,24 +532,20 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
     return fail(ATTNKERN_ERROR_INVALID_SIZE, fn, "kv_len = %zu is beyond kv_lengths' int32 range", a.kv_len);
   for (const tensor_arg* o : {&out, &lse})
     if (const attnkern_status s = check_rows_disjoint(fn, *o)) return s;
-  const array_arg inputs[] = {{"q", q.p, q.elements},
-                              {"k", k.p, k.elements},
-                              {"v", v.p, v.elements},
-                              {"kv_starts", a.kv_starts, a.kv_starts ? a.batch : 0, sizeof(int32_t)},
-                              {"kv_lengths", a.kv_lengths, a.kv_lengths ? a.batch : 0, sizeof(int32_t)},
-                              {"bias", bias.p, bias.elements},
-                              {"mask", mask.p, mask.elements, 1},
-                              {"bias_head_scales", a.bias_head_scales, a.bias_head_scales ? a.q_heads : 0},
-                              {"alibi_slopes", a.alibi_slopes, a.alibi_slopes ? a.q_heads : 0},
-                              {"sinks", a.sinks, a.sinks ? a.q_heads : 0}};
-  for (const tensor_arg* o : {&out, &lse}) {
-    if (o->elements == 0) continue;
-    for (const array_arg& in : inputs)
-      if (in.p && in.count != 0 && overlaps(o->p, o->bytes(), in.p, in.bytes()))
-        return fail(ATTNKERN_ERROR_ALIASING, fn, "%s overlaps %s (outputs may not overlap any input)", o->name, in.name);
-  }
-  if (lse.elements != 0 && overlaps(out.p, out.bytes(), lse.p, lse.bytes()))
-    return fail(ATTNKERN_ERROR_ALIASING, fn, "lse overlaps out");
+  if (const attnkern_status s = check_outputs(
+          fn,
+          {{"q", q.p, q.elements},
+           {"k", k.p, k.elements},
+           {"v", v.p, v.elements},
+           {"kv_starts", a.kv_starts, a.kv_starts ? a.batch : 0, sizeof(int32_t)},
+           {"kv_lengths", a.kv_lengths, a.kv_lengths ? a.batch : 0, sizeof(int32_t)},
+           {"bias", bias.p, bias.elements},
+           {"mask", mask.p, mask.elements, 1},
+           {"bias_head_scales", a.bias_head_scales, a.bias_head_scales ? a.q_heads : 0},
+           {"alibi_slopes", a.alibi_slopes, a.alibi_slopes ? a.q_heads : 0},
+           {"sinks", a.sinks, a.sinks ? a.q_heads : 0}},
+          {"out", out.p, out.elements}, {"lse", lse.p, lse.elements}))
+    return s;
 
   attnkern::kernels::attention_args run{};
   run.q = static_cast<const float*>(a.q);

@@ -125,7 +125,7 @@ void sdpa_chunk_scalar(const sdpa_chunk_args& a) noexcept {
     double m = -inf;
     bool nan = false;
     for (std::size_t j = first; j < keys; ++j) {
-      hidden[j] = a.hides && ((a.mask[r] && a.mask[r][j] == 0) || (a.bias[r] && a.bias[r][j] == -INFINITY));
+      hidden[j] = sdpa_hidden_by_modifiers<void>(a, r, j);
       if (hidden[j]) {
         p[j] = -inf;  // e^-inf = 0; its V is never read
         continue;

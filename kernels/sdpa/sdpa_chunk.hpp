@@ -7,6 +7,7 @@
 #include "../isa_namespace.hpp"
 
 #include <cstddef>
+#include <limits>
 
 namespace attnkern {
 namespace kernels {
@@ -77,6 +78,14 @@ struct sdpa_chunk_args {
   double* sum;
   float* acc;
 };
+
+// Whether row r of a chunk does not see slot j by its mask (0) or its bias (-inf), its range aside.
+// Templated on the caller's architecture (void for baseline code), so that each ISA compiles its own
+// copy (kernels/isa_namespace.hpp).
+template <class Arch>
+inline bool sdpa_hidden_by_modifiers(const sdpa_chunk_args& a, std::size_t r, std::size_t j) noexcept {
+  return a.hides && ((a.mask[r] && a.mask[r][j] == 0) || (a.bias[r] && a.bias[r][j] == -std::numeric_limits<float>::infinity()));
+}
 
 }  // namespace kernels
 }  // namespace attnkern

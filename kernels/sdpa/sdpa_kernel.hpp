@@ -199,13 +199,6 @@ ATTNKERN_INLINE void value_row(const float* p, std::size_t r, const float* v, st
   }
 }
 
-// Whether row r does not see slot j by its bias (-inf) or its mask (0), its range aside. (Templated
-// on Arch, as every helper of the per-ISA code: one copy per ISA, see kernels/simd/simd_ops.hpp.)
-template <class Arch>
-ATTNKERN_INLINE bool hidden_by_modifiers(const sdpa_chunk_args& a, std::size_t r, std::size_t j) noexcept {
-  return (a.mask[r] && a.mask[r][j] == 0) || (a.bias[r] && a.bias[r][j] == -std::numeric_limits<float>::infinity());
-}
-
 // Whether V rows [j0, j1) hold an inf or a NaN.
 template <class Arch>
 ATTNKERN_INLINE bool any_nonfinite(const float* v, std::size_t ldv, std::size_t j0, std::size_t j1,
@@ -484,7 +477,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
           if (v_state == 1) {
             for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr) {
               const std::size_t r = r0 + rr;
-              auto skip = [&](std::size_t jj) { return a.hides && hidden_by_modifiers<Arch>(a, r, jb + jj); };
+              auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers<Arch>(a, r, jb + jj); };
               if (f[rr] < e[rr]) value_row<Arch>(s, r, vb, ldv, f[rr], e[rr], a.value_dim, a.acc + r * stride, skip);
             }
             continue;
