@@ -24,6 +24,8 @@ constexpr float sdpa_p_scale = 0x1p-9f;
 static_assert(sdpa_key_chunk * 0x1p-9 <= 1.0, "a chunk's scaled sums stay below max|v|");
 // The widest query block of any path (the table's sdpa_query_rows is at most this).
 constexpr std::size_t sdpa_max_query_rows = 32;
+// The most query rows a unit of the decode shape (the keys across the lanes) has on any path.
+constexpr std::size_t sdpa_max_decode_rows = 8;
 // Accumulator rows are padded to a multiple of this many floats (the widest float batch).
 constexpr std::size_t sdpa_acc_padding = 16;
 
@@ -33,10 +35,12 @@ inline std::size_t sdpa_acc_stride(std::size_t value_dim) {
   return (value_dim + sdpa_acc_padding - 1) / sdpa_acc_padding * sdpa_acc_padding;
 }
 
-// Floats of scratch one chunk call needs: Q transposed and one block of scores, plus alignment; and,
-// when V's rows are not contiguous (strided: BSHD, packed QKV), a block of V, packed.
+// Floats of scratch one chunk call needs: Q transposed and one block of scores (the decode shape: a
+// block of K transposed), plus alignment; and, when V's rows are not contiguous (strided: BSHD,
+// packed QKV), a block of V, packed.
 inline std::size_t sdpa_scratch_floats(std::size_t head_dim, std::size_t value_dim, bool strided_v) {
-  return (head_dim + sdpa_key_block) * sdpa_max_query_rows + 16 + (strided_v ? sdpa_key_block * value_dim : 0);
+  const std::size_t rows = (head_dim + sdpa_key_block) * sdpa_max_query_rows, decode = head_dim * sdpa_key_block;
+  return (rows > decode ? rows : decode) + 16 + (strided_v ? sdpa_key_block * value_dim : 0);
 }
 
 }  // namespace ATTNKERN_ISA_NAMESPACE

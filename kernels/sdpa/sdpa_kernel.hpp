@@ -27,6 +27,9 @@
 //      nothing to its sums while V is finite. Where such a key's V holds an inf or a NaN, each row of
 //      the tile sums its own keys instead, in the same order: a hidden key never reaches a row.
 // The driver merges the chunks' (m, l, acc) in double and divides once at the end; lse = M + log L.
+// Units of at most tiles<Arch>::decode_rows rows (decoding: 8 on AVX-512, one vector's worth
+// elsewhere) go to the decode shape instead (kernels/sdpa/sdpa_decode.hpp), which puts the keys across
+// the lanes and computes the same bits for every row: the same chains, in the same order.
 //
 // Error bound (u = 2^-24; n = the keys row i sees, n <= 2^24; d = head_dim; every path). With
 // sigma = scale * max_j sum_c |q[i,c] k[j,c]| over those keys (so |s_j| <= sigma):
@@ -64,7 +67,8 @@
 
 #include "../simd/exp_core.hpp"
 #include "../simd/tanh_core.hpp"
-#include "sdpa_chunk.hpp"
+#include "sdpa_decode.hpp"
+#include "sdpa_tiles.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -74,18 +78,6 @@
 namespace attnkern {
 namespace kernels {
 namespace sdpa_detail {
-
-// The micro-kernels' shapes on Arch.
-template <class Arch>
-struct tiles {
-  using V = xsimd::batch<float, Arch>;
-  static constexpr std::size_t width = V::size;
-  static constexpr std::size_t rows = 2 * width;                 // the query block: two vectors
-  static constexpr std::size_t score_keys = width >= 16 ? 8 : 6;  // keys per score tile (x 2 vectors)
-  static constexpr std::size_t value_rows = 4;                    // query rows per P.V tile
-  static constexpr std::size_t value_vectors = width >= 16 ? 4 : 3;  // value_dim vectors per P.V tile
-  static_assert(rows <= sdpa_max_query_rows && rows % value_rows == 0, "query block shape");
-};
 
 // s[kk * rows + r] = scale * dot(q[r,:], k[kk,:]) for kk < NK, all rows r of the block at once.
 // qt: head_dim x rows (Q transposed); k: NK rows of head_dim floats, ldk apart.
@@ -128,98 +120,15 @@ ATTNKERN_INLINE void score_tail(const float* qt, const float* k, std::size_t ldk
   }
 }
 
-// acc[rr * stride + e] += sum_{j < keys} p[j * rows + rr] v[j, e] for rr < valid_rows (of a tile
-// of value_rows) and the E vectors of value_dim at v (V rows ldv apart; the last vector `last`
-// floats wide if Partial). The products are summed from zero in registers, then added to acc
-// (padded: whole vectors).
-template <class Arch, std::size_t E, bool Partial>
-ATTNKERN_INLINE void value_tile(const float* p, const float* v, std::size_t ldv, std::size_t keys,
-                                std::size_t last, float* acc, std::size_t stride, std::size_t valid_rows) noexcept {
-  using V = typename tiles<Arch>::V;
-  constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows, RR = tiles<Arch>::value_rows;
-  V o[RR][E];
-#pragma GCC unroll 16
-  for (std::size_t rr = 0; rr < RR; ++rr)
-#pragma GCC unroll 16
-    for (std::size_t e = 0; e < E; ++e) o[rr][e] = V(0.0f);
-  for (std::size_t j = 0; j < keys; ++j) {
-    V vv[E];
-#pragma GCC unroll 16
-    for (std::size_t e = 0; e < E; ++e)
-      vv[e] = (Partial && e == E - 1) ? simd::load_floats_partial<V>(v + j * ldv + e * W, last, 0.0f)
-                                      : V::load_unaligned(v + j * ldv + e * W);
-#pragma GCC unroll 16
-    for (std::size_t rr = 0; rr < RR; ++rr) {
-      const V pj(p[j * R + rr]);
-#pragma GCC unroll 16
-      for (std::size_t e = 0; e < E; ++e) o[rr][e] = simd::fmadd(pj, vv[e], o[rr][e]);
-    }
-  }
-  for (std::size_t rr = 0; rr < RR && rr < valid_rows; ++rr)
-#pragma GCC unroll 16
-    for (std::size_t e = 0; e < E; ++e) {
-      float* a = acc + rr * stride + e * W;
-      (V::load_unaligned(a) + o[rr][e]).store_unaligned(a);
-    }
-}
-
-// value_tile for `count` (1 .. value_vectors) vectors.
-template <class Arch, bool Partial, std::size_t E = tiles<Arch>::value_vectors>
-ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, const float* v, std::size_t ldv,
-                                 std::size_t keys, std::size_t last, float* acc, std::size_t stride,
-                                 std::size_t valid_rows) noexcept {
-  if constexpr (E > 0) {
-    if (count == E) {
-      value_tile<Arch, E, Partial>(p, v, ldv, keys, last, acc, stride, valid_rows);
-    } else {
-      value_tiles<Arch, Partial, E - 1>(count, p, v, ldv, keys, last, acc, stride, valid_rows);
-    }
-  }
-}
-
-// value_tile's sums for one row r of the block, over keys [j0, j1) of the block but those skip(j)
-// names (hidden from the row by a mask or a -inf bias): the same
-// chain per element as the tile's lane (fmadd from zero over the keys in order, then added to acc),
-// so that leaving out keys whose p is 0 changes no bit, and a key left out cannot bring its V's
-// inf or NaN into the row.
-template <class Arch, class Skip>
-ATTNKERN_INLINE void value_row(const float* p, std::size_t r, const float* v, std::size_t ldv, std::size_t j0,
-                               std::size_t j1, std::size_t value_dim, float* acc, Skip&& skip) noexcept {
-  using V = typename tiles<Arch>::V;
-  constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows;
-  for (std::size_t e = 0; e < value_dim; e += W) {
-    const std::size_t n = value_dim - e < W ? value_dim - e : W;
-    V o(0.0f);
-    for (std::size_t j = j0; j < j1; ++j) {
-      if (skip(j)) continue;
-      const V vv = n < W ? simd::load_floats_partial<V>(v + j * ldv + e, n, 0.0f) : V::load_unaligned(v + j * ldv + e);
-      o = simd::fmadd(V(p[j * R + r]), vv, o);
-    }
-    (V::load_unaligned(acc + e) + o).store_unaligned(acc + e);
-  }
-}
-
-// Whether V rows [j0, j1) hold an inf or a NaN.
-template <class Arch>
-ATTNKERN_INLINE bool any_nonfinite(const float* v, std::size_t ldv, std::size_t j0, std::size_t j1,
-                                   std::size_t value_dim) noexcept {
-  using V = typename tiles<Arch>::V;
-  constexpr std::size_t W = tiles<Arch>::width;
-  auto bad = xsimd::isnan(V(0.0f));
-  for (std::size_t j = j0; j < j1; ++j)
-    for (std::size_t e = 0; e < value_dim; e += W) {
-      const std::size_t n = value_dim - e < W ? value_dim - e : W;
-      const V x = n < W ? simd::load_floats_partial<V>(v + j * ldv + e, n, 0.0f) : V::load_unaligned(v + j * ldv + e);
-      bad = bad || xsimd::isnan(x - x);  // (inf - inf and NaN - NaN are NaN)
-    }
-  return xsimd::any(bad);
-}
-
 }  // namespace sdpa_detail
 
 template <class Arch>
 void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
   using namespace sdpa_detail;
+  if (a.rows <= tiles<Arch>::decode_rows) {  // a few rows: the keys across the lanes, same bits
+    decode_chunk<Arch>(a);
+    return;
+  }
   using V = typename tiles<Arch>::V;
   using C = simd::compute_t<Arch>;  // the exps' type: float with FMA, double without
   using VC = xsimd::batch<C, Arch>;
@@ -262,9 +171,6 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     l[r] = C(0);
   }
   for (std::size_t i = 0; i < a.rows * stride; ++i) a.acc[i] = 0.0f;
-
-  const std::size_t vectors = (a.value_dim + W - 1) / W;
-  const std::size_t last = a.value_dim - (vectors - 1) * W;  // 1 .. W floats in the last vector
 
   // The bias rows' offsets from row 0's, per lane (padding rows: row 0's), when every row has one
   // and they all lie within an int32 of it: then a lane gathers its row's bias.
@@ -478,23 +384,14 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
             for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr) {
               const std::size_t r = r0 + rr;
               auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers<Arch>(a, r, jb + jj); };
-              if (f[rr] < e[rr]) value_row<Arch>(s, r, vb, ldv, f[rr], e[rr], a.value_dim, a.acc + r * stride, skip);
+              if (f[rr] < e[rr]) value_row<Arch>(s + r, R, vb, ldv, f[rr], e[rr], a.value_dim, a.acc + r * stride, skip);
             }
             continue;
           }
         }
       }
-      const float* v = vb + t0 * ldv;
-      float* acc = a.acc + r0 * stride;
-      for (std::size_t e0 = 0; e0 < vectors; e0 += E) {
-        const std::size_t count = vectors - e0 < E ? vectors - e0 : E;
-        if (e0 + count == vectors && last < W)
-          value_tiles<Arch, true>(count, s + t0 * R + r0, v + e0 * W, ldv, t1 - t0, last, acc + e0 * W, stride,
-                                  a.rows - r0);
-        else
-          value_tiles<Arch, false>(count, s + t0 * R + r0, v + e0 * W, ldv, t1 - t0, W, acc + e0 * W, stride,
-                                   a.rows - r0);
-      }
+      value_rows<Arch, RR, E>(s + t0 * R + r0, R, 1, vb + t0 * ldv, ldv, t1 - t0, a.value_dim, a.acc + r0 * stride,
+                              stride, a.rows - r0);
     }
   }
   for (std::size_t r = 0; r < a.rows; ++r) {

@@ -1,0 +1,264 @@
+// The decode shape of the attention kernel: a unit of a few query rows (one decoded position, a few
+// speculative ones, or the G query heads of a GQA group; at most tiles<Arch>::decode_rows) against one
+// chunk of keys, with the KEYS across the lanes. The query-rows shape (kernels/sdpa/sdpa_kernel.hpp)
+// would fill 1 lane of its 32 at q_len = 1; this one fills them all, and reads each K and V byte once
+// per unit.
+//
+// It computes, row for row, exactly what the query-rows shape computes (sdpa_kernel.hpp's steps 1 to
+// 4), in the same order, so that a row's bits do not depend on the shape that computed it (and so on
+// q_len, the batch, the group or the thread count: docs/numerics.md, "Bits"):
+//   1. Scores: the block's K rows are transposed (simd::transpose, shuffles) into head_dim x 64
+//      columns; each score is one chain of head_dim fmadds from zero, q[c] broadcast times the keys'
+//      column c, then one product with scale: the query-rows shape's chain, operand for operand.
+//   2. The modifiers and the mask per row, over the row's own keys [f, e) of the block (the other
+//      columns are never looked at: the query-rows shape gives them p = 0, which adds nothing).
+//   3. The row's max (exact whatever the order; a NaN tracked apart), alpha when any row's max grew,
+//      p = e^(s - m) by the same exp on the same arguments, stored times sdpa_p_scale; the block's
+//      sum of p per row is the same two chains, keys of even and of odd position in order, summed in
+//      the same type (zeros left out: x + 0 = x), then l alpha + sum.
+//   4. acc += P V by value_rows (sdpa_tiles.hpp), the same chain of fmadds per element over the
+//      row's keys in order; where the block's V holds an inf or a NaN and a mask or a -inf bias hides
+//      keys, value_row skips them, as the query-rows shape does.
+// The error bound is therefore sdpa_kernel.hpp's, unchanged.
+#pragma once
+
+#include "../simd/exp_core.hpp"
+#include "../simd/tanh_core.hpp"
+#include "../simd/transpose.hpp"
+#include "sdpa_chunk.hpp"
+#include "sdpa_tiles.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace attnkern {
+namespace kernels {
+namespace sdpa_detail {
+
+// s[rr * sp + v * W + lane] = scale * dot(q[rr], key v * W + lane) for NR rows and NV vectors of keys,
+// from kt (head_dim columns of the block's keys, sdpa_key_block floats apart).
+template <class Arch, std::size_t NR, std::size_t NV>
+ATTNKERN_INLINE void decode_scores(const float* kt, const float* const* q, std::size_t head_dim, float scale,
+                                   float* s, std::size_t sp) noexcept {
+  using V = typename tiles<Arch>::V;
+  constexpr std::size_t W = tiles<Arch>::width;
+  V acc[NR][NV];
+#pragma GCC unroll 16
+  for (std::size_t rr = 0; rr < NR; ++rr)
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) acc[rr][v] = V(0.0f);
+  for (std::size_t c = 0; c < head_dim; ++c) {
+    V kv[NV];
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) kv[v] = V::load_aligned(kt + c * sdpa_key_block + v * W);
+#pragma GCC unroll 16
+    for (std::size_t rr = 0; rr < NR; ++rr) {
+      const V qc(q[rr][c]);
+#pragma GCC unroll 16
+      for (std::size_t v = 0; v < NV; ++v) acc[rr][v] = simd::fmadd(qc, kv[v], acc[rr][v]);
+    }
+  }
+  const V sc(scale);
+#pragma GCC unroll 16
+  for (std::size_t rr = 0; rr < NR; ++rr)
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) (acc[rr][v] * sc).store_aligned(s + rr * sp + v * W);
+}
+
+// decode_scores for `count` (1 .. NV) vectors of keys.
+template <class Arch, std::size_t NR, std::size_t NV>
+ATTNKERN_INLINE void decode_scores_n(std::size_t count, const float* kt, const float* const* q, std::size_t head_dim,
+                                     float scale, float* s, std::size_t sp) noexcept {
+  if constexpr (NV > 0) {
+    if (count == NV) {
+      decode_scores<Arch, NR, NV>(kt, q, head_dim, scale, s, sp);
+    } else {
+      decode_scores_n<Arch, NR, NV - 1>(count, kt, q, head_dim, scale, s, sp);
+    }
+  }
+}
+
+// W floats at p, or the first n < W of them (the other lanes `fill`).
+template <class V>
+ATTNKERN_INLINE V load_some(const float* p, std::size_t n, float fill) noexcept {
+  return n < V::size ? simd::load_floats_partial<V>(p, n, fill) : simd::load_floats<V>(p);
+}
+
+template <class Arch>
+void decode_chunk(const sdpa_chunk_args& a) noexcept {
+  using V = typename tiles<Arch>::V;
+  using C = simd::compute_t<Arch>;  // the exps' type: float with FMA, double without
+  using VC = xsimd::batch<C, Arch>;
+  constexpr std::size_t W = tiles<Arch>::width, WC = VC::size, KB = sdpa_key_block;
+  constexpr std::size_t NV = tiles<Arch>::decode_key_vectors, EV = tiles<Arch>::decode_value_vectors;
+  constexpr std::size_t SP = KB + 16;  // a row of scores, with room for a vector past the block
+  constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+  const std::size_t d = a.head_dim, stride = sdpa_acc_stride(a.value_dim), rows = a.rows;
+
+  float* kt = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(a.scratch) + 63) & ~std::uintptr_t(63));
+  alignas(64) float s[sdpa_max_decode_rows * SP];  // per row: the block's scores, then its p (scaled)
+  alignas(64) C pc[SP];                            // one row's p, unscaled, for its sums
+  for (std::size_t i = 0; i < rows * SP; ++i) s[i] = 0.0f;
+  alignas(64) float iota[W];
+  for (std::size_t i = 0; i < W; ++i) iota[i] = static_cast<float>(i);
+
+  // The slots some row sees, [lo, hi)
+  std::size_t lo = a.keys, hi = 0;
+  for (std::size_t r = 0; r < rows; ++r)
+    if (a.first[r] < a.end[r]) {
+      lo = a.first[r] < lo ? a.first[r] : lo;
+      hi = a.end[r] > hi ? a.end[r] : hi;
+    }
+  float m[sdpa_max_decode_rows], m_new[sdpa_max_decode_rows];
+  C l[sdpa_max_decode_rows], alpha[sdpa_max_decode_rows], m_safe[sdpa_max_decode_rows];
+  std::size_t f[sdpa_max_decode_rows], e[sdpa_max_decode_rows];
+  for (std::size_t r = 0; r < rows; ++r) {
+    m[r] = neg_inf;
+    l[r] = C(0);
+  }
+  for (std::size_t i = 0; i < rows * stride; ++i) a.acc[i] = 0.0f;
+
+  for (std::size_t jb = lo / KB * KB; jb < hi; jb += KB) {
+    const std::size_t j0 = lo > jb ? lo - jb : 0;
+    const std::size_t nk = hi - jb < KB ? hi - jb : KB;
+    // 1. K^T for the vectors of keys that hold the slots read, [g0, g1) (slots outside [j0, nk): 0)
+    const std::size_t g0 = j0 / W * W, g1 = (nk + W - 1) / W * W;
+    const float* kb = a.k + jb * a.ldk;
+    for (std::size_t g = g0; g < g1; g += W)
+      for (std::size_t c0 = 0; c0 < d; c0 += W) {
+        const std::size_t n = d - c0 < W ? d - c0 : W;
+        V t[W];
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < W; ++i) {
+          const std::size_t jj = g + i;
+          t[i] = jj >= j0 && jj < nk ? load_some<V>(kb + jj * a.ldk + c0, n, 0.0f) : V(0.0f);
+        }
+        simd::transpose(t);
+        for (std::size_t c = 0; c < n; ++c) t[c].store_aligned(kt + (c0 + c) * KB + g);
+      }
+    for (std::size_t r = 0; r < rows; r += 2) {
+      const std::size_t nr = rows - r >= 2 ? 2 : 1;
+      for (std::size_t g = g0; g < g1; g += NV * W) {
+        const std::size_t count = (g1 - g) / W < NV ? (g1 - g) / W : NV;
+        if (nr == 2)
+          decode_scores_n<Arch, 2, NV>(count, kt + g, a.q + r, d, a.scale, s + r * SP + g, SP);
+        else
+          decode_scores_n<Arch, 1, NV>(count, kt + g, a.q + r, d, a.scale, s + r * SP + g, SP);
+      }
+    }
+
+    // 2. each row's keys [f, e) of the block, its modifiers and mask, and its max
+    bool any_visible = false, grew = false;
+    for (std::size_t r = 0; r < rows; ++r) {
+      f[r] = e[r] = nk;
+      if (a.first[r] < a.end[r]) {
+        f[r] = a.first[r] <= jb + j0 ? j0 : a.first[r] - jb < nk ? a.first[r] - jb : nk;
+        e[r] = a.end[r] <= jb + f[r] ? f[r] : a.end[r] - jb < nk ? a.end[r] - jb : nk;
+      }
+      float* sr = s + r * SP;
+      if (a.modified || a.hides) {
+        if (a.softcap > 0) {
+          const VC cap(static_cast<C>(a.softcap));
+          for (std::size_t jj = f[r]; jj < e[r]; jj += WC) {
+            const VC x = simd::load_floats<VC>(sr + jj);
+            simd::store_floats(sr + jj, cap * simd::tanh(x / cap));
+          }
+        }
+        if (const float* b = a.bias[r]) {
+          const V scale(a.bias_scale[r]);
+          for (std::size_t jj = f[r]; jj < e[r]; jj += W) {
+            const V bv = load_some<V>(b + jb + jj, e[r] - jj, 0.0f);
+            const V x = V::load_unaligned(sr + jj);
+            xsimd::select(bv == V(neg_inf), V(neg_inf), x + bv * scale).store_unaligned(sr + jj);
+          }
+        }
+        if (a.slope[r] != 0.0f) {  // ALiBi: slope (j - d), j - d exact in float (|j - d| < 2^24)
+          const V slope(a.slope[r]), diagonal(static_cast<float>(a.diagonal[r]));
+          for (std::size_t jj = f[r]; jj < e[r]; jj += W) {
+            const V j = V(static_cast<float>(jb + jj)) + V::load_aligned(iota);
+            (V::load_unaligned(sr + jj) + slope * (j - diagonal)).store_unaligned(sr + jj);
+          }
+        }
+        if (const unsigned char* mk = a.mask[r])
+          for (std::size_t jj = f[r]; jj < e[r]; ++jj) sr[jj] = mk[jb + jj] ? sr[jj] : neg_inf;
+      }
+      V bm(neg_inf);
+      auto nan = xsimd::isnan(bm);
+      for (std::size_t jj = f[r]; jj < e[r]; jj += W) {
+        const V x = load_some<V>(sr + jj, e[r] - jj, neg_inf);
+        bm = xsimd::max(x, bm);
+        nan = nan || xsimd::isnan(x);
+      }
+      alignas(64) float lanes[W];
+      bm.store_aligned(lanes);
+      float top = neg_inf;
+      for (std::size_t i = 0; i < W; ++i) top = lanes[i] > top ? lanes[i] : top;
+      m_new[r] = xsimd::any(nan) || m[r] != m[r] ? std::numeric_limits<float>::quiet_NaN() : (top > m[r] ? top : m[r]);
+      any_visible = any_visible || !(m_new[r] == neg_inf);
+      grew = grew || !(m_new[r] == m[r]);
+    }
+    if (!any_visible) continue;
+    for (std::size_t r = 0; r < rows; ++r) m_safe[r] = m_new[r] == neg_inf ? C(0) : static_cast<C>(m_new[r]);
+    if (grew)
+      for (std::size_t r = 0; r < rows; ++r) {
+        const VC x = VC(static_cast<C>(m[r])) - VC(m_safe[r]);
+        alignas(64) C lanes[WC];
+        simd::exp_nonpositive<false>(x, x).store_aligned(lanes);
+        alpha[r] = lanes[0];
+      }
+
+    // 3. p = e^(s - m) over each row's keys, stored times sdpa_p_scale; the row's sum; the rescale
+    const VC p_scale(static_cast<C>(sdpa_p_scale));
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* sr = s + r * SP;
+      const VC ms(m_safe[r]);
+      for (std::size_t jj = f[r]; jj < e[r]; jj += WC) {
+        const VC x = load_some<VC>(sr + jj, e[r] - jj, neg_inf) - ms;
+        const VC p = simd::exp_nonpositive<false>(x, x);
+        simd::store_floats(sr + jj, p * p_scale);
+        p.store_unaligned(pc + jj);
+      }
+      C sum_even(0), sum_odd(0);
+      for (std::size_t jj = f[r]; jj < e[r]; ++jj) {
+        if (jj % 2 == 0)
+          sum_even = sum_even + pc[jj];
+        else
+          sum_odd = sum_odd + pc[jj];
+      }
+      const C block_sum = sum_even + sum_odd;
+      l[r] = grew ? l[r] * alpha[r] + block_sum : l[r] + block_sum;
+      if (grew && alpha[r] != C(1)) {
+        const V factor(static_cast<float>(alpha[r]));
+        float* ar = a.acc + r * stride;
+        for (std::size_t i = 0; i < stride; i += W) (V::load_unaligned(ar + i) * factor).store_unaligned(ar + i);
+      }
+      m[r] = m_new[r];
+    }
+
+    // 4. acc += P V, row by row over its keys
+    const float* vb = a.v + jb * a.ldv;
+    int v_state = -1;  // whether the block's V holds an inf or a NaN: not known yet (-1), no (0), yes (1)
+    for (std::size_t r = 0; r < rows; ++r) {
+      if (f[r] >= e[r]) continue;
+      float* acc = a.acc + r * stride;
+      if (a.hides) {
+        if (v_state < 0) v_state = any_nonfinite<Arch>(vb, a.ldv, j0, nk, a.value_dim) ? 1 : 0;
+        if (v_state == 1) {
+          auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers<Arch>(a, r, jb + jj); };
+          value_row<Arch>(s + r * SP, 1, vb, a.ldv, f[r], e[r], a.value_dim, acc, skip);
+          continue;
+        }
+      }
+      value_rows<Arch, 1, EV>(s + r * SP + f[r], 1, 0, vb + f[r] * a.ldv, a.ldv, e[r] - f[r], a.value_dim, acc, stride, 1);
+    }
+  }
+  for (std::size_t r = 0; r < rows; ++r) {
+    a.max[r] = m[r];
+    a.sum[r] = static_cast<double>(l[r]);
+  }
+}
+
+}  // namespace sdpa_detail
+}  // namespace kernels
+}  // namespace attnkern

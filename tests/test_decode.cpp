@@ -1,0 +1,199 @@
+// The decode shape of attnkern_attention (kernels/sdpa/sdpa_decode.hpp: units of a few query rows,
+// the keys across the lanes) against the query-rows shape (sdpa_kernel.hpp), on every ISA path:
+//  - bits: every row of a causal prefill of T rows equals, bit for bit, the same row computed in
+//    calls of 1 to 17 rows (decode, speculative decoding, small chunks), with GQA ratios 1 to 32,
+//    key lengths around the block (64) and the chunk (512), BHSD and BSHD, and every modifier:
+//    softcap, bias (with -inf), ALiBi, mask, sinks, sliding window, key starts; lse included;
+//  - a key that a mask or a -inf bias hides from some rows of a decode unit (the heads of a GQA
+//    group), holding inf and NaN in K and V, changes no bit of those rows.
+// (The accuracy of both shapes against the float64 reference: test_attention_api.cpp's random cases,
+// whose q_len and group sizes make units of both shapes.)
+#include <attnkern/attnkern.h>
+
+#include "support.hpp"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <vector>
+
+using namespace attnkern_test;
+
+namespace {
+
+const float not_a_number = std::numeric_limits<float>::quiet_NaN();
+
+struct decode_case {
+  std::size_t Hq = 1, Hk = 1, T = 20, K = 100, d = 64, dv = 64;
+  bool bshd = false, window = false, modifiers = false;
+  std::size_t left = 0;
+  int32_t start = 0;
+  float softcap = 0;
+  std::vector<float> q, k, v, bias, slopes, sinks;
+  std::vector<unsigned char> mask;
+
+  std::string describe() const {
+    std::ostringstream o;
+    o << (bshd ? "BSHD" : "BHSD") << " heads " << Hq << "/" << Hk << " T " << T << " kv_len " << K << " d " << d << "/"
+      << dv << " start " << start;
+    if (window) o << " window " << left;
+    if (softcap > 0) o << " softcap " << softcap;
+    if (!bias.empty()) o << " bias";
+    if (!slopes.empty()) o << " ALiBi";
+    if (!mask.empty()) o << " mask";
+    if (!sinks.empty()) o << " sinks";
+    return o.str();
+  }
+
+  attnkern_strides strides(std::size_t heads, std::size_t seq, std::size_t dim) const {
+    return bshd ? attnkern_strides_bshd(heads, seq, dim) : attnkern_strides_bhsd(heads, seq, dim);
+  }
+
+  // Query rows [i0, i0 + n) of every head, as their own causal call aligned bottom-right against the
+  // keys [0, K - T + i0 + n): out [Hq, n, dv] and lse [Hq, n].
+  void rows(std::size_t i0, std::size_t n, std::vector<float>& out, std::vector<float>& lse) const {
+    out.assign(Hq * n * dv, not_a_number);
+    lse.assign(Hq * n, not_a_number);
+    attnkern_attention_args a;
+    attnkern_attention_args_init(&a);
+    a.batch = 1, a.q_heads = Hq, a.kv_heads = Hk, a.q_len = n, a.kv_len = K - T + i0 + n;
+    a.head_dim = d, a.value_dim = dv;
+    a.q_strides = strides(Hq, T, d);
+    a.q = q.data() + i0 * static_cast<std::size_t>(a.q_strides.seq);
+    a.k = k.data(), a.k_strides = strides(Hk, K, d);
+    a.v = v.data(), a.v_strides = strides(Hk, K, dv);
+    a.out = out.data(), a.out_strides = attnkern_strides_bhsd(Hq, n, dv);
+    a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(Hq, n, 1);
+    a.causal = 1, a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+    a.window = window, a.window_left = static_cast<int64_t>(left);
+    a.kv_starts = &start;
+    a.softcap = softcap;
+    const attnkern_strides scores{0, static_cast<int64_t>(T * K), static_cast<int64_t>(K)};  // [Hq, T, K]
+    if (!bias.empty()) a.bias = bias.data() + i0 * K, a.bias_strides = scores;
+    if (!mask.empty()) a.mask = mask.data() + i0 * K, a.mask_strides = scores;
+    if (!slopes.empty()) a.alibi_slopes = slopes.data();
+    if (!sinks.empty()) a.sinks = sinks.data();
+    const attnkern_status status = attnkern_attention(&a);
+    INFO(attnkern_last_error_message());
+    REQUIRE(status == ATTNKERN_OK);
+  }
+};
+
+decode_case random_decode_case(uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto pick = [&](std::size_t lo, std::size_t hi) { return std::uniform_int_distribution<std::size_t>(lo, hi)(rng); };
+  decode_case c;
+  const std::size_t groups[] = {1, 2, 4, 8, 32};
+  c.Hk = pick(1, 2);
+  c.Hq = c.Hk * groups[pick(0, 4)];
+  c.T = pick(18, 40);
+  const std::size_t lens[] = {1, 63, 64, 65, 511, 512, 513, 1100};
+  c.K = c.T + lens[pick(0, 7)] - 1;
+  c.d = pick(1, 130);
+  c.dv = pick(1, 130);
+  c.bshd = pick(0, 1) == 1;
+  c.start = pick(0, 3) == 0 ? static_cast<int32_t>(pick(0, c.K - c.T)) : 0;
+  if (pick(0, 2) == 0) c.window = true, c.left = pick(0, 700);
+  std::uniform_real_distribution<float> small(-2.0f, 2.0f);
+  if (pick(0, 2) == 0) c.softcap = std::uniform_real_distribution<float>(0.5f, 30.0f)(rng);
+  if (pick(0, 2) == 0) {
+    c.bias.resize(c.Hq * c.T * c.K);
+    for (auto& x : c.bias) x = pick(0, 9) == 0 ? -INFINITY : small(rng);
+  }
+  if (pick(0, 2) == 0) {
+    c.slopes.resize(c.Hq);
+    for (std::size_t h = 0; h < c.Hq; ++h) c.slopes[h] = std::pow(2.0f, -8.0f * static_cast<float>(h + 1) / static_cast<float>(c.Hq));
+  }
+  if (pick(0, 2) == 0) {
+    c.mask.resize(c.Hq * c.T * c.K);
+    for (auto& x : c.mask) x = pick(0, 4) == 0 ? 0 : 1;
+  }
+  if (pick(0, 2) == 0) {
+    c.sinks.resize(c.Hq);
+    for (auto& x : c.sinks) x = small(rng);
+  }
+  c.q = uniform(c.Hq * c.T * c.d, -1, 1, seed + 1);
+  c.k = uniform(c.Hk * c.K * c.d, -1, 1, seed + 2);
+  c.v = uniform(c.Hk * c.K * c.dv, -2, 2, seed + 3);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("decode: rows computed 1 to 17 at a time equal the prefill's rows bit for bit, every modifier, every path",
+          "[attention_api][invariance][decode]") {
+  for (uint32_t n = 0; n < 40; ++n) {
+    const uint32_t seed = 9100u + n;
+    const decode_case c = random_decode_case(seed);
+    INFO("seed " << seed << ": " << c.describe());
+    for (const auto& isa : available_isas()) {
+      INFO("path " << isa);
+      isa_scope scope(isa);
+      std::vector<float> full, full_lse;
+      c.rows(0, c.T, full, full_lse);
+      std::mt19937 rng(seed);
+      for (std::size_t rows = 1; rows <= 17; ++rows) {
+        const std::size_t i0 = std::uniform_int_distribution<std::size_t>(0, c.T - rows)(rng);
+        INFO("rows [" << i0 << ", " << i0 + rows << ")");
+        std::vector<float> out, lse;
+        c.rows(i0, rows, out, lse);
+        for (std::size_t h = 0; h < c.Hq; ++h)
+          for (std::size_t i = 0; i < rows; ++i) {
+            INFO("head " << h << " row " << i0 + i);
+            const float* got = out.data() + (h * rows + i) * c.dv;
+            const float* want = full.data() + (h * c.T + i0 + i) * c.dv;
+            REQUIRE(same_bits(std::vector<float>(got, got + c.dv), std::vector<float>(want, want + c.dv)));
+            REQUIRE(bits(lse[h * rows + i]) == bits(full_lse[h * c.T + i0 + i]));
+          }
+      }
+    }
+  }
+}
+
+TEST_CASE("decode: a key hidden from some heads of a GQA group by a mask or a -inf bias, holding inf and NaN, changes none of their bits",
+          "[attention_api][decode]") {
+  const std::size_t G = 4, K = 150, d = 24, dv = 40;
+  const auto q = uniform(G * d, -1, 1, 41), k = uniform(K * d, -1, 1, 42), v = uniform(K * dv, -2, 2, 43);
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    for (bool by_bias : {false, true}) {
+      for (std::size_t hidden : {std::size_t(0), std::size_t(66), std::size_t(127), K - 1}) {
+        INFO((by_bias ? "bias" : "mask") << " hides key " << hidden << " from the odd heads");
+        std::vector<unsigned char> mask(G * K, 1);
+        std::vector<float> bias(G * K, 0.25f);
+        for (std::size_t h = 1; h < G; h += 2) mask[h * K + hidden] = 0, bias[h * K + hidden] = -INFINITY;
+        auto run = [&](const std::vector<float>& kk, const std::vector<float>& vv) {
+          std::vector<float> out(G * dv, not_a_number);
+          attnkern_attention_args a;
+          attnkern_attention_args_init(&a);
+          a.batch = 1, a.q_heads = G, a.kv_heads = 1, a.q_len = 1, a.kv_len = K, a.head_dim = d, a.value_dim = dv;
+          a.q = q.data(), a.q_strides = attnkern_strides_bhsd(G, 1, d);
+          a.k = kk.data(), a.k_strides = attnkern_strides_bhsd(1, K, d);
+          a.v = vv.data(), a.v_strides = attnkern_strides_bhsd(1, K, dv);
+          a.out = out.data(), a.out_strides = attnkern_strides_bhsd(G, 1, dv);
+          const attnkern_strides per_head{0, static_cast<int64_t>(K), 0};
+          if (by_bias) a.bias = bias.data(), a.bias_strides = per_head;
+          else a.mask = mask.data(), a.mask_strides = per_head;
+          REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+          return out;
+        };
+        std::vector<float> k2 = k, v2 = v;
+        for (std::size_t x = 0; x < d; ++x) k2[hidden * d + x] = x % 2 ? not_a_number : INFINITY;
+        for (std::size_t x = 0; x < dv; ++x) v2[hidden * dv + x] = x % 2 ? INFINITY : not_a_number;
+        const auto clean = run(k, v), poisoned = run(k2, v2);
+        for (std::size_t h = 0; h < G; ++h) {
+          INFO("head " << h);
+          const std::vector<float> a(clean.begin() + static_cast<std::ptrdiff_t>(h * dv), clean.begin() + static_cast<std::ptrdiff_t>((h + 1) * dv));
+          const std::vector<float> b(poisoned.begin() + static_cast<std::ptrdiff_t>(h * dv), poisoned.begin() + static_cast<std::ptrdiff_t>((h + 1) * dv));
+          if (h % 2) {
+            REQUIRE(same_bits(a, b));
+          } else {
+            REQUIRE(std::isnan(b[0]));
+          }
+        }
+      }
+    }
+  }
+}
