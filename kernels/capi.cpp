@@ -485,13 +485,14 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
     const char* name;
     int32_t dtype;
   } dtypes[] = {{"q_dtype", a.q_dtype}, {"k_dtype", a.k_dtype}, {"v_dtype", a.v_dtype}, {"out_dtype", a.out_dtype}};
-  for (const auto& d : dtypes) {
-    if (d.dtype == ATTNKERN_F32) continue;
-    if (d.dtype == ATTNKERN_F16 || d.dtype == ATTNKERN_BF16)
-      return fail(ATTNKERN_ERROR_UNSUPPORTED, fn, "%s = %s: this version takes float32 (ATTNKERN_F32) only", d.name,
-                  d.dtype == ATTNKERN_F16 ? "ATTNKERN_F16" : "ATTNKERN_BF16");
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "%s = %" PRId32 " is not an attnkern_dtype", d.name, d.dtype);
-  }
+  for (const auto& d : dtypes)
+    if (d.dtype != ATTNKERN_F32 && d.dtype != ATTNKERN_F16 && d.dtype != ATTNKERN_BF16)
+      return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "%s = %" PRId32 " is not an attnkern_dtype", d.name, d.dtype);
+  // (every path runs every type: the halves are widened exactly, in SIMD where the ISA has it)
+  auto type = [](int32_t t) {
+    return t == ATTNKERN_F16 ? attnkern::kernels::dtype::f16
+           : t == ATTNKERN_BF16 ? attnkern::kernels::dtype::bf16 : attnkern::kernels::dtype::f32;
+  };
   if (a.q_heads != 0 && (a.kv_heads == 0 || a.q_heads % a.kv_heads != 0))
     return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "q_heads = %zu is not a multiple of kv_heads = %zu", a.q_heads, a.kv_heads);
   if (!std::isfinite(a.scale))
@@ -508,10 +509,11 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
     return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "bias_head_scales is set without a bias to scale");
   if (a.batch == 0 || a.q_heads == 0 || a.q_len == 0 || a.value_dim == 0) return ATTNKERN_OK;
 
-  tensor_arg q{"q", a.q, a.q_strides, a.batch, a.q_heads, a.q_len, a.head_dim};
-  tensor_arg k{"k", a.k, a.k_strides, a.batch, a.kv_heads, a.kv_len, a.head_dim};
-  tensor_arg v{"v", a.v, a.v_strides, a.batch, a.kv_heads, a.kv_len, a.value_dim};
-  tensor_arg out{"out", a.out, a.out_strides, a.batch, a.q_heads, a.q_len, a.value_dim};
+  using attnkern::kernels::dtype_size;
+  tensor_arg q{"q", a.q, a.q_strides, a.batch, a.q_heads, a.q_len, a.head_dim, dtype_size(type(a.q_dtype))};
+  tensor_arg k{"k", a.k, a.k_strides, a.batch, a.kv_heads, a.kv_len, a.head_dim, dtype_size(type(a.k_dtype))};
+  tensor_arg v{"v", a.v, a.v_strides, a.batch, a.kv_heads, a.kv_len, a.value_dim, dtype_size(type(a.v_dtype))};
+  tensor_arg out{"out", a.out, a.out_strides, a.batch, a.q_heads, a.q_len, a.value_dim, dtype_size(type(a.out_dtype))};
   tensor_arg lse{"lse", a.lse, a.lse_strides, a.batch, a.q_heads, a.q_len, 1};
   if (!a.lse) lse.batch = 0;  // (optional)
   tensor_arg bias{"bias", a.bias, a.bias_strides, a.bias ? a.batch : 0, a.q_heads, a.q_len, a.kv_len};
@@ -534,9 +536,9 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
     if (const attnkern_status s = check_rows_disjoint(fn, *o)) return s;
   if (const attnkern_status s = check_outputs(
           fn,
-          {{"q", q.p, q.elements},
-           {"k", k.p, k.elements},
-           {"v", v.p, v.elements},
+          {{"q", q.p, q.elements, q.element_bytes},
+           {"k", k.p, k.elements, k.element_bytes},
+           {"v", v.p, v.elements, v.element_bytes},
            {"kv_starts", a.kv_starts, a.kv_starts ? a.batch : 0, sizeof(int32_t)},
            {"kv_lengths", a.kv_lengths, a.kv_lengths ? a.batch : 0, sizeof(int32_t)},
            {"bias", bias.p, bias.elements},
@@ -544,14 +546,18 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
            {"bias_head_scales", a.bias_head_scales, a.bias_head_scales ? a.q_heads : 0},
            {"alibi_slopes", a.alibi_slopes, a.alibi_slopes ? a.q_heads : 0},
            {"sinks", a.sinks, a.sinks ? a.q_heads : 0}},
-          {"out", out.p, out.elements}, {"lse", lse.p, lse.elements}))
+          {"out", out.p, out.elements, out.element_bytes}, {"lse", lse.p, lse.elements}))
     return s;
 
   attnkern::kernels::attention_args run{};
-  run.q = static_cast<const float*>(a.q);
-  run.k = static_cast<const float*>(a.k);
-  run.v = static_cast<const float*>(a.v);
-  run.out = static_cast<float*>(a.out);
+  run.q = a.q;
+  run.k = a.k;
+  run.v = a.v;
+  run.out = a.out;
+  run.q_type = type(a.q_dtype);
+  run.k_type = type(a.k_dtype);
+  run.v_type = type(a.v_dtype);
+  run.out_type = type(a.out_dtype);
   run.lse = a.lse;
   run.q_strides = q.internal();
   run.k_strides = k.internal();

@@ -47,7 +47,9 @@ cpu_features detect_cpu() noexcept {
   const bool os_avx = (xcr0 & 0x6) == 0x6;
   const bool os_avx512 = os_avx && (xcr0 & 0xE0) == 0xE0;
   f.sse2 = cpu.sse2;
-  f.avx2_fma = cpu.fma3_avx2 && os_avx;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));  // (that TU uses vcvtph2ps)
+  f.avx2_fma = cpu.fma3_avx2 && os_avx && f16c;
   f.avx512f = f.avx2_fma && cpu.avx512f && os_avx512;  // that TU is also built with -mavx2 -mfma
 #elif defined(__aarch64__)
   f.neon64 = cpu.neon64;

@@ -16,6 +16,7 @@
 #include <attnkern/reference.hpp>
 
 #include "support.hpp"
+#include "dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
 
 #include <algorithm>
 #include <cmath>
@@ -63,6 +64,8 @@ struct attention_case {
   std::vector<float> bias, bias_scales, slopes, sinks;
   attnkern_strides bias_strides{0, 0, 0}, mask_strides{0, 0, 0};
   std::vector<unsigned char> mask;
+  // element types (attnkern_dtype); the inputs' values are representable in every type the case uses
+  int32_t q_type = ATTNKERN_F32, k_type = ATTNKERN_F32, v_type = ATTNKERN_F32, out_type = ATTNKERN_F32;
   bool modified() const { return softcap > 0 || !bias.empty() || !slopes.empty(); }
   // q, k and v live in `in` (one buffer: packed QKV shares it), out in its own.
   std::vector<float> in;
@@ -91,6 +94,8 @@ struct attention_case {
     if (!slopes.empty()) o << " ALiBi";
     if (!mask.empty()) o << " mask (strides " << mask_strides.batch << " " << mask_strides.head << " " << mask_strides.seq << ")";
     if (!sinks.empty()) o << " sinks";
+    const char* names[] = {"f32", "f16", "bf16"};
+    o << " types q " << names[q_type] << " k " << names[k_type] << " v " << names[v_type] << " out " << names[out_type];
     return o.str();
   }
 
@@ -143,7 +148,7 @@ struct attention_case {
 
   // The call's arguments, writing out as BHSD-contiguous [batch, q_heads, q_len, value_dim] and lse
   // as [batch, q_heads, q_len].
-  attnkern_attention_args args(float* out, float* lse) const {
+  attnkern_attention_args args(void* out, float* lse) const {
     attnkern_attention_args a;
     attnkern_attention_args_init(&a);
     a.batch = batch, a.q_heads = q_heads, a.kv_heads = kv_heads, a.q_len = q_len, a.kv_len = kv_len;
@@ -169,13 +174,31 @@ struct attention_case {
     return a;
   }
 
+  // The call, with q, k, v and out in their types (copies of `in` in each half type used), out
+  // widened back to float.
   void run(std::vector<float>& out, std::vector<float>& lse) const {
     out.assign(batch * q_heads * q_len * value_dim, not_a_number);
     lse.assign(batch * q_heads * q_len, not_a_number);
-    const attnkern_attention_args a = args(out.data(), lse.data());
+    std::vector<uint16_t> halves[3], out_half(out_type == ATTNKERN_F32 ? 0 : out.size(), 0x7e00);
+    auto typed = [&](int32_t t) -> const void* {
+      if (t == ATTNKERN_F32) return in.data();
+      std::vector<uint16_t>& h = halves[t];
+      if (h.empty())
+        for (float x : in)
+          h.push_back(t == ATTNKERN_F16 ? attnkern::kernels::float_to_f16_bits(x) : attnkern::kernels::float_to_bf16_bits(x));
+      return h.data();
+    };
+    attnkern_attention_args a = args(out_half.empty() ? static_cast<void*>(out.data()) : out_half.data(), lse.data());
+    a.q_dtype = q_type, a.k_dtype = k_type, a.v_dtype = v_type, a.out_dtype = out_type;
+    a.q = static_cast<const char*>(typed(q_type)) + (q.offset * (q_type == ATTNKERN_F32 ? 4 : 2));
+    a.k = static_cast<const char*>(typed(k_type)) + (k.offset * (k_type == ATTNKERN_F32 ? 4 : 2));
+    a.v = static_cast<const char*>(typed(v_type)) + (v.offset * (v_type == ATTNKERN_F32 ? 4 : 2));
     const attnkern_status status = attnkern_attention(&a);
     INFO(attnkern_last_error_message());
     REQUIRE(status == ATTNKERN_OK);
+    using namespace attnkern::kernels;
+    for (std::size_t i = 0; i < out_half.size(); ++i)
+      out[i] = out_type == ATTNKERN_F16 ? to_float(f16_t{out_half[i]}) : to_float(bf16_t{out_half[i]});
   }
 };
 
@@ -226,7 +249,19 @@ void place(attention_case& c, std::mt19937& rng) {
     }
   }
   c.in.assign(size, not_a_number);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f), value(-2.0f, 2.0f);
+  std::uniform_real_distribution<float> unit_f(-1.0f, 1.0f), value_f(-2.0f, 2.0f);
+  // values representable in each type the case uses (bf16 first, then f16: a bf16 value at or
+  // above 2^-14 in magnitude is an f16 one too; smaller ones become 0)
+  bool any_bf16 = false, any_f16 = false;
+  for (int32_t t : {c.q_type, c.k_type, c.v_type}) any_bf16 |= t == ATTNKERN_BF16, any_f16 |= t == ATTNKERN_F16;
+  auto representable = [&](float x) {
+    using namespace attnkern::kernels;
+    if (any_bf16) x = to_float(bf16_t{float_to_bf16_bits(x)});
+    if (any_f16) x = std::fabs(x) < 0x1p-14f ? 0.0f : to_float(f16_t{float_to_f16_bits(x)});
+    return x;
+  };
+  auto unit = [&](std::mt19937& g) { return representable(unit_f(g)); };
+  auto value = [&](std::mt19937& g) { return representable(value_f(g)); };
   for (std::size_t b = 0; b < B; ++b) {
     for (std::size_t h = 0; h < Hq; ++h)
       for (std::size_t i = 0; i < c.q_len; ++i)
@@ -316,6 +351,10 @@ attention_case random_case(uint32_t seed) {
     c.sinks.resize(c.q_heads);
     for (auto& x : c.sinks) x = small(rng);
   }
+  if (pick(0, 2) == 0) {  // half precision in a third of the cases, each tensor's type its own
+    auto type = [&] { return static_cast<int32_t>(pick(0, 2)); };
+    c.q_type = type(), c.k_type = type(), c.v_type = type(), c.out_type = type();
+  }
   place(c, rng);
   return c;
 }
@@ -357,7 +396,8 @@ void check_rows(const attention_case& c, const std::vector<float>& out, const st
         const double lse_bound = lse_max_error(mod ? c.head_dim + 7 : c.head_dim, sigma, n + (c.sinks.empty() ? 0 : 1));
         // (sdpa_random_input_error is for random q and k: a bias or ALiBi makes the scores larger, up to
         // hundreds here, and those cases are held to the derived bound only)
-        const double allowed = (mod ? bound : std::min(bound, sdpa_random_input_error)) * max_v + attention_abs_floor;
+        double allowed = (mod ? bound : std::min(bound, sdpa_random_input_error)) * max_v + attention_abs_floor;
+        if (c.out_type != ATTNKERN_F32) allowed += half_out_error(c.out_type == ATTNKERN_BF16) * max_v + f16_out_floor;
         // (plain comparisons, one assertion per row: the cases hold millions of elements)
         std::ostringstream why;
         if (n == 0) {
@@ -679,7 +719,7 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
        [&](auto& a) { a.mask = reinterpret_cast<const uint8_t*>(out.data()), a.mask_strides = {0, 0, 0}; }},
       {"an infinite scale", ATTNKERN_ERROR_INVALID_ARGUMENT, "scale", [](auto& a) { a.scale = INFINITY; }},
       {"an unknown alignment", ATTNKERN_ERROR_INVALID_ARGUMENT, "align", [](auto& a) { a.align = 7; }},
-      {"f16 K (next version)", ATTNKERN_ERROR_UNSUPPORTED, "k_dtype", [](auto& a) { a.k_dtype = ATTNKERN_F16; }},
+      {"a negative dtype", ATTNKERN_ERROR_INVALID_ARGUMENT, "k_dtype", [](auto& a) { a.k_dtype = -1; }},
       {"an unknown dtype", ATTNKERN_ERROR_INVALID_ARGUMENT, "out_dtype", [](auto& a) { a.out_dtype = 9; }},
       {"struct_size 0", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size", [](auto& a) { a.struct_size = 0; }},
       {"a struct_size of no version (not read past)", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size",

@@ -3,7 +3,8 @@
 //  - bits: every row of a causal prefill of T rows equals, bit for bit, the same row computed in
 //    calls of 1 to 17 rows (decode, speculative decoding, small chunks), with GQA ratios 1 to 32,
 //    key lengths around the block (64) and the chunk (512), BHSD and BSHD, and every modifier:
-//    softcap, bias (with -inf), ALiBi, mask, sinks, sliding window, key starts; lse included;
+//    softcap, bias (with -inf), ALiBi, mask, sinks, sliding window, key starts; lse included; q, K/V
+//    and out in f32, f16 or bf16;
 //  - a key that a mask or a -inf bias hides from some rows of a decode unit (the heads of a GQA
 //    group), holding inf and NaN in K and V, changes no bit of those rows.
 // (The accuracy of both shapes against the float64 reference: test_attention_api.cpp's random cases,
@@ -11,6 +12,7 @@
 #include <attnkern/attnkern.h>
 
 #include "support.hpp"
+#include "dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
 
 #include <cmath>
 #include <limits>
@@ -32,6 +34,8 @@ struct decode_case {
   float softcap = 0;
   std::vector<float> q, k, v, bias, slopes, sinks;
   std::vector<unsigned char> mask;
+  int32_t q_type = ATTNKERN_F32, kv_type = ATTNKERN_F32, out_type = ATTNKERN_F32;  // (attnkern_dtype)
+  std::vector<uint16_t> q_half, k_half, v_half;  // q, k and v in their half type, when they have one
 
   std::string describe() const {
     std::ostringstream o;
@@ -43,6 +47,8 @@ struct decode_case {
     if (!slopes.empty()) o << " ALiBi";
     if (!mask.empty()) o << " mask";
     if (!sinks.empty()) o << " sinks";
+    const char* names[] = {"f32", "f16", "bf16"};
+    o << " q " << names[q_type] << " k, v " << names[kv_type] << " out " << names[out_type];
     return o.str();
   }
 
@@ -55,15 +61,19 @@ struct decode_case {
   void rows(std::size_t i0, std::size_t n, std::vector<float>& out, std::vector<float>& lse) const {
     out.assign(Hq * n * dv, not_a_number);
     lse.assign(Hq * n, not_a_number);
+    std::vector<uint16_t> out_half(out_type == ATTNKERN_F32 ? 0 : out.size());
     attnkern_attention_args a;
     attnkern_attention_args_init(&a);
     a.batch = 1, a.q_heads = Hq, a.kv_heads = Hk, a.q_len = n, a.kv_len = K - T + i0 + n;
     a.head_dim = d, a.value_dim = dv;
     a.q_strides = strides(Hq, T, d);
-    a.q = q.data() + i0 * static_cast<std::size_t>(a.q_strides.seq);
-    a.k = k.data(), a.k_strides = strides(Hk, K, d);
-    a.v = v.data(), a.v_strides = strides(Hk, K, dv);
-    a.out = out.data(), a.out_strides = attnkern_strides_bhsd(Hq, n, dv);
+    const std::size_t q0 = i0 * static_cast<std::size_t>(a.q_strides.seq);
+    a.q = q_half.empty() ? static_cast<const void*>(q.data() + q0) : q_half.data() + q0;
+    a.k = k_half.empty() ? static_cast<const void*>(k.data()) : k_half.data(), a.k_strides = strides(Hk, K, d);
+    a.v = v_half.empty() ? static_cast<const void*>(v.data()) : v_half.data(), a.v_strides = strides(Hk, K, dv);
+    a.out = out_half.empty() ? static_cast<void*>(out.data()) : out_half.data();
+    a.out_strides = attnkern_strides_bhsd(Hq, n, dv);
+    a.q_dtype = q_type, a.k_dtype = a.v_dtype = kv_type, a.out_dtype = out_type;
     a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(Hq, n, 1);
     a.causal = 1, a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
     a.window = window, a.window_left = static_cast<int64_t>(left);
@@ -77,8 +87,19 @@ struct decode_case {
     const attnkern_status status = attnkern_attention(&a);
     INFO(attnkern_last_error_message());
     REQUIRE(status == ATTNKERN_OK);
+    using namespace attnkern::kernels;
+    for (std::size_t i = 0; i < out_half.size(); ++i)
+      out[i] = out_type == ATTNKERN_F16 ? to_float(f16_t{out_half[i]}) : to_float(bf16_t{out_half[i]});
   }
 };
+
+// x in the half type t (ATTNKERN_F16 or ATTNKERN_BF16), rounded to nearest even.
+std::vector<uint16_t> to_half(const std::vector<float>& x, int32_t t) {
+  std::vector<uint16_t> h(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i)
+    h[i] = t == ATTNKERN_F16 ? attnkern::kernels::float_to_f16_bits(x[i]) : attnkern::kernels::float_to_bf16_bits(x[i]);
+  return h;
+}
 
 decode_case random_decode_case(uint32_t seed) {
   std::mt19937 rng(seed);
@@ -116,6 +137,13 @@ decode_case random_decode_case(uint32_t seed) {
   c.q = uniform(c.Hq * c.T * c.d, -1, 1, seed + 1);
   c.k = uniform(c.Hk * c.K * c.d, -1, 1, seed + 2);
   c.v = uniform(c.Hk * c.K * c.dv, -2, 2, seed + 3);
+  if (pick(0, 1) == 0) {  // half precision in half the cases
+    c.q_type = static_cast<int32_t>(pick(0, 2)), c.kv_type = static_cast<int32_t>(pick(1, 2));
+    c.out_type = static_cast<int32_t>(pick(0, 2));
+    if (c.q_type != ATTNKERN_F32) c.q_half = to_half(c.q, c.q_type);
+    c.k_half = to_half(c.k, c.kv_type);
+    c.v_half = to_half(c.v, c.kv_type);
+  }
   return c;
 }
 

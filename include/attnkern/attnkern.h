@@ -216,8 +216,11 @@ ATTNKERN_API attnkern_status attnkern_sdpa_f32(const float* q, const float* k, c
  * with its rows counted over the query heads of a group (docs/embedding.md).
  * ------------------------------------------------------------------------------------------- */
 
-/* Element types. This version takes ATTNKERN_F32 only; the others are reserved for the next and
- * give ATTNKERN_ERROR_UNSUPPORTED. */
+/* Element types of q, k, v and out (each its own; strides count elements). f16 and bf16 inputs are
+ * widened to float exactly and computed as float32 ones are, so the bounds hold as they are for the
+ * widened values and a row's bits are the same as with those values in float32; an f16 or bf16 out is
+ * rounded once, to nearest even (bounds.hpp: half_out_error). Every ISA path takes every type (F16C
+ * or AVX-512 conversions where the CPU has them). lse, bias, the slopes and the sinks stay float. */
 typedef enum attnkern_dtype {
   ATTNKERN_F32 = 0,
   ATTNKERN_F16 = 1, /* IEEE binary16 */

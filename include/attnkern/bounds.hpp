@@ -67,6 +67,14 @@ inline double lse_max_error(std::size_t head_dim, double sigma, std::size_t keys
   const double n = keys > 1 ? static_cast<double>(keys) : 1.0;
   return 0x1p-24 * ((static_cast<double>(head_dim) + 2.0) * sigma + 2.0 * std::log(n) + 52.0);
 }
+// attnkern_attention with half-precision tensors (q_dtype, k_dtype, v_dtype, out_dtype): f16 and bf16
+// inputs are widened to float exactly, so every bound above holds as it is, for the widened values.
+// An f16 or bf16 output is rounded once, to nearest even, from the double that a float32 output is
+// rounded from (through a float rounded to odd): add half a unit in its last place, at most
+// half_out_error times max|v| (|out| <= max|v|), and for f16 half its smallest subnormal,
+// f16_out_floor, absolute.
+inline double half_out_error(bool bf16) { return bf16 ? 0x1p-8 : 0x1p-11; }
+constexpr double f16_out_floor = 0x1p-25;
 // attnkern_attention_merge (kernels/capi.cpp): a merged row is within the larger of its two parts'
 // errors, plus ((e_a + e_b) / 2 + merge_max_error) times the larger |out| of the parts, where e_a and
 // e_b are the errors of the parts' lse; its lse within the larger of e_a and e_b plus

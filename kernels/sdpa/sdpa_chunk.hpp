@@ -4,6 +4,7 @@
 // writes the outputs.
 #pragma once
 
+#include "../dtype.hpp"
 #include "../isa_namespace.hpp"
 
 #include <cstddef>
@@ -36,11 +37,13 @@ inline std::size_t sdpa_acc_stride(std::size_t value_dim) {
 }
 
 // Floats of scratch one chunk call needs: Q transposed and one block of scores (the decode shape: a
-// block of K transposed), plus alignment; and, when V's rows are not contiguous (strided: BSHD,
-// packed QKV), a block of V, packed.
-inline std::size_t sdpa_scratch_floats(std::size_t head_dim, std::size_t value_dim, bool strided_v) {
+// block of K transposed), plus alignment; and for the query-rows shape, a block of K widened to float
+// when K is not float32, and a block of V when V's rows are not contiguous floats (strided: BSHD,
+// packed QKV; or f16, bf16).
+inline std::size_t sdpa_scratch_floats(std::size_t head_dim, std::size_t value_dim, bool pack_k, bool pack_v) {
   const std::size_t rows = (head_dim + sdpa_key_block) * sdpa_max_query_rows, decode = head_dim * sdpa_key_block;
-  return (rows > decode ? rows : decode) + 16 + (strided_v ? sdpa_key_block * value_dim : 0);
+  return (rows > decode ? rows : decode) + 16 + (pack_k ? sdpa_key_block * head_dim : 0) +
+         (pack_v ? sdpa_key_block * value_dim : 0);
 }
 
 }  // namespace ATTNKERN_ISA_NAMESPACE
@@ -50,11 +53,12 @@ struct sdpa_chunk_args {
   const float* q[sdpa_max_query_rows];
   std::size_t rows;  // query rows in the block, 1 .. the table's sdpa_query_rows
   // The chunk's key slots: slot j is key k0 + j of the sequence, with k0 a multiple of sdpa_key_block
-  // (blocks of keys lie at fixed positions of the sequence, whatever the rows). K row j at k + j ldk,
-  // V row j at v + j ldv.
-  const float* k;
-  const float* v;
+  // (blocks of keys lie at fixed positions of the sequence, whatever the rows). K row j at element
+  // j ldk of k, V row j at element j ldv of v; their elements are k_type and v_type (f32, f16, bf16).
+  const void* k;
+  const void* v;
   std::size_t ldk, ldv;
+  dtype k_type, v_type;
   std::size_t keys;  // slots in the chunk, 1 .. sdpa_key_chunk
   // Row r sees slots [first[r], end[r]) (first >= end: none), within [0, keys). Only the slots some
   // row sees are read.
@@ -74,7 +78,7 @@ struct sdpa_chunk_args {
   float slope[sdpa_max_query_rows];
   std::ptrdiff_t diagonal[sdpa_max_query_rows];
   const unsigned char* mask[sdpa_max_query_rows];
-  float* scratch;  // sdpa_scratch_floats(head_dim, value_dim, ldv != value_dim) floats
+  float* scratch;  // sdpa_scratch_floats(head_dim, value_dim, k_type != f32, ldv != value_dim || v_type != f32)
   // The chunk's results, per row r < rows: m = the max of its visible scores (-inf if it sees none),
   // l = sum_j e^(s_j - m), and acc[r * acc_stride + e] = sdpa_p_scale sum_j e^(s_j - m) v[j, e] (rows
   // x sdpa_acc_stride(value_dim) floats; the padding is written too).

@@ -23,6 +23,7 @@
 #pragma once
 
 #include "../simd/exp_core.hpp"
+#include "../simd/half.hpp"
 #include "../simd/tanh_core.hpp"
 #include "../simd/transpose.hpp"
 #include "sdpa_chunk.hpp"
@@ -85,7 +86,8 @@ ATTNKERN_INLINE V load_some(const float* p, std::size_t n, float fill) noexcept 
   return n < V::size ? simd::load_floats_partial<V>(p, n, fill) : simd::load_floats<V>(p);
 }
 
-template <class Arch>
+// TK, TV: the element types of K and V (float, f16_t, bf16_t), widened as they are loaded.
+template <class Arch, class TK, class TV>
 void decode_chunk(const sdpa_chunk_args& a) noexcept {
   using V = typename tiles<Arch>::V;
   using C = simd::compute_t<Arch>;  // the exps' type: float with FMA, double without
@@ -124,7 +126,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     const std::size_t nk = hi - jb < KB ? hi - jb : KB;
     // 1. K^T for the vectors of keys that hold the slots read, [g0, g1) (slots outside [j0, nk): 0)
     const std::size_t g0 = j0 / W * W, g1 = (nk + W - 1) / W * W;
-    const float* kb = a.k + jb * a.ldk;
+    const TK* kb = static_cast<const TK*>(a.k) + jb * a.ldk;
     for (std::size_t g = g0; g < g1; g += W)
       for (std::size_t c0 = 0; c0 < d; c0 += W) {
         const std::size_t n = d - c0 < W ? d - c0 : W;
@@ -132,7 +134,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
 #pragma GCC unroll 16
         for (std::size_t i = 0; i < W; ++i) {
           const std::size_t jj = g + i;
-          t[i] = jj >= j0 && jj < nk ? load_some<V>(kb + jj * a.ldk + c0, n, 0.0f) : V(0.0f);
+          t[i] = jj >= j0 && jj < nk ? simd::load_elems_some<V>(kb + jj * a.ldk + c0, n) : V(0.0f);
         }
         simd::transpose(t);
         for (std::size_t c = 0; c < n; ++c) t[c].store_aligned(kt + (c0 + c) * KB + g);
@@ -237,7 +239,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     }
 
     // 4. acc += P V, row by row over its keys
-    const float* vb = a.v + jb * a.ldv;
+    const TV* vb = static_cast<const TV*>(a.v) + jb * a.ldv;
     int v_state = -1;  // whether the block's V holds an inf or a NaN: not known yet (-1), no (0), yes (1)
     for (std::size_t r = 0; r < rows; ++r) {
       if (f[r] >= e[r]) continue;
@@ -256,6 +258,31 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
   for (std::size_t r = 0; r < rows; ++r) {
     a.max[r] = m[r];
     a.sum[r] = static_cast<double>(l[r]);
+  }
+}
+
+template <class Arch, class TK>
+void decode_chunk_k(const sdpa_chunk_args& a) noexcept {
+  switch (a.v_type) {
+    case dtype::f16:
+      return decode_chunk<Arch, TK, f16_t>(a);
+    case dtype::bf16:
+      return decode_chunk<Arch, TK, bf16_t>(a);
+    default:
+      return decode_chunk<Arch, TK, float>(a);
+  }
+}
+
+// decode_chunk for the chunk's K and V types.
+template <class Arch>
+void decode_chunk(const sdpa_chunk_args& a) noexcept {
+  switch (a.k_type) {
+    case dtype::f16:
+      return decode_chunk_k<Arch, f16_t>(a);
+    case dtype::bf16:
+      return decode_chunk_k<Arch, bf16_t>(a);
+    default:
+      return decode_chunk_k<Arch, float>(a);
   }
 }
 

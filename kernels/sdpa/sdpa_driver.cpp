@@ -46,6 +46,7 @@ struct plan {
   // One thread's scratch: the kernel's, a chunk's results, a unit's totals.
   struct worker {
     std::vector<float> kernel;
+    std::vector<float> q;  // the unit's query rows widened to float (q_type f16, bf16)
     std::vector<float> chunk_max;
     std::vector<double> chunk_sum;
     std::vector<float> chunk_acc;
@@ -136,7 +137,9 @@ struct plan {
   std::size_t max_rows() const { return std::min(block, a.q_len * group); }
   void reserve(worker& w) const {
     const std::size_t r = max_rows();
-    grow(w.kernel, sdpa_scratch_floats(a.head_dim, a.value_dim, a.v_strides.seq != a.value_dim));
+    grow(w.kernel, sdpa_scratch_floats(a.head_dim, a.value_dim, a.k_type != dtype::f32,
+                                       a.v_strides.seq != a.value_dim || a.v_type != dtype::f32));
+    if (a.q_type != dtype::f32) grow(w.q, r * a.head_dim);
     grow(w.chunk_max, r);
     grow(w.chunk_sum, r);
     grow(w.chunk_acc, r * stride);
@@ -166,7 +169,14 @@ struct plan {
     args.rows = n.rows;
     std::size_t end = k0;
     for (std::size_t r = 0; r < args.rows; ++r) {
-      args.q[r] = a.q + b * a.q_strides.batch + q_head(n, r) * a.q_strides.head + position(n, r) * a.q_strides.seq;
+      const std::size_t at = b * a.q_strides.batch + q_head(n, r) * a.q_strides.head + position(n, r) * a.q_strides.seq;
+      if (a.q_type == dtype::f32) {
+        args.q[r] = static_cast<const float*>(a.q) + at;
+      } else {  // (exact)
+        float* row = w.q.data() + r * a.head_dim;
+        for (std::size_t c = 0; c < a.head_dim; ++c) row[c] = element(a.q, a.q_type, at + c);
+        args.q[r] = row;
+      }
       const range k = keys(n, r);
       const std::size_t first = std::min(std::max(k.first, k0), k0 + sdpa_key_chunk);
       const std::size_t stop = std::min(std::max(k.end, k0), k0 + sdpa_key_chunk);
@@ -189,8 +199,12 @@ struct plan {
         args.diagonal[r] = diagonal(n, r) - static_cast<std::ptrdiff_t>(k0);
       }
     }
-    args.k = a.k + b * a.k_strides.batch + g * a.k_strides.head + k0 * a.k_strides.seq;
-    args.v = a.v + b * a.v_strides.batch + g * a.v_strides.head + k0 * a.v_strides.seq;
+    args.k = static_cast<const char*>(a.k) +
+             (b * a.k_strides.batch + g * a.k_strides.head + k0 * a.k_strides.seq) * dtype_size(a.k_type);
+    args.v = static_cast<const char*>(a.v) +
+             (b * a.v_strides.batch + g * a.v_strides.head + k0 * a.v_strides.seq) * dtype_size(a.v_type);
+    args.k_type = a.k_type;
+    args.v_type = a.v_type;
     args.ldk = a.k_strides.seq;
     args.ldv = a.v_strides.seq;
     args.keys = end - k0;
@@ -240,11 +254,11 @@ struct plan {
     constexpr double unscale = 1.0 / static_cast<double>(sdpa_p_scale);
     for (std::size_t r = 0; r < n.rows; ++r) {
       const std::size_t h = q_head(n, r), i = position(n, r);
-      float* o = a.out + b * a.out_strides.batch + h * a.out_strides.head + i * a.out_strides.seq;
+      const std::size_t o = b * a.out_strides.batch + h * a.out_strides.head + i * a.out_strides.seq;
       float* lse = a.lse ? a.lse + b * a.lse_strides.batch + h * a.lse_strides.head + i * a.lse_strides.seq : nullptr;
       const double sink = a.sinks ? static_cast<double>(a.sinks[h]) : -std::numeric_limits<double>::infinity();
       if (t.max[r] == neg_inf) {
-        std::fill(o, o + a.value_dim, 0.0f);
+        for (std::size_t e = 0; e < a.value_dim; ++e) store_element(a.out, a.out_type, o + e, 0.0);
         if (lse) *lse = static_cast<float>(sink);
         continue;
       }
@@ -256,7 +270,7 @@ struct plan {
         m = top;
       }
       const double inv = factor / sum;
-      for (std::size_t e = 0; e < a.value_dim; ++e) o[e] = static_cast<float>(t.acc[r * stride + e] * inv * unscale);
+      for (std::size_t e = 0; e < a.value_dim; ++e) store_element(a.out, a.out_type, o + e, t.acc[r * stride + e] * inv * unscale);
       if (lse) *lse = static_cast<float>(m + std::log(sum));
     }
   }

@@ -5,6 +5,7 @@
 // the C API (checked arguments) and by the benchmark.
 #pragma once
 
+#include "../dtype.hpp"
 #include "../kernel_table.hpp"
 
 #include <cstddef>
@@ -30,11 +31,12 @@ enum class alignment {
 };
 
 struct attention_args {
-  const float* q;  // [batch, q_heads, q_len, head_dim]
-  const float* k;  // [batch, kv_heads, kv_len, head_dim]
-  const float* v;  // [batch, kv_heads, kv_len, value_dim]
-  float* out;      // [batch, q_heads, q_len, value_dim]
-  float* lse;      // [batch, q_heads, q_len], or null
+  const void* q;  // [batch, q_heads, q_len, head_dim], q_type
+  const void* k;  // [batch, kv_heads, kv_len, head_dim], k_type
+  const void* v;  // [batch, kv_heads, kv_len, value_dim], v_type
+  void* out;      // [batch, q_heads, q_len, value_dim], out_type
+  float* lse;     // [batch, q_heads, q_len], or null
+  dtype q_type, k_type, v_type, out_type;  // (strides count elements)
   strides q_strides, k_strides, v_strides, out_strides, lse_strides;
   std::size_t batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim;
   float scale;

@@ -141,10 +141,14 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
   float* s = qt + d * R;
   // Strided V rows (BSHD: heads x value_dim floats apart, often a multiple of 4 KiB, so that a
   // block's rows share a few cache sets and evict each other while the P.V tiles read them again and
-  // again) are packed a block at a time. (K's rows are read once per block: packing them costs more
-  // than it saves.)
-  const bool pack = a.ldv != a.value_dim;
-  float* v_block = s + sdpa_key_block * R;
+  // again) are packed a block at a time, and half-precision K and V are widened to float a block at a
+  // time (exact). (Float K's rows are read once per block: packing them costs more than it saves.)
+  const bool pack_k = a.k_type != dtype::f32, pack_v = a.ldv != a.value_dim || a.v_type != dtype::f32;
+  const std::size_t base = (d + sdpa_key_block) * sdpa_max_query_rows > d * sdpa_key_block
+                               ? (d + sdpa_key_block) * sdpa_max_query_rows
+                               : d * sdpa_key_block;  // (sdpa_scratch_floats' layout)
+  float* v_block = qt + base;
+  float* k_block = v_block + (pack_v ? sdpa_key_block * a.value_dim : 0);
   for (std::size_t r = 0; r < R; ++r)
     for (std::size_t c = 0; c < d; ++c) qt[c * R + r] = r < a.rows ? a.q[r][c] : 0.0f;
 
@@ -200,13 +204,15 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     const std::size_t j0 = lo > jb ? lo - jb : 0;
     const std::size_t nk = hi - jb < sdpa_key_block ? hi - jb : sdpa_key_block;
     // K and V of the block's slots [j0, nk), as rows ldk and ldv apart from slot 0 of the block
-    const float* kb = a.k + jb * a.ldk;
-    const float* vb = a.v + jb * a.ldv;
-    const std::size_t ldk = a.ldk;
-    std::size_t ldv = a.ldv;
-    if (pack) {
-      for (std::size_t jj = j0; jj < nk; ++jj)
-        std::memcpy(v_block + jj * a.value_dim, vb + jj * ldv, a.value_dim * sizeof(float));
+    const float* kb = static_cast<const float*>(a.k) + jb * a.ldk;
+    const float* vb = static_cast<const float*>(a.v) + jb * a.ldv;
+    std::size_t ldk = a.ldk, ldv = a.ldv;
+    if (pack_k) {
+      widen_rows<V>(a.k, a.k_type, jb + j0, jb + nk, a.ldk, d, k_block + j0 * d);
+      kb = k_block, ldk = d;
+    }
+    if (pack_v) {
+      widen_rows<V>(a.v, a.v_type, jb + j0, jb + nk, a.ldv, a.value_dim, v_block + j0 * a.value_dim);
       vb = v_block, ldv = a.value_dim;
     }
     // 1. scores

@@ -5,10 +5,12 @@
 // layout.
 #pragma once
 
+#include "../simd/half.hpp"
 #include "../simd/simd_ops.hpp"
 #include "sdpa_chunk.hpp"
 
 #include <cstddef>
+#include <cstring>
 
 namespace attnkern {
 namespace kernels {
@@ -31,12 +33,31 @@ struct tiles {
   static_assert(decode_rows <= sdpa_max_decode_rows, "decode block shape");
 };
 
+// Rows [j0, j1) of a tensor of type t (rows ld elements apart, n elements each) into dst, as floats
+// n apart.
+template <class V>
+ATTNKERN_INLINE void widen_rows(const void* src, dtype t, std::size_t j0, std::size_t j1, std::size_t ld, std::size_t n,
+                                float* dst) noexcept {
+  for (std::size_t j = j0; j < j1; ++j, dst += n) {
+    switch (t) {
+      case dtype::f16:
+        simd::widen_row<V>(static_cast<const f16_t*>(src) + j * ld, dst, n);
+        break;
+      case dtype::bf16:
+        simd::widen_row<V>(static_cast<const bf16_t*>(src) + j * ld, dst, n);
+        break;
+      default:
+        std::memcpy(dst, static_cast<const float*>(src) + j * ld, n * sizeof(float));
+    }
+  }
+}
+
 // acc[rr * stride + e] += sum_{j < keys} p[j * pj + rr * pr] v[j, e] for rr < valid_rows (of a tile
 // of RR rows) and the E vectors of value_dim at v (V rows ldv apart; the last vector `last` floats
 // wide if Partial). The products are summed from zero in registers, then added to acc (padded: whole
 // vectors). Every element's sum is one chain of fmadds over the keys in order, whatever RR and E.
-template <class Arch, std::size_t E, bool Partial, std::size_t RR>
-ATTNKERN_INLINE void value_tile(const float* p, std::size_t pj, std::size_t pr, const float* v, std::size_t ldv,
+template <class Arch, std::size_t E, bool Partial, std::size_t RR, class T>
+ATTNKERN_INLINE void value_tile(const float* p, std::size_t pj, std::size_t pr, const T* v, std::size_t ldv,
                                 std::size_t keys, std::size_t last, float* acc, std::size_t stride,
                                 std::size_t valid_rows) noexcept {
   using V = typename tiles<Arch>::V;
@@ -50,8 +71,8 @@ ATTNKERN_INLINE void value_tile(const float* p, std::size_t pj, std::size_t pr, 
     V vv[E];
 #pragma GCC unroll 16
     for (std::size_t e = 0; e < E; ++e)
-      vv[e] = (Partial && e == E - 1) ? simd::load_floats_partial<V>(v + j * ldv + e * W, last, 0.0f)
-                                      : V::load_unaligned(v + j * ldv + e * W);
+      vv[e] = (Partial && e == E - 1) ? simd::load_elems_some<V>(v + j * ldv + e * W, last)
+                                      : simd::load_elems<V>(v + j * ldv + e * W);
 #pragma GCC unroll 16
     for (std::size_t rr = 0; rr < RR; ++rr) {
       const V pj_(p[j * pj + rr * pr]);
@@ -68,8 +89,8 @@ ATTNKERN_INLINE void value_tile(const float* p, std::size_t pj, std::size_t pr, 
 }
 
 // value_tile for `count` (1 .. EMax) vectors.
-template <class Arch, bool Partial, std::size_t RR, std::size_t E>
-ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, std::size_t pj, std::size_t pr, const float* v,
+template <class Arch, bool Partial, std::size_t RR, std::size_t E, class T>
+ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, std::size_t pj, std::size_t pr, const T* v,
                                  std::size_t ldv, std::size_t keys, std::size_t last, float* acc, std::size_t stride,
                                  std::size_t valid_rows) noexcept {
   if constexpr (E > 0) {
@@ -83,8 +104,8 @@ ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, std::size_t 
 
 // acc[rr * stride + e] += the sums over keys [0, keys) for the tile's rows, over all of value_dim, in
 // tiles of EMax vectors.
-template <class Arch, std::size_t RR, std::size_t EMax>
-ATTNKERN_INLINE void value_rows(const float* p, std::size_t pj, std::size_t pr, const float* v, std::size_t ldv,
+template <class Arch, std::size_t RR, std::size_t EMax, class T>
+ATTNKERN_INLINE void value_rows(const float* p, std::size_t pj, std::size_t pr, const T* v, std::size_t ldv,
                                 std::size_t keys, std::size_t value_dim, float* acc, std::size_t stride,
                                 std::size_t valid_rows) noexcept {
   constexpr std::size_t W = tiles<Arch>::width;
@@ -105,8 +126,8 @@ ATTNKERN_INLINE void value_rows(const float* p, std::size_t pj, std::size_t pr, 
 // names (hidden from the row by a mask or a -inf bias): the same chain per element as the tile's
 // lane (fmadd from zero over the keys in order, then added to acc), so that leaving out keys whose
 // p is 0 changes no bit, and a key left out cannot bring its V's inf or NaN into the row.
-template <class Arch, class Skip>
-ATTNKERN_INLINE void value_row(const float* p_row, std::size_t pj, const float* v, std::size_t ldv, std::size_t j0,
+template <class Arch, class T, class Skip>
+ATTNKERN_INLINE void value_row(const float* p_row, std::size_t pj, const T* v, std::size_t ldv, std::size_t j0,
                                std::size_t j1, std::size_t value_dim, float* acc, Skip&& skip) noexcept {
   using V = typename tiles<Arch>::V;
   constexpr std::size_t W = tiles<Arch>::width;
@@ -115,7 +136,7 @@ ATTNKERN_INLINE void value_row(const float* p_row, std::size_t pj, const float* 
     V o(0.0f);
     for (std::size_t j = j0; j < j1; ++j) {
       if (skip(j)) continue;
-      const V vv = n < W ? simd::load_floats_partial<V>(v + j * ldv + e, n, 0.0f) : V::load_unaligned(v + j * ldv + e);
+      const V vv = simd::load_elems_some<V>(v + j * ldv + e, n);
       o = simd::fmadd(V(p_row[j * pj]), vv, o);
     }
     (V::load_unaligned(acc + e) + o).store_unaligned(acc + e);
@@ -123,8 +144,8 @@ ATTNKERN_INLINE void value_row(const float* p_row, std::size_t pj, const float* 
 }
 
 // Whether V rows [j0, j1) hold an inf or a NaN.
-template <class Arch>
-ATTNKERN_INLINE bool any_nonfinite(const float* v, std::size_t ldv, std::size_t j0, std::size_t j1,
+template <class Arch, class T>
+ATTNKERN_INLINE bool any_nonfinite(const T* v, std::size_t ldv, std::size_t j0, std::size_t j1,
                                    std::size_t value_dim) noexcept {
   using V = typename tiles<Arch>::V;
   constexpr std::size_t W = tiles<Arch>::width;
@@ -132,7 +153,7 @@ ATTNKERN_INLINE bool any_nonfinite(const float* v, std::size_t ldv, std::size_t 
   for (std::size_t j = j0; j < j1; ++j)
     for (std::size_t e = 0; e < value_dim; e += W) {
       const std::size_t n = value_dim - e < W ? value_dim - e : W;
-      const V x = n < W ? simd::load_floats_partial<V>(v + j * ldv + e, n, 0.0f) : V::load_unaligned(v + j * ldv + e);
+      const V x = simd::load_elems_some<V>(v + j * ldv + e, n);
       bad = bad || xsimd::isnan(x - x);  // (inf - inf and NaN - NaN are NaN)
     }
   return xsimd::any(bad);
