@@ -21,11 +21,14 @@
 #include <attnkern/attnkern.h>
 
 #include "bench_common.hpp"
+#include "dtype.hpp"  // (kernels/)
+#include "probes.hpp"
 
 #include <cmath>
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -112,11 +115,23 @@ const modifier_inputs& modifier_data() {
   return m;
 }
 
+// K and V of the inputs in a half type (f16 or bf16), made once.
+const uint16_t* half_copy(const float* x, std::size_t n, int32_t type) {
+  static std::map<std::pair<const float*, int32_t>, std::vector<uint16_t>> copies;
+  std::vector<uint16_t>& h = copies[{x, type}];
+  if (h.size() < n) {
+    h.resize(n);
+    for (std::size_t i = 0; i < n; ++i)
+      h[i] = type == ATTNKERN_BF16 ? attnkern::kernels::float_to_bf16_bits(x[i]) : attnkern::kernels::float_to_f16_bits(x[i]);
+  }
+  return h.data();
+}
+
 // The described call (attnkern_attention) at a shape: batch x heads = s.batch query heads, in BHSD
 // or BSHD, with s.batch / group K/V heads, causal bottom-right, a window of `window` keys (0: none),
-// and a modifier.
+// a modifier, and K and V in kv_type.
 void described(const shape& s, const inputs& in, bool bshd, std::size_t group, std::size_t window,
-               modifier mod = modifier::none) {
+               modifier mod = modifier::none, int32_t kv_type = ATTNKERN_F32) {
   attnkern_attention_args a;
   attnkern_attention_args_init(&a);
   const std::size_t kv_heads = s.batch / group;
@@ -127,6 +142,10 @@ void described(const shape& s, const inputs& in, bool bshd, std::size_t group, s
   a.k = in.k, a.k_strides = strides(kv_heads, s.kv_len, s.head_dim);
   a.v = in.v, a.v_strides = strides(kv_heads, s.kv_len, s.head_dim);
   a.out = in.out, a.out_strides = strides(s.batch, s.q_len, s.head_dim);
+  if (kv_type != ATTNKERN_F32) {
+    const std::size_t n = kv_heads * s.kv_len * s.head_dim;
+    a.k = half_copy(in.k, n, kv_type), a.v = half_copy(in.v, n, kv_type), a.k_dtype = a.v_dtype = kv_type;
+  }
   a.scale = scale_of(s);
   a.causal = s.causal ? 1 : 0;
   a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
@@ -164,6 +183,22 @@ const std::vector<implementation>& implementations() {
   impls.push_back({"attnkern_gqa8", "attnkern_attention, GQA: 8 query heads per K/V head",
                    [](const shape& s, const inputs& in, int) { described(s, in, false, 8, 0); },
                    [at_64](const shape& s) { return at_64(s) && s.batch % 8 == 0; }});
+  for (const auto& [id, type] : {std::pair<const char*, int32_t>{"f16", ATTNKERN_F16}, {"bf16", ATTNKERN_BF16}}) {
+    impls.push_back({std::string("attnkern_") + id, std::string("attnkern_attention, K and V in ") + id,
+                     [type = type](const shape& s, const inputs& in, int) { described(s, in, false, 1, 0, modifier::none, type); },
+                     [](const shape& s) { return s.q_len == 1 || (s.causal && s.head_dim == 64 && s.q_len == 1024 && s.batch == 16); }});
+    impls.push_back({std::string("attnkern_gqa4_") + id, std::string("attnkern_attention, GQA 4, K and V in ") + id,
+                     [type = type](const shape& s, const inputs& in, int) { described(s, in, false, 4, 0, modifier::none, type); },
+                     [](const shape& s) { return s.q_len == 1 && s.batch % 4 == 0; }});
+  }
+  // the read-bandwidth probe over the bytes of K and V, in f32 and in f16, at the decoding shapes
+  for (const auto& [id, bytes] : {std::pair<const char*, std::size_t>{"read_kv_f32", 4}, {"read_kv_f16", 2}})
+    impls.push_back({id, std::string("the read probe over K and V's bytes, ") + (bytes == 4 ? "f32" : "f16"),
+                     [bytes = bytes](const shape& s, const inputs& in, int threads) {
+                       const std::size_t n = s.batch * s.kv_len * s.head_dim * bytes / 4;
+                       benchmark::DoNotOptimize(probe_read(in.k, n, threads) + probe_read(in.v, n, threads));
+                     },
+                     [](const shape& s) { return s.q_len == 1; }});
   impls.push_back({"attnkern_window256", "attnkern_attention, causal with a sliding window of 256 keys",
                    [](const shape& s, const inputs& in, int) { described(s, in, false, 1, 256); },
                    [](const shape& s) { return s.causal && s.head_dim == 64 && s.q_len >= 1024; }});
@@ -220,6 +255,7 @@ void register_sdpa(const options& opt) {
   shapes.push_back({1, 4096, 4096, 64, true});   // a long causal prefill: attnkern_window256's
   shapes.push_back({16, 1, 4096, 64, false});    // decoding: one query per head against a key cache
   shapes.push_back({32, 1, 4096, 128, false});   // decoding, 32 heads (the GQA variants: 8 and 4 K/V heads)
+  shapes.push_back({32, 1, 1024, 128, false});   // decoding, a shorter cache
   std::size_t largest = 0;
   for (const shape& s : shapes) largest = std::max({largest, s.batch * s.q_len * s.head_dim, s.batch * s.kv_len * s.head_dim});
 #if !defined(ATTNKERN_BENCH_OPENBLAS)

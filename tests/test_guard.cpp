@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 using namespace attnkern_test;
@@ -153,35 +154,54 @@ TEST_CASE("guard pages: sdpa stays inside q, k, v, the lengths and out", "[guard
   });
 }
 
-TEST_CASE("guard pages: attnkern_attention stays inside every tensor (BSHD, GQA, key ranges, bias, mask, lse)",
+TEST_CASE("guard pages: attnkern_attention stays inside every tensor (BSHD, GQA, key ranges, bias, mask, lse, f16 and bf16)",
           "[guard]") {
-  on_every_path([](bool at_end) {
-    for (std::size_t kv_len : {std::size_t(1), std::size_t(63), std::size_t(65), std::size_t(520)})
-      for (std::size_t d : {std::size_t(1), std::size_t(17)}) {
-        const std::size_t B = 2, Hq = 4, Hk = 2, T = 3;
-        INFO("kv_len " << kv_len << " head_dim " << d);
-        // BSHD tensors, each exactly its elements; the last key of item 1 ends each of k and v
-        guarded<float> q(values_for(B * T * Hq * d, 11), at_end), k(values_for(B * kv_len * Hk * d, 12), at_end),
-            v(values_for(B * kv_len * Hk * d, 13), at_end), out(std::vector<float>(B * T * Hq * d, 0.0f), at_end),
-            lse(std::vector<float>(B * Hq * T, 0.0f), at_end), bias(values_for(B * T * kv_len, 14), at_end),
-            slopes(values_for(Hq, 15), at_end), sinks(values_for(Hq, 16), at_end);
-        guarded<unsigned char> mask(std::vector<unsigned char>(T * kv_len, 1), at_end);
-        guarded<int32_t> starts(std::vector<int32_t>{0, static_cast<int32_t>(kv_len / 2)}, at_end),
-            lengths(std::vector<int32_t>{static_cast<int32_t>(kv_len), static_cast<int32_t>(kv_len)}, at_end);
-        attnkern_attention_args a;
-        attnkern_attention_args_init(&a);
-        a.batch = B, a.q_heads = Hq, a.kv_heads = Hk, a.q_len = T, a.kv_len = kv_len, a.head_dim = a.value_dim = d;
-        a.q = q.data(), a.q_strides = attnkern_strides_bshd(Hq, T, d);
-        a.k = k.data(), a.k_strides = attnkern_strides_bshd(Hk, kv_len, d);
-        a.v = v.data(), a.v_strides = attnkern_strides_bshd(Hk, kv_len, d);
-        a.out = out.data(), a.out_strides = attnkern_strides_bshd(Hq, T, d);
-        a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(Hq, T, 1);
-        a.bias = bias.data(), a.bias_strides = {static_cast<int64_t>(T * kv_len), 0, static_cast<int64_t>(kv_len)};
-        a.mask = mask.data(), a.mask_strides = {0, 0, static_cast<int64_t>(kv_len)};
-        a.alibi_slopes = slopes.data(), a.sinks = sinks.data(), a.softcap = 5.0f;
-        a.kv_starts = starts.data(), a.kv_lengths = lengths.data();
-        a.causal = 1, a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
-        REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
-      }
-  });
+  // q, k, v and out in one type (f32, f16 or bf16: 2-byte tails), or K f16 and V bf16 (type 3)
+  for (int types = 0; types < 4; ++types)
+    on_every_path([types](bool at_end) {
+      for (std::size_t kv_len : {std::size_t(1), std::size_t(63), std::size_t(65), std::size_t(520)})
+        for (std::size_t d : {std::size_t(1), std::size_t(17)})
+          for (std::size_t T : {std::size_t(3), std::size_t(20)}) {  // (units of both shapes: 6 and 40 rows)
+            const std::size_t B = 2, Hq = 4, Hk = 2;
+            INFO("types " << types << " kv_len " << kv_len << " head_dim " << d << " q_len " << T);
+            const int32_t qt = types == 3 ? ATTNKERN_F32 : types, kt = types == 3 ? ATTNKERN_F16 : types,
+                          vt = types == 3 ? ATTNKERN_BF16 : types;
+            // a tensor of n elements of type t (the float values' bits, truncated, for the halves)
+            auto tensor = [at_end](std::size_t n, uint32_t seed, int32_t t) {
+              const std::vector<float> x = values_for(n, seed);
+              std::vector<uint16_t> h(t == ATTNKERN_F32 ? 0 : n);
+              for (std::size_t i = 0; i < h.size(); ++i)
+                h[i] = t == ATTNKERN_BF16 ? static_cast<uint16_t>(bits(x[i]) >> 16) : static_cast<uint16_t>(0x3c00u + i % 512);
+              return std::make_pair(std::make_unique<guarded<float>>(t == ATTNKERN_F32 ? x : std::vector<float>(), at_end),
+                                    std::make_unique<guarded<uint16_t>>(h, at_end));
+            };
+            auto pointer = [](auto& t, int32_t type) -> void* {
+              return type == ATTNKERN_F32 ? static_cast<void*>(t.first->data()) : static_cast<void*>(t.second->data());
+            };
+            auto q = tensor(B * T * Hq * d, 11, qt), k = tensor(B * kv_len * Hk * d, 12, kt),
+                 v = tensor(B * kv_len * Hk * d, 13, vt), out = tensor(B * T * Hq * d, 17, qt);
+            // BSHD tensors, each exactly its elements; the last key of item 1 ends each of k and v
+            guarded<float> lse(std::vector<float>(B * Hq * T, 0.0f), at_end), bias(values_for(B * T * kv_len, 14), at_end),
+                slopes(values_for(Hq, 15), at_end), sinks(values_for(Hq, 16), at_end);
+            guarded<unsigned char> mask(std::vector<unsigned char>(T * kv_len, 1), at_end);
+            guarded<int32_t> starts(std::vector<int32_t>{0, static_cast<int32_t>(kv_len / 2)}, at_end),
+                lengths(std::vector<int32_t>{static_cast<int32_t>(kv_len), static_cast<int32_t>(kv_len)}, at_end);
+            attnkern_attention_args a;
+            attnkern_attention_args_init(&a);
+            a.batch = B, a.q_heads = Hq, a.kv_heads = Hk, a.q_len = T, a.kv_len = kv_len, a.head_dim = a.value_dim = d;
+            a.q = pointer(q, qt), a.q_strides = attnkern_strides_bshd(Hq, T, d);
+            a.k = pointer(k, kt), a.k_strides = attnkern_strides_bshd(Hk, kv_len, d);
+            a.v = pointer(v, vt), a.v_strides = attnkern_strides_bshd(Hk, kv_len, d);
+            a.out = pointer(out, qt), a.out_strides = attnkern_strides_bshd(Hq, T, d);
+            a.q_dtype = a.out_dtype = qt, a.k_dtype = kt, a.v_dtype = vt;
+            a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(Hq, T, 1);
+            a.bias = bias.data(), a.bias_strides = {static_cast<int64_t>(T * kv_len), 0, static_cast<int64_t>(kv_len)};
+            a.mask = mask.data(), a.mask_strides = {0, 0, static_cast<int64_t>(kv_len)};
+            a.alibi_slopes = slopes.data(), a.sinks = sinks.data(), a.softcap = 5.0f;
+            a.kv_starts = starts.data(), a.kv_lengths = lengths.data();
+            a.causal = 1, a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+            INFO(attnkern_last_error_message());
+            REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+          }
+    });
 }
