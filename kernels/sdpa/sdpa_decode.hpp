@@ -17,8 +17,10 @@
 //      sum of p per row is the same two chains, keys of even and of odd position in order, summed in
 //      the same type (zeros left out: x + 0 = x), then l alpha + sum.
 //   4. acc += P V by value_rows (sdpa_tiles.hpp), the same chain of fmadds per element over the
-//      row's keys in order; where the block's V holds an inf or a NaN and a mask or a -inf bias hides
-//      keys, value_row skips them, as the query-rows shape does.
+//      keys in order, in tiles of 1 to 4 rows that share V's loads (a row's p is 0 at the tile's keys
+//      it does not see); where the block's V holds an inf or a NaN and rows of a tile see different
+//      keys, or a mask or a -inf bias hides some, value_row sums each row's own keys, as the
+//      query-rows shape does.
 // The error bound is therefore sdpa_kernel.hpp's, unchanged.
 #pragma once
 
@@ -238,21 +240,52 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
       m[r] = m_new[r];
     }
 
-    // 4. acc += P V, row by row over its keys
+    // 4. acc += P V, in tiles of 1 row (the widest, value_dim in 8 vectors on AVX-512), or 2 to 4 rows
+    //    that share each V load (and its widening) over the keys some row of the tile sees; a row's p
+    //    is zeroed at the tile's other keys, which then add exactly nothing while V is finite
     const TV* vb = static_cast<const TV*>(a.v) + jb * a.ldv;
     int v_state = -1;  // whether the block's V holds an inf or a NaN: not known yet (-1), no (0), yes (1)
-    for (std::size_t r = 0; r < rows; ++r) {
-      if (f[r] >= e[r]) continue;
-      float* acc = a.acc + r * stride;
-      if (a.hides) {
-        if (v_state < 0) v_state = any_nonfinite<Arch>(vb, a.ldv, j0, nk, a.value_dim) ? 1 : 0;
-        if (v_state == 1) {
-          auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers<Arch>(a, r, jb + jj); };
-          value_row<Arch>(s + r * SP, 1, vb, a.ldv, f[r], e[r], a.value_dim, acc, skip);
+    for (std::size_t r0 = 0; r0 < rows;) {
+      const std::size_t nr = rows - r0 >= 4 ? 4 : rows - r0 == 3 ? 3 : rows - r0;
+      // the tile's keys [t0, t1), and those all its rows see, [c0, c1)
+      std::size_t t0 = nk, t1 = j0, c0 = j0, c1 = nk;
+      for (std::size_t r = r0; r < r0 + nr; ++r) {
+        if (f[r] >= e[r]) {
+          c1 = 0;
           continue;
         }
+        t0 = f[r] < t0 ? f[r] : t0;
+        t1 = e[r] > t1 ? e[r] : t1;
+        c0 = f[r] > c0 ? f[r] : c0;
+        c1 = e[r] < c1 ? e[r] : c1;
       }
-      value_rows<Arch, 1, EV>(s + r * SP + f[r], 1, 0, vb + f[r] * a.ldv, a.ldv, e[r] - f[r], a.value_dim, acc, stride, 1);
+      if (t0 < t1) {
+        const bool partial = a.hides || c0 >= c1 || t0 < c0 || c1 < t1;
+        if (partial && v_state < 0) v_state = any_nonfinite<Arch>(vb, a.ldv, j0, nk, a.value_dim) ? 1 : 0;
+        if (partial && v_state == 1) {  // each row its own keys, the hidden ones left out
+          for (std::size_t r = r0; r < r0 + nr; ++r) {
+            auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers<Arch>(a, r, jb + jj); };
+            if (f[r] < e[r]) value_row<Arch>(s + r * SP, 1, vb, a.ldv, f[r], e[r], a.value_dim, a.acc + r * stride, skip);
+          }
+        } else {
+          for (std::size_t r = r0; r < r0 + nr; ++r) {
+            float* pr = s + r * SP;
+            const std::size_t lo_r = f[r] < e[r] ? f[r] : t1, hi_r = f[r] < e[r] ? e[r] : t1;
+            for (std::size_t jj = t0; jj < lo_r; ++jj) pr[jj] = 0.0f;
+            for (std::size_t jj = hi_r; jj < t1; ++jj) pr[jj] = 0.0f;
+          }
+          const float* p = s + r0 * SP + t0;
+          const TV* v = vb + t0 * a.ldv;
+          float* acc = a.acc + r0 * stride;
+          if (nr == 1)
+            value_rows<Arch, 1, EV>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, 1);
+          else if (nr == 2)
+            value_rows<Arch, 2, tiles<Arch>::decode_pair_vectors>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, 2);
+          else
+            value_rows<Arch, 4, tiles<Arch>::value_vectors>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, nr);
+        }
+      }
+      r0 += nr;
     }
   }
   for (std::size_t r = 0; r < rows; ++r) {
