@@ -172,7 +172,10 @@ const std::vector<implementation>& implementations() {
                    }});
   // attnkern's own variants, beside the contiguous call at the same shapes (head_dim 64, and the
   // decoding shapes): the same rows, other layouts, fewer K/V heads, a sliding window.
-  auto at_64 = [](const shape& s) { return s.head_dim == 64 || s.q_len == 1; };
+  // (the decoding sweep over kv_len, 32 x 1 x {512 .. 8192} x 128, is for the f32 and f16 calls and
+  // the read probes only; the other variants decode at 1024 and 4096 keys)
+  auto sweep_only = [](const shape& s) { return s.q_len == 1 && s.kv_len != 1024 && s.kv_len != 4096; };
+  auto at_64 = [sweep_only](const shape& s) { return (s.head_dim == 64 || s.q_len == 1) && !sweep_only(s); };
   impls.push_back({"attnkern_bhsd", "attnkern_attention, BHSD (the same call, described)",
                    [](const shape& s, const inputs& in, int) { described(s, in, false, 1, 0); }, at_64});
   impls.push_back({"attnkern_bshd", "attnkern_attention, BSHD strides",
@@ -184,12 +187,16 @@ const std::vector<implementation>& implementations() {
                    [](const shape& s, const inputs& in, int) { described(s, in, false, 8, 0); },
                    [at_64](const shape& s) { return at_64(s) && s.batch % 8 == 0; }});
   for (const auto& [id, type] : {std::pair<const char*, int32_t>{"f16", ATTNKERN_F16}, {"bf16", ATTNKERN_BF16}}) {
+    const bool f16 = type == ATTNKERN_F16;
     impls.push_back({std::string("attnkern_") + id, std::string("attnkern_attention, K and V in ") + id,
                      [type = type](const shape& s, const inputs& in, int) { described(s, in, false, 1, 0, modifier::none, type); },
-                     [](const shape& s) { return s.q_len == 1 || (s.causal && s.head_dim == 64 && s.q_len == 1024 && s.batch == 16); }});
+                     [f16, sweep_only](const shape& s) {
+                       return (s.q_len == 1 && (f16 || !sweep_only(s))) ||
+                              (s.causal && s.head_dim == 64 && s.q_len == 1024 && s.batch == 16);
+                     }});
     impls.push_back({std::string("attnkern_gqa4_") + id, std::string("attnkern_attention, GQA 4, K and V in ") + id,
                      [type = type](const shape& s, const inputs& in, int) { described(s, in, false, 4, 0, modifier::none, type); },
-                     [](const shape& s) { return s.q_len == 1 && s.batch % 4 == 0; }});
+                     [sweep_only](const shape& s) { return s.q_len == 1 && s.batch % 4 == 0 && !sweep_only(s); }});
   }
   // the read-bandwidth probe over the bytes of K and V, in f32 and in f16, at the decoding shapes
   for (const auto& [id, bytes] : {std::pair<const char*, std::size_t>{"read_kv_f32", 4}, {"read_kv_f16", 2}})
@@ -255,7 +262,8 @@ void register_sdpa(const options& opt) {
   shapes.push_back({1, 4096, 4096, 64, true});   // a long causal prefill: attnkern_window256's
   shapes.push_back({16, 1, 4096, 64, false});    // decoding: one query per head against a key cache
   shapes.push_back({32, 1, 4096, 128, false});   // decoding, 32 heads (the GQA variants: 8 and 4 K/V heads)
-  shapes.push_back({32, 1, 1024, 128, false});   // decoding, a shorter cache
+  for (std::size_t kv : {512, 1024, 2048, 8192})  // decoding, shorter and longer caches (the report's decode panel)
+    shapes.push_back({32, 1, kv, 128, false});
   std::size_t largest = 0;
   for (const shape& s : shapes) largest = std::max({largest, s.batch * s.q_len * s.head_dim, s.batch * s.kv_len * s.head_dim});
 #if !defined(ATTNKERN_BENCH_OPENBLAS)

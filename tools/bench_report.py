@@ -334,6 +334,8 @@ def write_report(r, out, plots, plot_note):
                              if k.startswith("max_ulp:tanh/")) + ".", ""]
         if kernel in plots:
             md += [f"![{kernel}]({plots[kernel]})", ""]
+        if kernel == "sdpa" and "decode" in plots:
+            md += [f"![sdpa decoding]({plots['decode']})", ""]
         for t in threads:
             md += [f"### {kernel}, {t} thread{'s' if t > 1 else ''}", ""] + kernel_table(r, kernel, t) + [""]
     md += ["## Raw data", "", "`benchmark.json` beside this report: Google Benchmark's JSON with every repetition's "
@@ -400,6 +402,35 @@ def make_plots(r, out):
         handles, labels = axes[0][-1].get_legend_handles_labels()
         fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
         plots[kernel] = _save(fig, out, f"{kernel}.png")
+
+    # sdpa decoding: GB/s of K and V read against kv_len, beside the read probe over the same bytes
+    t = max(r.threads("sdpa")) if r.threads("sdpa") else None
+    series = defaultdict(list)
+    for impl, label, elem in (("attnkern", "attnkern, f32 K/V", 4), ("attnkern_f16", "attnkern, f16 K/V", 2),
+                              ("read_kv_f32", "read probe over the f32 bytes", 4),
+                              ("read_kv_f16", "read probe over the f16 bytes", 2)):
+        for k in r.keys("sdpa", impl):
+            parts = k[2].split("x")
+            if k[3] != t or len(parts) != 4 or parts[1] != "1" or parts[0] != "32" or parts[3] != "128":
+                continue
+            kv = int(parts[2])
+            series[label].append((kv, 32 * kv * 128 * 2 * elem / r.rows[k]["time_ns"]))
+    if len(series.get("attnkern, f32 K/V", [])) > 1:
+        fig, ax = plt.subplots(figsize=(7.5, 4.6))
+        for label, points in sorted(series.items()):
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], "--" if label.startswith("read") else "-",
+                    marker="o", markersize=3.5, color="C0" if "f32" in label else "C1", label=label,
+                    linewidth=1.2 if label.startswith("read") else 2.2)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("kv_len (log scale): 32 heads x 1 query row x kv_len keys x head_dim 128")
+        ax.set_ylabel("GB/s of K and V")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8, frameon=False)
+        fig.suptitle(f"attnkern decoding, {t} thread{'s' if t > 1 else ''}: K/V bytes per second; dashed: the read probe "
+                     f"over the same bytes\n{machine}", fontsize=10)
+        plots["decode"] = _save(fig, out, "decode.png")
 
     # speed-up over each peer at the representative shapes (tanh: the middle one), all threads
     bars = []
