@@ -225,3 +225,39 @@ TEST_CASE("decode: a key hidden from some heads of a GQA group by a mask or a -i
     }
   }
 }
+
+TEST_CASE("decode: speculative rows (q_len 2 to 8, causal) are not reached by the inf and NaN of a key only later rows see",
+          "[attention_api][decode]") {
+  const std::size_t K = 140, d = 20, dv = 33;
+  const auto q = uniform(8 * d, -1, 1, 51), k = uniform(K * d, -1, 1, 52), v = uniform(K * dv, -2, 2, 53);
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    for (std::size_t T = 2; T <= 8; ++T) {
+      INFO("q_len " << T << ": key " << K - 1 << " (seen by the last row only) holds inf and NaN");
+      auto run = [&](const std::vector<float>& kk, const std::vector<float>& vv) {
+        std::vector<float> out(T * dv, not_a_number);
+        attnkern_attention_args a;
+        attnkern_attention_args_init(&a);
+        a.batch = a.q_heads = a.kv_heads = 1, a.q_len = T, a.kv_len = K, a.head_dim = d, a.value_dim = dv;
+        a.q = q.data(), a.q_strides = attnkern_strides_bhsd(1, T, d);
+        a.k = kk.data(), a.k_strides = attnkern_strides_bhsd(1, K, d);
+        a.v = vv.data(), a.v_strides = attnkern_strides_bhsd(1, K, dv);
+        a.out = out.data(), a.out_strides = attnkern_strides_bhsd(1, T, dv);
+        a.causal = 1, a.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+        REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+        return out;
+      };
+      std::vector<float> k2 = k, v2 = v;
+      for (std::size_t x = 0; x < d; ++x) k2[(K - 1) * d + x] = x % 2 ? not_a_number : INFINITY;
+      for (std::size_t x = 0; x < dv; ++x) v2[(K - 1) * dv + x] = x % 2 ? INFINITY : not_a_number;
+      const auto clean = run(k, v), poisoned = run(k2, v2);
+      for (std::size_t i = 0; i + 1 < T; ++i) {
+        INFO("row " << i);
+        REQUIRE(same_bits(std::vector<float>(clean.begin() + static_cast<std::ptrdiff_t>(i * dv), clean.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv)),
+                          std::vector<float>(poisoned.begin() + static_cast<std::ptrdiff_t>(i * dv), poisoned.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv))));
+      }
+      REQUIRE(std::isnan(poisoned[(T - 1) * dv]));
+    }
+  }
+}
