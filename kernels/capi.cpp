@@ -484,7 +484,8 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   const struct {
     const char* name;
     int32_t dtype;
-  } dtypes[] = {{"q_dtype", a.q_dtype}, {"k_dtype", a.k_dtype}, {"v_dtype", a.v_dtype}, {"out_dtype", a.out_dtype}};
+  } dtypes[] = {{"q_dtype", a.q_dtype},     {"k_dtype", a.k_dtype},      {"v_dtype", a.v_dtype},
+                {"out_dtype", a.out_dtype}, {"bias_dtype", a.bias_dtype}};
   for (const auto& d : dtypes)
     if (d.dtype != ATTNKERN_F32 && d.dtype != ATTNKERN_F16 && d.dtype != ATTNKERN_BF16)
       return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "%s = %" PRId32 " is not an attnkern_dtype", d.name, d.dtype);
@@ -516,7 +517,8 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   tensor_arg out{"out", a.out, a.out_strides, a.batch, a.q_heads, a.q_len, a.value_dim, dtype_size(type(a.out_dtype))};
   tensor_arg lse{"lse", a.lse, a.lse_strides, a.batch, a.q_heads, a.q_len, 1};
   if (!a.lse) lse.batch = 0;  // (optional)
-  tensor_arg bias{"bias", a.bias, a.bias_strides, a.bias ? a.batch : 0, a.q_heads, a.q_len, a.kv_len};
+  tensor_arg bias{"bias", a.bias, a.bias_strides, a.bias ? a.batch : 0, a.q_heads, a.q_len, a.kv_len,
+                  dtype_size(type(a.bias_dtype))};
   tensor_arg mask{"mask", a.mask, a.mask_strides, a.mask ? a.batch : 0, a.q_heads, a.q_len, a.kv_len, 1};
   for (tensor_arg* t : {&q, &k, &v, &out, &lse, &bias, &mask})
     if (const attnkern_status s = check_tensor(fn, *t)) return s;
@@ -541,7 +543,7 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
            {"v", v.p, v.elements, v.element_bytes},
            {"kv_starts", a.kv_starts, a.kv_starts ? a.batch : 0, sizeof(int32_t)},
            {"kv_lengths", a.kv_lengths, a.kv_lengths ? a.batch : 0, sizeof(int32_t)},
-           {"bias", bias.p, bias.elements},
+           {"bias", bias.p, bias.elements, bias.element_bytes},
            {"mask", mask.p, mask.elements, 1},
            {"bias_head_scales", a.bias_head_scales, a.bias_head_scales ? a.q_heads : 0},
            {"alibi_slopes", a.alibi_slopes, a.alibi_slopes ? a.q_heads : 0},
@@ -585,6 +587,7 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
                                                   : attnkern::kernels::alignment::bottom_right;
   run.softcap = a.softcap;
   run.bias = a.bias;
+  run.bias_type = type(a.bias_dtype);
   run.bias_strides = bias.internal();
   run.bias_head_scales = a.bias_head_scales;
   run.alibi_slopes = a.alibi_slopes;

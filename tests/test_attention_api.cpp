@@ -66,6 +66,7 @@ struct attention_case {
   std::vector<unsigned char> mask;
   // element types (attnkern_dtype); the inputs' values are representable in every type the case uses
   int32_t q_type = ATTNKERN_F32, k_type = ATTNKERN_F32, v_type = ATTNKERN_F32, out_type = ATTNKERN_F32;
+  int32_t bias_type = ATTNKERN_F32;  // (the bias's values are representable in it)
   bool modified() const { return softcap > 0 || !bias.empty() || !slopes.empty(); }
   // q, k and v live in `in` (one buffer: packed QKV shares it), out in its own.
   std::vector<float> in;
@@ -96,6 +97,7 @@ struct attention_case {
     if (!sinks.empty()) o << " sinks";
     const char* names[] = {"f32", "f16", "bf16"};
     o << " types q " << names[q_type] << " k " << names[k_type] << " v " << names[v_type] << " out " << names[out_type];
+    if (!bias.empty()) o << " bias " << names[bias_type];
     return o.str();
   }
 
@@ -193,6 +195,12 @@ struct attention_case {
     a.q = static_cast<const char*>(typed(q_type)) + (q.offset * (q_type == ATTNKERN_F32 ? 4 : 2));
     a.k = static_cast<const char*>(typed(k_type)) + (k.offset * (k_type == ATTNKERN_F32 ? 4 : 2));
     a.v = static_cast<const char*>(typed(v_type)) + (v.offset * (v_type == ATTNKERN_F32 ? 4 : 2));
+    std::vector<uint16_t> bias_half;
+    if (!bias.empty() && bias_type != ATTNKERN_F32) {
+      for (float x : bias)
+        bias_half.push_back(bias_type == ATTNKERN_F16 ? attnkern::kernels::float_to_f16_bits(x) : attnkern::kernels::float_to_bf16_bits(x));
+      a.bias = bias_half.data(), a.bias_dtype = bias_type;
+    }
     const attnkern_status status = attnkern_attention(&a);
     INFO(attnkern_last_error_message());
     REQUIRE(status == ATTNKERN_OK);
@@ -333,7 +341,14 @@ attention_case random_case(uint32_t seed) {
   if (pick(0, 2) == 0) c.softcap = std::uniform_real_distribution<float>(0.5f, 30.0f)(rng);
   if (pick(0, 2) == 0) {
     c.bias.resize(strides_for(c.bias_strides));
-    for (auto& x : c.bias) x = pick(0, 9) == 0 ? -INFINITY : small(rng);
+    c.bias_type = static_cast<int32_t>(pick(0, 2));
+    for (auto& x : c.bias) {
+      x = pick(0, 9) == 0 ? -INFINITY : small(rng);
+      using namespace attnkern::kernels;  // (values the bias's type holds; tiny ones as 0)
+      if (c.bias_type != ATTNKERN_F32 && std::fabs(x) < 0x1p-14f) x = 0.0f;
+      if (c.bias_type == ATTNKERN_F16) x = to_float(f16_t{float_to_f16_bits(x)});
+      if (c.bias_type == ATTNKERN_BF16) x = to_float(bf16_t{float_to_bf16_bits(x)});
+    }
     if (pick(0, 1)) {
       c.bias_scales.resize(c.q_heads);
       for (auto& x : c.bias_scales) x = std::uniform_real_distribution<float>(0.0f, 1.0f)(rng);
@@ -720,6 +735,7 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
       {"an infinite scale", ATTNKERN_ERROR_INVALID_ARGUMENT, "scale", [](auto& a) { a.scale = INFINITY; }},
       {"an unknown alignment", ATTNKERN_ERROR_INVALID_ARGUMENT, "align", [](auto& a) { a.align = 7; }},
       {"a negative dtype", ATTNKERN_ERROR_INVALID_ARGUMENT, "k_dtype", [](auto& a) { a.k_dtype = -1; }},
+      {"an unknown bias dtype", ATTNKERN_ERROR_INVALID_ARGUMENT, "bias_dtype", [](auto& a) { a.bias_dtype = 3; }},
       {"an unknown dtype", ATTNKERN_ERROR_INVALID_ARGUMENT, "out_dtype", [](auto& a) { a.out_dtype = 9; }},
       {"struct_size 0", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size", [](auto& a) { a.struct_size = 0; }},
       {"a struct_size of no version (not read past)", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size",
@@ -812,7 +828,7 @@ std::vector<float> alibi_slopes(std::size_t n, float max_bias) {
 
 }  // namespace
 
-TEST_CASE("attention: ggml's flash_attn_ext geometries in one call each (f32 K/V): mask, ALiBi, softcap, sinks, GQA",
+TEST_CASE("attention: ggml's flash_attn_ext geometries in one call each (f32 and f16 K/V and mask): mask, ALiBi, softcap, sinks, GQA",
           "[attention_api][peers]") {
   // ggml's tensors: q [head_dim, n_q, heads, 1] and k, v [head_dim, n_kv, kv_heads, 1] (BHSD), the
   // mask [n_kv, n_q] shared by every head (a bias with head stride 0), ALiBi as per-head scales of
@@ -822,16 +838,27 @@ TEST_CASE("attention: ggml's flash_attn_ext geometries in one call each (f32 K/V
     for (std::size_t nr : {1, 4})
       for (std::size_t kv : {113, 512})
         for (std::size_t nb : {1, 3, 32})
-          for (int variant = 0; variant < 4; ++variant) {
-            const bool mask = variant != 0, alibi = variant == 2, softcap = variant == 3, sinks = variant >= 2;
+          for (int variant = 0; variant < 8; ++variant) {
+            const bool f16 = variant >= 4;  // (ggml's f16 path: K, V and the mask in f16)
+            const bool mask = variant % 4 != 0, alibi = variant % 4 == 2, softcap = variant % 4 == 3, sinks = variant % 4 >= 2;
             const std::size_t nh = 4, H = nh * nr;
             const uint32_t seed = static_cast<uint32_t>(hs * 1000 + nr * 100 + kv + nb * 7 + static_cast<std::size_t>(variant));
             INFO("hs " << hs << " heads " << H << "/" << nh << " kv " << kv << " n_q " << nb << (mask ? " mask" : "")
-                       << (alibi ? " max_bias 8" : "") << (softcap ? " softcap 10" : "") << (sinks ? " sinks" : ""));
-            const auto q = uniform(H * nb * hs, -1, 1, seed), k = uniform(nh * kv * hs, -1, 1, seed + 1),
-                       v = uniform(nh * kv * hs, -1, 1, seed + 2);
+                       << (alibi ? " max_bias 8" : "") << (softcap ? " softcap 10" : "") << (sinks ? " sinks" : "")
+                       << (f16 ? " f16" : " f32"));
+            const auto q = uniform(H * nb * hs, -1, 1, seed);
+            auto k = uniform(nh * kv * hs, -1, 1, seed + 1), v = uniform(nh * kv * hs, -1, 1, seed + 2);
             std::vector<float> bias = uniform(nb * kv, -1, 1, seed + 3);
             for (std::size_t i = 0; i < bias.size(); i += 11) bias[i] = -INFINITY;
+            std::vector<uint16_t> k16, v16, bias16;
+            auto to_f16 = [](std::vector<float>& x, std::vector<uint16_t>& h) {  // (x becomes the values h holds)
+              using namespace attnkern::kernels;
+              for (float& e : x) {
+                h.push_back(float_to_f16_bits(e));
+                e = to_float(f16_t{h.back()});
+              }
+            };
+            if (f16) to_f16(k, k16), to_f16(v, v16), to_f16(bias, bias16);
             const std::vector<float> slopes = alibi_slopes(H, 8.0f), sink = uniform(H, -2, 2, seed + 4);
             std::vector<float> out(nb * H * hs), lse(H * nb);
             attnkern_attention_args a;
@@ -844,6 +871,10 @@ TEST_CASE("attention: ggml's flash_attn_ext geometries in one call each (f32 K/V
             a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(H, nb, 1);
             a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs)));
             if (mask) a.bias = bias.data(), a.bias_strides = {0, 0, static_cast<int64_t>(kv)};
+            if (f16) {
+              a.k = k16.data(), a.v = v16.data(), a.k_dtype = a.v_dtype = ATTNKERN_F16;
+              if (mask) a.bias = bias16.data(), a.bias_dtype = ATTNKERN_F16;
+            }
             if (alibi) a.bias_head_scales = slopes.data();
             if (softcap) a.softcap = 10.0f;
             if (sinks) a.sinks = sink.data();
@@ -884,5 +915,5 @@ TEST_CASE("attention: ggml's flash_attn_ext geometries in one call each (f32 K/V
             REQUIRE(worst <= 1.0);
             ++cases;
           }
-  REQUIRE(cases == 192);
+  REQUIRE(cases == 384);
 }

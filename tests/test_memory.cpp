@@ -121,6 +121,7 @@ struct shape {
   std::size_t value_dim = 0;  // sdpa
   std::size_t kv_heads = 1, group = 1;  // attention (batch: the batch items)
   bool strided_v = false;
+  bool half_q = false, half_k = false, half_v = false, half_bias = false;  // attention: f16 or bf16 tensors
 };
 
 std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T) {
@@ -147,12 +148,15 @@ std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T)
       as_sdpa.kind = shape::sdpa;
       as_sdpa.batch = s.batch * s.kv_heads;
       as_sdpa.steps = s.steps * s.group;
-      return scratch_bound(as_sdpa, isa, T) + (s.strided_v ? T * 256 * s.value_dim : 0);
+      const std::size_t r = std::min(sdpa_rows(isa), s.steps * s.group);
+      return scratch_bound(as_sdpa, isa, T) + T * ((s.strided_v || s.half_v ? 256 * s.value_dim : 0) +
+                                                   (s.half_k ? 256 * s.attn : 0) + (s.half_q ? 4 * r * s.attn : 0) +
+                                                   (s.half_bias ? 2048 * r : 0));
     }
     case shape::sdpa: {
       const std::size_t B = s.batch, Q = s.steps, K = s.features, H = s.attn, D = pad16(s.value_dim);
       const std::size_t R = sdpa_rows(isa), r = std::min(R, Q), U = B * ceil_div(Q, R), C = ceil_div(K, 512);
-      std::size_t bytes = T * (128 * (H + 64) + 24 * r + 12 * r * D + 320);
+      std::size_t bytes = T * (std::max(128 * (H + 64), 256 * H) + 24 * r + 12 * r * D + 368);
       if (T >= 2 && U < 2 * T) bytes += 8 * (U + 1) + U * C * (12 * r + 4 * r * D);
       return bytes;
     }
@@ -222,13 +226,16 @@ std::vector<kernel_call> kernel_calls() {
   struct described {
     std::size_t batch, q_heads, kv_heads, q_len, kv_len, d;
     bool bshd;
+    bool half = false;  // q, k and v in bf16
   };
-  for (described a : {described{2, 8, 2, 100, 700, 64, true}, described{1, 32, 8, 1, 4096, 64, false}}) {
+  for (described a : {described{2, 8, 2, 100, 700, 64, true}, described{1, 32, 8, 1, 4096, 64, false},
+                      described{1, 32, 8, 1, 4096, 128, false, true}, described{1, 4, 4, 70, 600, 128, false, true}}) {
     const std::string label = std::to_string(a.batch) + "x" + std::to_string(a.q_heads) + "/" + std::to_string(a.kv_heads) +
                               "x" + std::to_string(a.q_len) + "x" + std::to_string(a.kv_len) + "x" + std::to_string(a.d) +
-                              (a.bshd ? " BSHD causal" : " BHSD");
+                              (a.bshd ? " BSHD causal" : " BHSD") + (a.half ? " bf16" : "");
     shape sh{shape::attention, a.batch, a.q_len, a.kv_len, a.d, true, a.d};
     sh.kv_heads = a.kv_heads, sh.group = a.q_heads / a.kv_heads, sh.strided_v = a.bshd && a.kv_heads > 1;
+    sh.half_q = sh.half_k = sh.half_v = a.half;
     calls.push_back({"attention " + label, sh, a.batch * a.q_heads * a.q_len * a.d, a.batch * a.q_heads * a.q_len,
                      [=](float* out, float* lse) {
                        attnkern_attention_args x;
@@ -242,6 +249,7 @@ std::vector<kernel_call> kernel_calls() {
                        x.out = out, x.out_strides = st(a.q_heads, a.q_len, a.d);
                        x.lse = lse, x.lse_strides = attnkern_strides_bhsd(a.q_heads, a.q_len, 1);
                        x.causal = a.bshd, x.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+                       if (a.half) x.q_dtype = x.k_dtype = x.v_dtype = ATTNKERN_BF16;  // (the inputs' bits, as bf16)
                        return attnkern_attention(&x);
                      }});
   }

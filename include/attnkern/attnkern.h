@@ -220,7 +220,8 @@ ATTNKERN_API attnkern_status attnkern_sdpa_f32(const float* q, const float* k, c
  * widened to float exactly and computed as float32 ones are, so the bounds hold as they are for the
  * widened values and a row's bits are the same as with those values in float32; an f16 or bf16 out is
  * rounded once, to nearest even (bounds.hpp: half_out_error). Every ISA path takes every type (F16C
- * or AVX-512 conversions where the CPU has them). lse, bias, the slopes and the sinks stay float. */
+ * or AVX-512 conversions where the CPU has them). The bias takes the three too (bias_dtype); lse, the
+ * slopes and the sinks stay float. */
 typedef enum attnkern_dtype {
   ATTNKERN_F32 = 0,
   ATTNKERN_F16 = 1, /* IEEE binary16 */
@@ -268,13 +269,14 @@ typedef struct attnkern_attention_args {
   attnkern_strides lse_strides;                 /* (lse's dim is 1: seq is the row stride) */
   /* Score modifiers (see "Order of operations" above): */
   float softcap;                 /* > 0: s = softcap * tanh(s / softcap); 0: none */
-  const float* bias;             /* [batch, q_heads, q_len, kv_len] or NULL: s += bias; -inf hides the key */
+  const void* bias;              /* [batch, q_heads, q_len, kv_len] or NULL: s += bias; -inf hides the key */
   attnkern_strides bias_strides; /* its batch, head and row strides (0 broadcasts); keys contiguous */
   const float* bias_head_scales; /* [q_heads] or NULL: s += bias_head_scales[h] * bias instead (ggml's ALiBi) */
   const float* alibi_slopes;     /* [q_heads] or NULL: s += alibi_slopes[h] * (j - d) */
   const uint8_t* mask;           /* [batch, q_heads, q_len, kv_len] bytes or NULL: 0 hides the key */
   attnkern_strides mask_strides; /* its batch, head and row strides (0 broadcasts); keys contiguous */
   const float* sinks;            /* [q_heads] or NULL: a logit per head in the softmax's denominator only */
+  int32_t bias_dtype;            /* attnkern_dtype of bias (ggml's f16 mask, PyTorch's half attn_mask): 0 = F32 */
 } attnkern_attention_args;
 
 static inline void attnkern_attention_args_init(attnkern_attention_args* args) {

@@ -46,7 +46,8 @@ struct plan {
   // One thread's scratch: the kernel's, a chunk's results, a unit's totals.
   struct worker {
     std::vector<float> kernel;
-    std::vector<float> q;  // the unit's query rows widened to float (q_type f16, bf16)
+    std::vector<float> q;     // the unit's query rows widened to float (q_type f16, bf16)
+    std::vector<float> bias;  // the chunk's bias rows widened to float (bias_type f16, bf16)
     std::vector<float> chunk_max;
     std::vector<double> chunk_sum;
     std::vector<float> chunk_acc;
@@ -140,6 +141,7 @@ struct plan {
     grow(w.kernel, sdpa_scratch_floats(a.head_dim, a.value_dim, a.k_type != dtype::f32,
                                        a.v_strides.seq != a.value_dim || a.v_type != dtype::f32));
     if (a.q_type != dtype::f32) grow(w.q, r * a.head_dim);
+    if (a.bias && a.bias_type != dtype::f32) grow(w.bias, r * sdpa_key_chunk);
     grow(w.chunk_max, r);
     grow(w.chunk_sum, r);
     grow(w.chunk_acc, r * stride);
@@ -190,8 +192,17 @@ struct plan {
     if (args.modified || args.hides) {
       for (std::size_t r = 0; r < args.rows; ++r) {
         const std::size_t h = q_head(n, r), i = position(n, r);
-        args.bias[r] = a.bias ? a.bias + b * a.bias_strides.batch + h * a.bias_strides.head + i * a.bias_strides.seq + k0
-                              : nullptr;
+        args.bias[r] = nullptr;
+        if (a.bias) {
+          const std::size_t at = b * a.bias_strides.batch + h * a.bias_strides.head + i * a.bias_strides.seq + k0;
+          if (a.bias_type == dtype::f32) {
+            args.bias[r] = static_cast<const float*>(a.bias) + at;
+          } else {  // the chunk's keys of the row, widened (exact)
+            float* row = w.bias.data() + r * sdpa_key_chunk;
+            for (std::size_t j = 0; j < end - k0; ++j) row[j] = element(a.bias, a.bias_type, at + j);
+            args.bias[r] = row;
+          }
+        }
         args.mask[r] = a.mask ? a.mask + b * a.mask_strides.batch + h * a.mask_strides.head + i * a.mask_strides.seq + k0
                               : nullptr;
         args.bias_scale[r] = a.bias_head_scales ? a.bias_head_scales[h] : 1.0f;

@@ -49,7 +49,8 @@ struct attention_args {
   alignment align;
   // Score modifiers (attnkern.h's order of operations); off when 0 or null.
   float softcap;
-  const float* bias;  // [batch, q_heads, q_len, kv_len], keys contiguous
+  const void* bias;  // [batch, q_heads, q_len, kv_len], keys contiguous, bias_type
+  dtype bias_type;
   strides bias_strides;
   const float* bias_head_scales;  // [q_heads]
   const float* alibi_slopes;      // [q_heads]
