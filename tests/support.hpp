@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
+
 namespace attnkern_test {
 
 // The documented bounds (attnkern/bounds.hpp, shared with attnkern-numerics).
@@ -85,6 +87,19 @@ inline std::vector<float> uniform(std::size_t n, float lo, float hi, uint32_t se
   std::vector<float> v(n);
   for (auto& e : v) e = dist(rng);
   return v;
+}
+
+// x in the half type t (ATTNKERN_F16 or ATTNKERN_BF16), each rounded to nearest even; and h's
+// elements of type t back as floats (exact).
+inline std::vector<uint16_t> to_half(const std::vector<float>& x, int32_t t) {
+  std::vector<uint16_t> h(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i)
+    h[i] = t == ATTNKERN_F16 ? attnkern::kernels::float_to_f16_bits(x[i]) : attnkern::kernels::float_to_bf16_bits(x[i]);
+  return h;
+}
+inline void from_half(const std::vector<uint16_t>& h, int32_t t, std::vector<float>& x) {
+  using namespace attnkern::kernels;
+  for (std::size_t i = 0; i < h.size(); ++i) x[i] = t == ATTNKERN_F16 ? to_float(f16_t{h[i]}) : to_float(bf16_t{h[i]});
 }
 
 // Restores OpenMP's default thread count when it goes out of scope.

@@ -16,7 +16,6 @@
 #include <attnkern/reference.hpp>
 
 #include "support.hpp"
-#include "dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
 
 #include <algorithm>
 #include <cmath>
@@ -184,11 +183,8 @@ struct attention_case {
     std::vector<uint16_t> halves[3], out_half(out_type == ATTNKERN_F32 ? 0 : out.size(), 0x7e00);
     auto typed = [&](int32_t t) -> const void* {
       if (t == ATTNKERN_F32) return in.data();
-      std::vector<uint16_t>& h = halves[t];
-      if (h.empty())
-        for (float x : in)
-          h.push_back(t == ATTNKERN_F16 ? attnkern::kernels::float_to_f16_bits(x) : attnkern::kernels::float_to_bf16_bits(x));
-      return h.data();
+      if (halves[t].empty()) halves[t] = to_half(in, t);
+      return halves[t].data();
     };
     attnkern_attention_args a = args(out_half.empty() ? static_cast<void*>(out.data()) : out_half.data(), lse.data());
     a.q_dtype = q_type, a.k_dtype = k_type, a.v_dtype = v_type, a.out_dtype = out_type;
@@ -197,16 +193,13 @@ struct attention_case {
     a.v = static_cast<const char*>(typed(v_type)) + (v.offset * (v_type == ATTNKERN_F32 ? 4 : 2));
     std::vector<uint16_t> bias_half;
     if (!bias.empty() && bias_type != ATTNKERN_F32) {
-      for (float x : bias)
-        bias_half.push_back(bias_type == ATTNKERN_F16 ? attnkern::kernels::float_to_f16_bits(x) : attnkern::kernels::float_to_bf16_bits(x));
+      bias_half = to_half(bias, bias_type);
       a.bias = bias_half.data(), a.bias_dtype = bias_type;
     }
     const attnkern_status status = attnkern_attention(&a);
     INFO(attnkern_last_error_message());
     REQUIRE(status == ATTNKERN_OK);
-    using namespace attnkern::kernels;
-    for (std::size_t i = 0; i < out_half.size(); ++i)
-      out[i] = out_type == ATTNKERN_F16 ? to_float(f16_t{out_half[i]}) : to_float(bf16_t{out_half[i]});
+    from_half(out_half, out_type, out);
   }
 };
 

@@ -12,7 +12,6 @@
 #include <attnkern/attnkern.h>
 
 #include "support.hpp"
-#include "dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
 
 #include <cmath>
 #include <limits>
@@ -87,19 +86,9 @@ struct decode_case {
     const attnkern_status status = attnkern_attention(&a);
     INFO(attnkern_last_error_message());
     REQUIRE(status == ATTNKERN_OK);
-    using namespace attnkern::kernels;
-    for (std::size_t i = 0; i < out_half.size(); ++i)
-      out[i] = out_type == ATTNKERN_F16 ? to_float(f16_t{out_half[i]}) : to_float(bf16_t{out_half[i]});
+    from_half(out_half, out_type, out);
   }
 };
-
-// x in the half type t (ATTNKERN_F16 or ATTNKERN_BF16), rounded to nearest even.
-std::vector<uint16_t> to_half(const std::vector<float>& x, int32_t t) {
-  std::vector<uint16_t> h(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i)
-    h[i] = t == ATTNKERN_F16 ? attnkern::kernels::float_to_f16_bits(x[i]) : attnkern::kernels::float_to_bf16_bits(x[i]);
-  return h;
-}
 
 decode_case random_decode_case(uint32_t seed) {
   std::mt19937 rng(seed);

@@ -250,20 +250,10 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     int v_state = -1;  // whether the block's V holds an inf or a NaN: not known yet (-1), no (0), yes (1)
     for (std::size_t r0 = 0; r0 < rows;) {
       const std::size_t nr = rows - r0 >= 4 ? 4 : rows - r0 == 3 ? 3 : rows - r0;
-      // the tile's keys [t0, t1), and those all its rows see, [c0, c1)
-      std::size_t t0 = nk, t1 = j0, c0 = j0, c1 = nk;
-      for (std::size_t r = r0; r < r0 + nr; ++r) {
-        if (f[r] >= e[r]) {
-          c1 = 0;
-          continue;
-        }
-        t0 = f[r] < t0 ? f[r] : t0;
-        t1 = e[r] > t1 ? e[r] : t1;
-        c0 = f[r] > c0 ? f[r] : c0;
-        c1 = e[r] < c1 ? e[r] : c1;
-      }
+      const tile_keys_t k = tile_keys<Arch>(f + r0, e + r0, nr, j0, nk);
+      const std::size_t t0 = k.t0, t1 = k.t1;
       if (t0 < t1) {
-        const bool partial = a.hides || c0 >= c1 || t0 < c0 || c1 < t1;
+        const bool partial = a.hides || k.mixed();
         if (partial && v_state < 0) v_state = any_nonfinite<Arch>(vb, a.ldv, j0, nk, a.value_dim) ? 1 : 0;
         if (partial && v_state == 1) {  // each row its own keys, the hidden ones left out
           for (std::size_t r = r0; r < r0 + nr; ++r) {

@@ -361,29 +361,18 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     for (std::size_t r0 = 0; r0 < a.rows; r0 += RR) {
       std::size_t t0 = j0, t1 = nk;
       if (masked) {
-        // The block's slots a row of the tile sees, [f, e); all of them, [t0, t1); every row, [c0, c1).
-        std::size_t f[RR], e[RR], c0 = j0, c1 = nk;
-        t0 = nk;
-        t1 = j0;
-        for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr) {
+        // The block's slots each row of the tile sees, [f, e), and the tile's (tile_keys)
+        std::size_t f[RR], e[RR];
+        const std::size_t n = a.rows - r0 < RR ? a.rows - r0 : RR;
+        for (std::size_t rr = 0; rr < n; ++rr) {
           const std::size_t r = r0 + rr;
           f[rr] = a.first[r] > jb + j0 ? a.first[r] - jb : j0;
           e[rr] = a.end[r] < jb + nk ? (a.end[r] > jb ? a.end[r] - jb : 0) : nk;
-          if (f[rr] >= e[rr]) {  // none here
-            f[rr] = e[rr] = 0;
-            c1 = 0;
-            continue;
-          }
-          t0 = f[rr] < t0 ? f[rr] : t0;
-          t1 = e[rr] > t1 ? e[rr] : t1;
-          c0 = f[rr] > c0 ? f[rr] : c0;
-          c1 = e[rr] < c1 ? e[rr] : c1;
         }
+        const tile_keys_t k = tile_keys<Arch>(f, e, n, j0, nk);
+        t0 = k.t0, t1 = k.t1;
         if (t0 >= t1) continue;
-        // Slots that some rows of the tile see and others do not: a row that does not see one has
-        // p = 0 there, which the tile multiplies by V. Finite values add nothing; an inf or NaN would
-        // make that row NaN, so then each row sums only its own slots.
-        const bool partial = a.hides || c0 >= c1 || t0 < c0 || c1 < t1;
+        const bool partial = a.hides || k.mixed();
         if (partial) {
           if (v_state < 0) v_state = any_nonfinite<Arch>(vb, ldv, j0, nk, a.value_dim) ? 1 : 0;  // (once per block)
           if (v_state == 1) {

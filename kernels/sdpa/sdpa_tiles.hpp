@@ -34,6 +34,31 @@ struct tiles {
   static_assert(decode_rows <= sdpa_max_decode_rows, "decode block shape");
 };
 
+// The keys of a block that the rows of a P.V tile see, from each row's [f[i], e[i]) (f >= e: none):
+// [t0, t1), those some row sees, and [c0, c1), those every row sees (c0 >= c1 when a row sees none).
+// Where they differ (mixed), a row's p is 0 at keys of the tile it does not see, which adds nothing
+// while V is finite; an inf or a NaN there would reach the row, so then each row sums its own keys.
+struct tile_keys_t {
+  std::size_t t0, t1, c0, c1;
+  bool mixed() const { return c0 >= c1 || t0 < c0 || c1 < t1; }
+};
+template <class Arch>
+ATTNKERN_INLINE tile_keys_t tile_keys(const std::size_t* f, const std::size_t* e, std::size_t n, std::size_t j0,
+                                      std::size_t nk) noexcept {
+  tile_keys_t k{nk, j0, j0, nk};
+  for (std::size_t i = 0; i < n; ++i) {
+    if (f[i] >= e[i]) {
+      k.c1 = 0;
+      continue;
+    }
+    k.t0 = f[i] < k.t0 ? f[i] : k.t0;
+    k.t1 = e[i] > k.t1 ? e[i] : k.t1;
+    k.c0 = f[i] > k.c0 ? f[i] : k.c0;
+    k.c1 = e[i] < k.c1 ? e[i] : k.c1;
+  }
+  return k;
+}
+
 // Rows [j0, j1) of a tensor of type t (rows ld elements apart, n elements each) into dst, as floats
 // n apart.
 template <class V>
