@@ -287,7 +287,7 @@ def summary_rows(r):
             ours = r.rate(kernel, "attnkern", shape, t)
             label, ceiling = r.ceiling(kernel, shape, t)
             peers = [(r.rate(kernel, p, shape, t), p) for p in r.impls(kernel)
-                     if not p.startswith("attnkern") and p not in ("reference", "sgemm_only", "tanh")]
+                     if not p.startswith(("attnkern", "read_")) and p not in ("reference", "sgemm_only", "tanh")]
             peers = [(v, p) for v, p in peers if v]
             best = max(peers) if peers else None
             rows.append(dict(kernel=kernel, shape=shape, threads=t, time=row["time_ns"], rate=ours, unit=spec["unit"],
@@ -442,7 +442,7 @@ def make_plots(r, out):
         shapes = representative(r, kernel)
         for shape in (shapes[len(shapes) // 2:len(shapes) // 2 + 1] if kernel == "tanh" else shapes):
             for p in r.impls(kernel):
-                if p.startswith("attnkern") or p in ("sgemm_only", "tanh"):
+                if p.startswith(("attnkern", "read_")) or p in ("sgemm_only", "tanh"):  # (read_: probes, not peers)
                     continue
                 pt = 1 if p == "reference" else t
                 theirs = r.rate(kernel, p, shape, pt)
