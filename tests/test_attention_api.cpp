@@ -372,7 +372,7 @@ attention_case random_case(uint32_t seed) {
 struct worst_errors {
   double out = 0, out_of_bound = 0, lse = 0, lse_of_bound = 0;
 };
-worst_errors worst[2];
+worst_errors worst[3];  // without modifiers, with them (both with a float32 out), and with an f16 or bf16 out
 
 // Checks every row of `out` and `lse` against the oracle: within the documented bounds (and
 // sdpa_random_input_error, inputs being random); rows that see no key exactly 0 and -inf.
@@ -414,14 +414,16 @@ void check_rows(const attention_case& c, const std::vector<float>& out, const st
             if (bits(out[row * c.value_dim + x]) != 0) why << "element " << x << " = " << out[row * c.value_dim + x] << ", not +0; ";
           if (bits(lse[row]) != bits(empty_lse)) why << "lse = " << lse[row] << ", not " << empty_lse;
         } else {
-          worst_errors& w = worst[mod ? 1 : 0];
+          const bool half_out = c.out_type != ATTNKERN_F32;
+          worst_errors& w = worst[half_out ? 2 : mod ? 1 : 0];
           const double lse_err = std::fabs(lse[row] - want_lse[row]);
           w.lse = std::max(w.lse, lse_err);
           w.lse_of_bound = std::max(w.lse_of_bound, lse_err / lse_bound);
           for (std::size_t x = 0; x < c.value_dim; ++x) {
             const double err = std::fabs(out[row * c.value_dim + x] - want[row * c.value_dim + x]);
             if (max_v > 0) w.out = std::max(w.out, err / max_v);
-            w.out_of_bound = std::max(w.out_of_bound, err / (bound * max_v + attention_abs_floor));
+            // (a half out: against its whole allowance, the rounding to f16 or bf16 included)
+            w.out_of_bound = std::max(w.out_of_bound, err / (half_out ? allowed : bound * max_v + attention_abs_floor));
             if (!(err <= allowed))
               why << "element " << x << ": got " << out[row * c.value_dim + x] << " want " << want[row * c.value_dim + x]
                   << " allowed " << allowed << "; ";
@@ -463,9 +465,10 @@ TEST_CASE("attention: random layouts, heads, masks, windows and key ranges, ever
     }
   }
   if (std::getenv("ATTNKERN_TEST_REPORT"))
-    for (int m = 0; m < 2; ++m)
-      std::printf("attention, random cases %s modifiers: out %.2e max|v| (%.4f of its bound), lse %.2e (%.4f of its bound)\n",
-                  m ? "with" : "without", worst[m].out, worst[m].out_of_bound, worst[m].lse, worst[m].lse_of_bound);
+    for (int m = 0; m < 3; ++m)
+      std::printf("attention, random cases %s: out %.2e max|v| (%.4f of its bound), lse %.2e (%.4f of its bound)\n",
+                  m == 0 ? "without modifiers" : m == 1 ? "with modifiers" : "with an f16 or bf16 out", worst[m].out,
+                  worst[m].out_of_bound, worst[m].lse, worst[m].lse_of_bound);
 }
 
 namespace {
