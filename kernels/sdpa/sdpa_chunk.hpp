@@ -40,9 +40,14 @@ inline std::size_t sdpa_acc_stride(std::size_t value_dim) {
 // block of K transposed), plus alignment; and for the query-rows shape, a block of K widened to float
 // when K is not float32, and a block of V when V's rows are not contiguous floats (strided: BSHD,
 // packed QKV; or f16, bf16).
-inline std::size_t sdpa_scratch_floats(std::size_t head_dim, std::size_t value_dim, bool pack_k, bool pack_v) {
+// The layout, from the 64-byte aligned start: [0, base) the query-rows shape's Q^T and scores or the
+// decode shape's K^T, then the block of V (when packed), then the block of K (when widened).
+inline std::size_t sdpa_scratch_base_floats(std::size_t head_dim) {
   const std::size_t rows = (head_dim + sdpa_key_block) * sdpa_max_query_rows, decode = head_dim * sdpa_key_block;
-  return (rows > decode ? rows : decode) + 16 + (pack_k ? sdpa_key_block * head_dim : 0) +
+  return rows > decode ? rows : decode;
+}
+inline std::size_t sdpa_scratch_floats(std::size_t head_dim, std::size_t value_dim, bool pack_k, bool pack_v) {
+  return sdpa_scratch_base_floats(head_dim) + 16 + (pack_k ? sdpa_key_block * head_dim : 0) +
          (pack_v ? sdpa_key_block * value_dim : 0);
 }
 

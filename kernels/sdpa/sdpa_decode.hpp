@@ -82,12 +82,6 @@ ATTNKERN_INLINE void decode_scores_n(std::size_t count, const float* kt, const f
   }
 }
 
-// W floats at p, or the first n < W of them (the other lanes `fill`).
-template <class V>
-ATTNKERN_INLINE V load_some(const float* p, std::size_t n, float fill) noexcept {
-  return n < V::size ? simd::load_floats_partial<V>(p, n, fill) : simd::load_floats<V>(p);
-}
-
 // TK, TV: the element types of K and V (float, f16_t, bf16_t), widened as they are loaded.
 template <class Arch, class TK, class TV>
 void decode_chunk(const sdpa_chunk_args& a) noexcept {
@@ -158,11 +152,8 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     // 2. each row's keys [f, e) of the block, its modifiers and mask, and its max
     bool any_visible = false, grew = false;
     for (std::size_t r = 0; r < rows; ++r) {
-      f[r] = e[r] = nk;
-      if (a.first[r] < a.end[r]) {
-        f[r] = a.first[r] <= jb + j0 ? j0 : a.first[r] - jb < nk ? a.first[r] - jb : nk;
-        e[r] = a.end[r] <= jb + f[r] ? f[r] : a.end[r] - jb < nk ? a.end[r] - jb : nk;
-      }
+      const block_keys_t k = block_keys<Arch>(a.first[r], a.end[r], jb, j0, nk);
+      f[r] = k.f, e[r] = k.e;
       float* sr = s + r * SP;
       if (a.modified || a.hides) {
         if (a.softcap > 0) {
@@ -175,7 +166,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
         if (const float* b = a.bias[r]) {
           const V scale(a.bias_scale[r]);
           for (std::size_t jj = f[r]; jj < e[r]; jj += W) {
-            const V bv = load_some<V>(b + jb + jj, e[r] - jj, 0.0f);
+            const V bv = simd::load_floats_some<V>(b + jb + jj, e[r] - jj, 0.0f);
             const V x = V::load_unaligned(sr + jj);
             xsimd::select(bv == V(neg_inf), V(neg_inf), x + bv * scale).store_unaligned(sr + jj);
           }
@@ -193,7 +184,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
       V bm(neg_inf);
       auto nan = xsimd::isnan(bm);
       for (std::size_t jj = f[r]; jj < e[r]; jj += W) {
-        const V x = load_some<V>(sr + jj, e[r] - jj, neg_inf);
+        const V x = simd::load_floats_some<V>(sr + jj, e[r] - jj, neg_inf);
         bm = xsimd::max(x, bm);
         nan = nan || xsimd::isnan(x);
       }
@@ -221,7 +212,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
       float* sr = s + r * SP;
       const VC ms(m_safe[r]);
       for (std::size_t jj = f[r]; jj < e[r]; jj += WC) {
-        const VC x = load_some<VC>(sr + jj, e[r] - jj, neg_inf) - ms;
+        const VC x = simd::load_floats_some<VC>(sr + jj, e[r] - jj, neg_inf) - ms;
         const VC p = simd::exp_nonpositive<false>(x, x);
         simd::store_floats(sr + jj, p * p_scale);
         p.store_unaligned(pc + jj);

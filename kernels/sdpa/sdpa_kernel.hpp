@@ -144,10 +144,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
   // again) are packed a block at a time, and half-precision K and V are widened to float a block at a
   // time (exact). (Float K's rows are read once per block: packing them costs more than it saves.)
   const bool pack_k = a.k_type != dtype::f32, pack_v = a.ldv != a.value_dim || a.v_type != dtype::f32;
-  const std::size_t base = (d + sdpa_key_block) * sdpa_max_query_rows > d * sdpa_key_block
-                               ? (d + sdpa_key_block) * sdpa_max_query_rows
-                               : d * sdpa_key_block;  // (sdpa_scratch_floats' layout)
-  float* v_block = qt + base;
+  float* v_block = qt + sdpa_scratch_base_floats(d);
   float* k_block = v_block + (pack_v ? sdpa_key_block * a.value_dim : 0);
   for (std::size_t r = 0; r < R; ++r)
     for (std::size_t c = 0; c < d; ++c) qt[c * R + r] = r < a.rows ? a.q[r][c] : 0.0f;
@@ -278,11 +275,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
           for (std::size_t r = a.rows; r < R; ++r) s[jj * R + r] = neg_inf;
       for (std::size_t r = 0; r < a.rows; ++r) {
         // row r sees the block's columns [f, e)
-        std::size_t f = nk, e = nk;
-        if (a.first[r] < a.end[r]) {
-          f = a.first[r] <= jb + j0 ? j0 : a.first[r] - jb < nk ? a.first[r] - jb : nk;
-          e = a.end[r] <= jb + f ? f : a.end[r] - jb < nk ? a.end[r] - jb : nk;
-        }
+        const auto [f, e] = block_keys<Arch>(a.first[r], a.end[r], jb, j0, nk);
         for (std::size_t jj = j0; jj < f; ++jj) s[jj * R + r] = neg_inf;
         for (std::size_t jj = e; jj < nk; ++jj) s[jj * R + r] = neg_inf;
       }
@@ -365,9 +358,8 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
         std::size_t f[RR], e[RR];
         const std::size_t n = a.rows - r0 < RR ? a.rows - r0 : RR;
         for (std::size_t rr = 0; rr < n; ++rr) {
-          const std::size_t r = r0 + rr;
-          f[rr] = a.first[r] > jb + j0 ? a.first[r] - jb : j0;
-          e[rr] = a.end[r] < jb + nk ? (a.end[r] > jb ? a.end[r] - jb : 0) : nk;
+          const block_keys_t k = block_keys<Arch>(a.first[r0 + rr], a.end[r0 + rr], jb, j0, nk);
+          f[rr] = k.f, e[rr] = k.e;
         }
         const tile_keys_t k = tile_keys<Arch>(f, e, n, j0, nk);
         t0 = k.t0, t1 = k.t1;

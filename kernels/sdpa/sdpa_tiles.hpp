@@ -34,6 +34,19 @@ struct tiles {
   static_assert(decode_rows <= sdpa_max_decode_rows, "decode block shape");
 };
 
+// The slots [f, e) of block jb (its columns [j0, nk) read) that a row seeing slots [first, end) sees,
+// as columns of the block; f >= e when it sees none there.
+struct block_keys_t {
+  std::size_t f, e;
+};
+template <class Arch>
+ATTNKERN_INLINE block_keys_t block_keys(std::size_t first, std::size_t end, std::size_t jb, std::size_t j0,
+                                        std::size_t nk) noexcept {
+  if (first >= end) return {nk, nk};
+  const std::size_t f = first <= jb + j0 ? j0 : first - jb < nk ? first - jb : nk;
+  return {f, end <= jb + f ? f : end - jb < nk ? end - jb : nk};
+}
+
 // The keys of a block that the rows of a P.V tile see, from each row's [f[i], e[i]) (f >= e: none):
 // [t0, t1), those some row sees, and [c0, c1), those every row sees (c0 >= c1 when a row sees none).
 // Where they differ (mixed), a row's p is 0 at keys of the tile it does not see, which adds nothing

@@ -67,7 +67,7 @@ ATTNKERN_INLINE V load_elems(const kernels::bf16_t* p) noexcept {
 template <class V, class T>
 ATTNKERN_INLINE V load_elems_some(const T* p, std::size_t n) noexcept {
   if constexpr (std::is_same<T, float>::value) {
-    return n < V::size ? load_floats_partial<V>(p, n, 0.0f) : V::load_unaligned(p);
+    return load_floats_some<V>(p, n, 0.0f);
   } else {
     if (n == V::size) return load_elems<V>(p);
     T lanes[V::size] = {};

@@ -141,6 +141,13 @@ ATTNKERN_INLINE V load_floats_partial(const float* p, std::size_t count, float f
   }
 }
 
+// V::size floats at p as load_floats, or, when n < V::size, the first n of them, the other lanes `fill`
+// (load_floats_partial): never reads past p + n.
+template <class V>
+ATTNKERN_INLINE V load_floats_some(const float* p, std::size_t n, float fill) noexcept {
+  return n < V::size ? load_floats_partial<V>(p, n, fill) : load_floats<V>(p);
+}
+
 // Stores the first `count` (< V::size) lanes of v at p as floats; never writes past p + count.
 template <class V>
 ATTNKERN_INLINE void store_floats_partial(float* p, std::size_t count, const V& v) noexcept {
