@@ -63,6 +63,11 @@ inline float element(const void* p, dtype t, std::size_t i) noexcept {
   }
 }
 
+// out[0, n) = the elements [at, at + n) of a tensor of type t, as floats (exact).
+inline void widen_elements(const void* p, dtype t, std::size_t at, std::size_t n, float* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = element(p, t, at + i);
+}
+
 // x rounded to a float by rounding to odd: truncated toward zero, its last bit set if inexact.
 inline float round_to_odd(double x) noexcept {
   float f = static_cast<float>(x);

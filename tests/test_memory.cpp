@@ -238,19 +238,19 @@ std::vector<kernel_call> kernel_calls() {
     sh.half_q = sh.half_k = sh.half_v = a.half;
     calls.push_back({"attention " + label, sh, a.batch * a.q_heads * a.q_len * a.d, a.batch * a.q_heads * a.q_len,
                      [=](float* out, float* lse) {
-                       attnkern_attention_args x;
-                       attnkern_attention_args_init(&x);
+                       attnkern_attention_args args;
+                       attnkern_attention_args_init(&args);
                        auto st = a.bshd ? attnkern_strides_bshd : attnkern_strides_bhsd;
-                       x.batch = a.batch, x.q_heads = a.q_heads, x.kv_heads = a.kv_heads, x.q_len = a.q_len;
-                       x.kv_len = a.kv_len, x.head_dim = x.value_dim = a.d;
-                       x.q = in, x.q_strides = st(a.q_heads, a.q_len, a.d);
-                       x.k = in + (std::size_t(1) << 20), x.k_strides = st(a.kv_heads, a.kv_len, a.d);
-                       x.v = in + (std::size_t(2) << 20), x.v_strides = st(a.kv_heads, a.kv_len, a.d);
-                       x.out = out, x.out_strides = st(a.q_heads, a.q_len, a.d);
-                       x.lse = lse, x.lse_strides = attnkern_strides_bhsd(a.q_heads, a.q_len, 1);
-                       x.causal = a.bshd, x.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
-                       if (a.half) x.q_dtype = x.k_dtype = x.v_dtype = ATTNKERN_BF16;  // (the inputs' bits, as bf16)
-                       return attnkern_attention(&x);
+                       args.batch = a.batch, args.q_heads = a.q_heads, args.kv_heads = a.kv_heads, args.q_len = a.q_len;
+                       args.kv_len = a.kv_len, args.head_dim = args.value_dim = a.d;
+                       args.q = in, args.q_strides = st(a.q_heads, a.q_len, a.d);
+                       args.k = in + (std::size_t(1) << 20), args.k_strides = st(a.kv_heads, a.kv_len, a.d);
+                       args.v = in + (std::size_t(2) << 20), args.v_strides = st(a.kv_heads, a.kv_len, a.d);
+                       args.out = out, args.out_strides = st(a.q_heads, a.q_len, a.d);
+                       args.lse = lse, args.lse_strides = attnkern_strides_bhsd(a.q_heads, a.q_len, 1);
+                       args.causal = a.bshd, args.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
+                       if (a.half) args.q_dtype = args.k_dtype = args.v_dtype = ATTNKERN_BF16;  // (the inputs' bits, as bf16)
+                       return attnkern_attention(&args);
                      }});
   }
   return calls;

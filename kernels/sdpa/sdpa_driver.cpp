@@ -176,7 +176,7 @@ struct plan {
         args.q[r] = static_cast<const float*>(a.q) + at;
       } else {  // (exact)
         float* row = w.q.data() + r * a.head_dim;
-        for (std::size_t c = 0; c < a.head_dim; ++c) row[c] = element(a.q, a.q_type, at + c);
+        widen_elements(a.q, a.q_type, at, a.head_dim, row);
         args.q[r] = row;
       }
       const range k = keys(n, r);
@@ -199,7 +199,7 @@ struct plan {
             args.bias[r] = static_cast<const float*>(a.bias) + at;
           } else {  // the chunk's keys of the row, widened (exact)
             float* row = w.bias.data() + r * sdpa_key_chunk;
-            for (std::size_t j = 0; j < end - k0; ++j) row[j] = element(a.bias, a.bias_type, at + j);
+            widen_elements(a.bias, a.bias_type, at, end - k0, row);
             args.bias[r] = row;
           }
         }

@@ -254,10 +254,10 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
       }
       if (any_slope) {  // ALiBi, all rows at once: slope (j - d), j - d exact in float (|j - d| < 2^24)
         for (std::size_t jj = j0; jj < nk; ++jj) {
-          const V j(static_cast<float>(jb + jj));
+          const V key(static_cast<float>(jb + jj));
           for (std::size_t r = 0; r < R; r += W) {
             const V x = V::load_aligned(s + jj * R + r);
-            (x + V::load_aligned(slope + r) * (j - V::load_aligned(diagonal + r))).store_aligned(s + jj * R + r);
+            (x + V::load_aligned(slope + r) * (key - V::load_aligned(diagonal + r))).store_aligned(s + jj * R + r);
           }
         }
       }
