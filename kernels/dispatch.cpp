@@ -50,7 +50,9 @@ cpu_features detect_cpu() noexcept {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29));  // (that TU uses vcvtph2ps)
   f.avx2_fma = cpu.fma3_avx2 && os_avx && f16c;
-  f.avx512f = f.avx2_fma && cpu.avx512f && os_avx512;  // that TU is also built with -mavx2 -mfma
+  // that TU is also built with -mavx2 -mfma, and -mavx512bw (the decode shape's vpermw on f16 keys;
+  // every AVX-512 CPU but the Xeon Phi has AVX-512BW)
+  f.avx512f = f.avx2_fma && cpu.avx512f && cpu.avx512bw && os_avx512;
 #elif defined(__aarch64__)
   f.neon64 = cpu.neon64;
 #endif

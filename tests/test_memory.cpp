@@ -156,7 +156,7 @@ std::size_t scratch_bound(const shape& s, const std::string& isa, std::size_t T)
     case shape::sdpa: {
       const std::size_t B = s.batch, Q = s.steps, K = s.features, H = s.attn, D = pad16(s.value_dim);
       const std::size_t R = sdpa_rows(isa), r = std::min(R, Q), U = B * ceil_div(Q, R), C = ceil_div(K, 512);
-      std::size_t bytes = T * (std::max(128 * (H + 64), 256 * H) + 24 * r + 12 * r * D + 368);
+      std::size_t bytes = T * (128 * (H + 64) + 24 * r + 12 * r * D + 368);
       if (T >= 2 && U < 2 * T) bytes += 8 * (U + 1) + U * C * (12 * r + 4 * r * D);
       return bytes;
     }

@@ -36,15 +36,14 @@ inline std::size_t sdpa_acc_stride(std::size_t value_dim) {
   return (value_dim + sdpa_acc_padding - 1) / sdpa_acc_padding * sdpa_acc_padding;
 }
 
-// Floats of scratch one chunk call needs: Q transposed and one block of scores (the decode shape: a
-// block of K transposed), plus alignment; and for the query-rows shape, a block of K widened to float
-// when K is not float32, and a block of V when V's rows are not contiguous floats (strided: BSHD,
-// packed QKV; or f16, bf16).
-// The layout, from the 64-byte aligned start: [0, base) the query-rows shape's Q^T and scores or the
-// decode shape's K^T, then the block of V (when packed), then the block of K (when widened).
+// Floats of scratch one chunk call of the query-rows shape needs (the decode shape needs none: its
+// scores live on the stack, K goes straight from memory into its lanes): Q transposed and one block
+// of scores, plus alignment; a block of K widened to float when K is not float32, and a block of V
+// when V's rows are not contiguous floats (strided: BSHD, packed QKV; or f16, bf16).
+// The layout, from the 64-byte aligned start: [0, base) Q^T and the scores, then the block of V (when
+// packed), then the block of K (when widened).
 inline std::size_t sdpa_scratch_base_floats(std::size_t head_dim) {
-  const std::size_t rows = (head_dim + sdpa_key_block) * sdpa_max_query_rows, decode = head_dim * sdpa_key_block;
-  return rows > decode ? rows : decode;
+  return (head_dim + sdpa_key_block) * sdpa_max_query_rows;
 }
 inline std::size_t sdpa_scratch_floats(std::size_t head_dim, std::size_t value_dim, bool pack_k, bool pack_v) {
   return sdpa_scratch_base_floats(head_dim) + 16 + (pack_k ? sdpa_key_block * head_dim : 0) +

@@ -39,27 +39,43 @@ namespace attnkern {
 namespace kernels {
 namespace sdpa_detail {
 
-// s[rr * sp + v * W + lane] = scale * dot(q[rr], key v * W + lane) for NR rows and NV vectors of keys,
-// from kt (head_dim columns of the block's keys, sdpa_key_block floats apart).
-template <class Arch, std::size_t NR, std::size_t NV>
-ATTNKERN_INLINE void decode_scores(const float* kt, const float* const* q, std::size_t head_dim, float scale,
-                                   float* s, std::size_t sp) noexcept {
+// A block's keys as decode_scores reads them: k + j * ldk for the slots j in [j0, nk), the others
+// zeros; the slots [sdpa_key_block, next) (the next block's, within the chunk) are prefetched into L2
+// as the same slots of this block are read.
+template <class TK>
+struct key_block_t {
+  const TK* k;
+  std::size_t ldk, j0, nk, next;
+};
+
+// s[rr * sp + v * W + lane] = scale * dot(q[rr], key g + v * W + lane) for NR rows and NV vectors of
+// keys. The keys are transposed into the lanes span columns at a time (simd::transpose_widen) and
+// each column goes at once into the chains of the rows: column c times q[c] broadcast, c in order.
+// (Nothing is stored between the two: a block's K^T written out and read back took more time than
+// all the scores' fmadds, the 32 KB of it pushing K and V out of L1.)
+template <class Arch, std::size_t NR, std::size_t NV, class TK>
+ATTNKERN_INLINE void decode_scores(const key_block_t<TK>& kb, std::size_t g, const float* const* q,
+                                   std::size_t head_dim, float scale, float* s, std::size_t sp) noexcept {
   using V = typename tiles<Arch>::V;
-  constexpr std::size_t W = tiles<Arch>::width;
+  constexpr std::size_t W = tiles<Arch>::width, span = simd::transpose_span<V, TK>;
   V acc[NR][NV];
 #pragma GCC unroll 16
   for (std::size_t rr = 0; rr < NR; ++rr)
 #pragma GCC unroll 16
     for (std::size_t v = 0; v < NV; ++v) acc[rr][v] = V(0.0f);
-  for (std::size_t c = 0; c < head_dim; ++c) {
-    V kv[NV];
+  for (std::size_t c0 = 0; c0 < head_dim; c0 += span) {
+    const std::size_t n = head_dim - c0 < span ? head_dim - c0 : span;
 #pragma GCC unroll 16
-    for (std::size_t v = 0; v < NV; ++v) kv[v] = V::load_aligned(kt + c * sdpa_key_block + v * W);
+    for (std::size_t v = 0; v < NV; ++v) {
+      const std::size_t j = g + v * W;  // the vector's first slot
+      const TK* p = kb.k + j * kb.ldk + c0;
+      const std::size_t ahead = kb.next > sdpa_key_block + j ? kb.next - sdpa_key_block - j : 0;
+      for (std::size_t i = 0; i < W && i < ahead; ++i) __builtin_prefetch(p + (sdpa_key_block + i) * kb.ldk, 0, 1);
+      const std::size_t i0 = kb.j0 > j ? kb.j0 - j : 0, i1 = kb.nk > j ? kb.nk - j : 0;
+      simd::transpose_widen<V>(p, kb.ldk, i0, i1, n, [&](std::size_t c, const V& column) {
 #pragma GCC unroll 16
-    for (std::size_t rr = 0; rr < NR; ++rr) {
-      const V qc(q[rr][c]);
-#pragma GCC unroll 16
-      for (std::size_t v = 0; v < NV; ++v) acc[rr][v] = simd::fmadd(qc, kv[v], acc[rr][v]);
+        for (std::size_t rr = 0; rr < NR; ++rr) acc[rr][v] = simd::fmadd(V(q[rr][c0 + c]), column, acc[rr][v]);
+      });
     }
   }
   const V sc(scale);
@@ -70,16 +86,44 @@ ATTNKERN_INLINE void decode_scores(const float* kt, const float* const* q, std::
 }
 
 // decode_scores for `count` (1 .. NV) vectors of keys.
-template <class Arch, std::size_t NR, std::size_t NV>
-ATTNKERN_INLINE void decode_scores_n(std::size_t count, const float* kt, const float* const* q, std::size_t head_dim,
-                                     float scale, float* s, std::size_t sp) noexcept {
+template <class Arch, std::size_t NR, std::size_t NV, class TK>
+ATTNKERN_INLINE void decode_scores_n(std::size_t count, const key_block_t<TK>& kb, std::size_t g, const float* const* q,
+                                     std::size_t head_dim, float scale, float* s, std::size_t sp) noexcept {
   if constexpr (NV > 0) {
     if (count == NV) {
-      decode_scores<Arch, NR, NV>(kt, q, head_dim, scale, s, sp);
+      decode_scores<Arch, NR, NV>(kb, g, q, head_dim, scale, s, sp);
     } else {
-      decode_scores_n<Arch, NR, NV - 1>(count, kt, q, head_dim, scale, s, sp);
+      decode_scores_n<Arch, NR, NV - 1>(count, kb, g, q, head_dim, scale, s, sp);
     }
   }
+}
+
+// The scores of all the unit's rows for the vectors of keys [g0, g1), in one pass over K: rows in
+// tiles of NR (1, 2, 4 or 8; a tile's rows past the unit's are row 0 again, computed and dropped)
+// and NV vectors of keys (4, 4, 2, 1: at most 8 chains, enough to hide the fmadd's latency).
+template <class Arch, class TK>
+ATTNKERN_INLINE void decode_block_scores(const key_block_t<TK>& kb, std::size_t g0, std::size_t g1,
+                                         const float* const* q, std::size_t rows, std::size_t head_dim, float scale,
+                                         float* s, std::size_t sp) noexcept {
+  constexpr std::size_t W = tiles<Arch>::width;
+  const float* qr[sdpa_max_decode_rows];
+  for (std::size_t r = 0; r < sdpa_max_decode_rows; ++r) qr[r] = q[r < rows ? r : 0];
+  auto each = [&](auto nr, auto nv) {
+    constexpr std::size_t NR = decltype(nr)::value, NV = decltype(nv)::value;
+    for (std::size_t g = g0; g < g1; g += NV * W) {
+      const std::size_t count = (g1 - g) / W < NV ? (g1 - g) / W : NV;
+      decode_scores_n<Arch, NR, NV>(count, kb, g, qr, head_dim, scale, s + g, sp);
+    }
+  };
+  using std::integral_constant;
+  if (rows == 1)
+    each(integral_constant<std::size_t, 1>(), integral_constant<std::size_t, 4>());
+  else if (rows == 2)
+    each(integral_constant<std::size_t, 2>(), integral_constant<std::size_t, 4>());
+  else if (rows <= 4)
+    each(integral_constant<std::size_t, 4>(), integral_constant<std::size_t, 2>());
+  else
+    each(integral_constant<std::size_t, sdpa_max_decode_rows>(), integral_constant<std::size_t, 1>());
 }
 
 // TK, TV: the element types of K and V (float, f16_t, bf16_t), widened as they are loaded.
@@ -89,12 +133,11 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
   using C = simd::compute_t<Arch>;  // the exps' type: float with FMA, double without
   using VC = xsimd::batch<C, Arch>;
   constexpr std::size_t W = tiles<Arch>::width, WC = VC::size, KB = sdpa_key_block;
-  constexpr std::size_t NV = tiles<Arch>::decode_key_vectors, EV = tiles<Arch>::decode_value_vectors;
+  constexpr std::size_t EV = tiles<Arch>::decode_value_vectors;
   constexpr std::size_t SP = KB + 16;  // a row of scores, with room for a vector past the block
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   const std::size_t d = a.head_dim, stride = sdpa_acc_stride(a.value_dim), rows = a.rows;
 
-  float* kt = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(a.scratch) + 63) & ~std::uintptr_t(63));
   alignas(64) float s[sdpa_max_decode_rows * SP];  // per row: the block's scores, then its p (scaled)
   alignas(64) C pc[SP];                            // one row's p, unscaled, for its sums
   for (std::size_t i = 0; i < rows * SP; ++i) s[i] = 0.0f;
@@ -120,34 +163,10 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
   for (std::size_t jb = lo / KB * KB; jb < hi; jb += KB) {
     const std::size_t j0 = lo > jb ? lo - jb : 0;
     const std::size_t nk = hi - jb < KB ? hi - jb : KB;
-    // 1. K^T for the vectors of keys that hold the slots read, [g0, g1) (slots outside [j0, nk): 0)
+    // 1. the scores of the vectors of keys that hold the slots read, [g0, g1) (slots outside [j0, nk): 0)
     const std::size_t g0 = j0 / W * W, g1 = (nk + W - 1) / W * W;
-    const TK* kb = static_cast<const TK*>(a.k) + jb * a.ldk;
-    for (std::size_t g = g0; g < g1; g += W)
-      for (std::size_t c0 = 0; c0 < d; c0 += W) {
-        const std::size_t n = d - c0 < W ? d - c0 : W;
-        V t[W];
-#pragma GCC unroll 16
-        for (std::size_t i = 0; i < W; ++i) {
-          const std::size_t jj = g + i;
-          t[i] = jj >= j0 && jj < nk ? simd::load_elems_some<V>(kb + jj * a.ldk + c0, n) : V(0.0f);
-          // (the same key of the next block, into L2: 30% off an f32 decode, 10% off f16, where the
-          // hardware's prefetchers alone leave the stream idle while the block computes)
-          if (jb + KB + jj < hi) __builtin_prefetch(kb + (KB + jj) * a.ldk + c0, 0, 1);
-        }
-        simd::transpose(t);
-        for (std::size_t c = 0; c < n; ++c) t[c].store_aligned(kt + (c0 + c) * KB + g);
-      }
-    for (std::size_t r = 0; r < rows; r += 2) {
-      const std::size_t nr = rows - r >= 2 ? 2 : 1;
-      for (std::size_t g = g0; g < g1; g += NV * W) {
-        const std::size_t count = (g1 - g) / W < NV ? (g1 - g) / W : NV;
-        if (nr == 2)
-          decode_scores_n<Arch, 2, NV>(count, kt + g, a.q + r, d, a.scale, s + r * SP + g, SP);
-        else
-          decode_scores_n<Arch, 1, NV>(count, kt + g, a.q + r, d, a.scale, s + r * SP + g, SP);
-      }
-    }
+    const key_block_t<TK> kb{static_cast<const TK*>(a.k) + jb * a.ldk, a.ldk, j0, nk, hi - jb};
+    decode_block_scores<Arch>(kb, g0, g1, a.q, rows, d, a.scale, s, SP);
 
     // 2. each row's keys [f, e) of the block, its modifiers and mask, and its max
     bool any_visible = false, grew = false;
