@@ -7,15 +7,18 @@
 // It computes, row for row, exactly what the query-rows shape computes (sdpa_kernel.hpp's steps 1 to
 // 4), in the same order, so that a row's bits do not depend on the shape that computed it (and so on
 // q_len, the batch, the group or the thread count: docs/numerics.md, "Bits"):
-//   1. Scores: the block's K rows are transposed (simd::transpose, shuffles) into head_dim x 64
-//      columns; each score is one chain of head_dim fmadds from zero, q[c] broadcast times the keys'
-//      column c, then one product with scale: the query-rows shape's chain, operand for operand.
+//   1. Scores: the block's K rows are transposed into the lanes as they are loaded
+//      (simd::transpose_widen, shuffles), a few columns at a time, each column going at once into the
+//      chains of all the unit's rows; each score is one chain of head_dim fmadds from zero, q[c]
+//      broadcast times the keys' column c, then one product with scale: the query-rows shape's
+//      chain, operand for operand.
 //   2. The modifiers and the mask per row, over the row's own keys [f, e) of the block (the other
 //      columns are never looked at: the query-rows shape gives them p = 0, which adds nothing).
 //   3. The row's max (exact whatever the order; a NaN tracked apart), alpha when any row's max grew,
 //      p = e^(s - m) by the same exp on the same arguments, stored times sdpa_p_scale; the block's
 //      sum of p per row is the same two chains, keys of even and of odd position in order, summed in
-//      the same type (zeros left out: x + 0 = x), then l alpha + sum.
+//      the same type, then l alpha + sum (the rows' chains run side by side, over the slots any row
+//      sees: a slot the row does not see adds +0, which changes nothing, as the sums are never -0).
 //   4. acc += P V by value_rows (sdpa_tiles.hpp), the same chain of fmadds per element over the
 //      keys in order, in tiles of 1 to 4 rows that share V's loads (a row's p is 0 at the tile's keys
 //      it does not see); where the block's V holds an inf or a NaN and rows of a tile see different
@@ -139,7 +142,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
   const std::size_t d = a.head_dim, stride = sdpa_acc_stride(a.value_dim), rows = a.rows;
 
   alignas(64) float s[sdpa_max_decode_rows * SP];  // per row: the block's scores, then its p (scaled)
-  alignas(64) C pc[SP];                            // one row's p, unscaled, for its sums
+  alignas(64) C pc[sdpa_max_decode_rows * SP];     // per row: the block's p, unscaled, for its sums
   for (std::size_t i = 0; i < rows * SP; ++i) s[i] = 0.0f;
   alignas(64) float iota[W];
   for (std::size_t i = 0; i < W; ++i) iota[i] = static_cast<float>(i);
@@ -227,23 +230,37 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
 
     // 3. p = e^(s - m) over each row's keys, stored times sdpa_p_scale; the row's sum; the rescale
     const VC p_scale(static_cast<C>(sdpa_p_scale));
+    std::size_t z0 = KB, z1 = 0;  // the slots some row sees, widened to even bounds
+    for (std::size_t r = 0; r < rows; ++r)
+      if (f[r] < e[r]) {
+        z0 = f[r] < z0 ? f[r] : z0;
+        z1 = e[r] > z1 ? e[r] : z1;
+      }
+    z0 = z0 / 2 * 2, z1 = (z1 + 1) / 2 * 2;
     for (std::size_t r = 0; r < rows; ++r) {
       float* sr = s + r * SP;
+      C* pr = pc + r * SP;
       const VC ms(m_safe[r]);
       for (std::size_t jj = f[r]; jj < e[r]; jj += WC) {
         const VC x = simd::load_floats_some<VC>(sr + jj, e[r] - jj, neg_inf) - ms;
         const VC p = simd::exp_nonpositive<false>(x, x);
         simd::store_floats(sr + jj, p * p_scale);
-        p.store_unaligned(pc + jj);
+        p.store_unaligned(pr + jj);
       }
-      C sum_even(0), sum_odd(0);
-      for (std::size_t jj = f[r]; jj < e[r]; ++jj) {
-        if (jj % 2 == 0)
-          sum_even = sum_even + pc[jj];
-        else
-          sum_odd = sum_odd + pc[jj];
+      const std::size_t lo_r = f[r] < e[r] ? f[r] : z1, hi_r = f[r] < e[r] ? e[r] : z1;
+      for (std::size_t jj = z0; jj < lo_r; ++jj) pr[jj] = C(0);
+      for (std::size_t jj = hi_r; jj < z1; ++jj) pr[jj] = C(0);
+    }
+    // the rows' chains side by side (each its own order: even slots, odd slots; a +0 adds nothing)
+    C sum_even[sdpa_max_decode_rows], sum_odd[sdpa_max_decode_rows];
+    for (std::size_t r = 0; r < rows; ++r) sum_even[r] = sum_odd[r] = C(0);
+    for (std::size_t jj = z0; jj < z1; jj += 2)
+      for (std::size_t r = 0; r < rows; ++r) {
+        sum_even[r] = sum_even[r] + pc[r * SP + jj];
+        sum_odd[r] = sum_odd[r] + pc[r * SP + jj + 1];
       }
-      const C block_sum = sum_even + sum_odd;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const C block_sum = sum_even[r] + sum_odd[r];
       l[r] = grew ? l[r] * alpha[r] + block_sum : l[r] + block_sum;
       if (grew && alpha[r] != C(1)) {
         const V factor(static_cast<float>(alpha[r]));
