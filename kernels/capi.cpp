@@ -86,11 +86,9 @@ void for_each_chunk(const float* x, float* y, std::size_t n, std::size_t min_per
     fn(x, y, n);
     return;
   }
-  parallel(threads, [&](const team& team) {
-    team.for_each<schedule::fixed>(chunks, [&](std::size_t c) {
-      const std::size_t begin = c * elementwise_chunk;
-      fn(x + begin, y + begin, std::min(elementwise_chunk, n - begin));
-    });
+  for_each_parallel<schedule::fixed>(threads, chunks, [&](std::size_t, std::size_t c) {
+    const std::size_t begin = c * elementwise_chunk;
+    fn(x + begin, y + begin, std::min(elementwise_chunk, n - begin));
   });
 }
 
@@ -354,13 +352,27 @@ attnkern_status attnkern_set_isa(const char* name) {
 
 void attnkern_set_num_threads(int n) { requested_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
 
+attnkern_status attnkern_set_thread_pool(attnkern_parallel_for_fn parallel_for, void* pool, int threads) {
+  if (!parallel_for) {
+    attnkern::kernels::unset_thread_pool();
+    return ATTNKERN_OK;
+  }
+  if (threads < 1)
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, __func__, "threads is %d: a pool has at least 1 thread", threads);
+  if (!attnkern::kernels::publish_thread_pool({parallel_for, pool, threads}))
+    return fail(ATTNKERN_ERROR_OUT_OF_MEMORY, __func__, "no memory for the pool's record");
+  return ATTNKERN_OK;
+}
+
 int attnkern_num_threads(void) {
+  const int n = requested_threads.load(std::memory_order_relaxed);
+  if (const attnkern::kernels::thread_pool* pool = attnkern::kernels::current_thread_pool())
+    return n > 0 ? n : pool->threads;
 #if defined(_OPENMP)
   // Inside an active parallel region: one thread, unless the caller has allowed nested parallelism
   // (omp_set_max_active_levels, OMP_MAX_ACTIVE_LEVELS) deep enough for one more level, which is
   // when an inner `omp parallel` of its own would fork too.
   if (omp_get_active_level() >= omp_get_max_active_levels()) return 1;
-  const int n = requested_threads.load(std::memory_order_relaxed);
   return n > 0 ? n : omp_get_max_threads();
 #else
   return 1;

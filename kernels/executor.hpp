@@ -4,8 +4,9 @@
 // Threads. A call is worth `threads_for(work, min_per_thread, tasks, cap)` threads: one per
 // min_per_thread of its work, at most the caller's cap (attnkern_num_threads: 1 inside an enclosing
 // OpenMP region) and at most the tasks there are; one below the threshold (a fork costs microseconds).
-// `parallel(threads, body)` runs body(team) on that many threads; inside it, `team.for_each<schedule>`
-// shares a loop among them. Which thread runs which task never changes a result.
+// `for_each_parallel<schedule>(threads, n, fn)` shares a loop among that many workers: on the caller's
+// thread pool when one is set (attnkern_set_thread_pool), else on OpenMP's threads. Which worker runs
+// which item never changes a result.
 //
 // The chunked online-softmax executor, `run_chunked(plan, cap)`. A plan cuts a call into units (a
 // softmax row, a sequence of the fused kernels, a block of query rows of attention) and each unit
@@ -43,9 +44,15 @@
 #include "scratch.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <new>
+#include <type_traits>
 #include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace attnkern {
 namespace kernels {
@@ -58,49 +65,78 @@ inline int threads_for(std::size_t work, std::size_t min_per_thread, std::size_t
 
 enum class schedule {
   fixed,    // contiguous equal shares, decided in advance: for tasks of equal cost
-  dynamic,  // a task at a time to whichever thread is free: for tasks of unequal cost
+  dynamic,  // a task at a time to whichever worker asks first: for tasks of unequal cost
 };
 
-// The threads of one `parallel` call, as each of them sees it.
-struct team {
-  int threads;         // how many there are
-  std::size_t worker;  // this one's index, 0 .. threads - 1
+// The caller's thread pool (attnkern_set_thread_pool), when one is set: its parallel-for, its
+// context and how many threads it has. Immutable once published.
+struct thread_pool {
+  void (*parallel_for)(void* pool, void (*task)(void*, std::size_t), void* context, std::size_t count);
+  void* pool;
+  int threads;
+};
+const thread_pool* current_thread_pool() noexcept;  // null: OpenMP (or none)
+bool publish_thread_pool(const thread_pool& pool) noexcept;  // false: no memory for its record
+void unset_thread_pool() noexcept;
 
-  // fn(i) for i in [0, n), shared among the team's threads, with a barrier at the end; a team of one
-  // runs it all. Every thread of the team must call it, with the same n.
-  template <schedule Schedule, class Fn>
-  void for_each(std::size_t n, Fn&& fn) const {
-    const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(n);
-    if (threads <= 1) {  // (never an orphaned `omp for`: it would bind to a caller's enclosing region)
-      for (std::ptrdiff_t i = 0; i < count; ++i) fn(static_cast<std::size_t>(i));
+namespace executor_detail {
+
+// One for_each's items shared among its workers, as the caller's pool runs them: its task w is
+// worker w, and takes its share of the items (fixed) or items while any are left (dynamic).
+template <schedule Schedule, class Fn>
+struct pool_loop {
+  Fn* fn;
+  std::size_t n, workers;
+  std::atomic<std::size_t> next{0};
+
+  static void task(void* context, std::size_t w) {
+    pool_loop& l = *static_cast<pool_loop*>(context);
+    if (w >= l.workers) return;
+    if constexpr (Schedule == schedule::fixed) {
+      for (std::size_t i = l.n * w / l.workers, end = l.n * (w + 1) / l.workers; i < end; ++i) (*l.fn)(w, i);
+    } else {
+      for (std::size_t i = l.next.fetch_add(1, std::memory_order_relaxed); i < l.n;
+           i = l.next.fetch_add(1, std::memory_order_relaxed))
+        (*l.fn)(w, i);
+    }
+  }
+};
+
+}  // namespace executor_detail
+
+// fn(worker, i) for i in [0, n), on `threads` workers (indices 0 .. threads - 1, whose calls never
+// overlap: a worker's scratch is its own), returning when all are done. On the caller's pool when one
+// is set (one task per worker), else on an OpenMP parallel region, or on the calling thread alone when
+// threads <= 1. The workers never wait for one another, so any pool that runs every task, in any
+// order, on any of its threads or the caller's, is enough. Which worker runs which item never changes
+// a result.
+template <schedule Schedule, class Fn>
+void for_each_parallel(int threads, std::size_t n, Fn&& fn) {
+  if (threads > 1 && n > 1) {
+    const std::size_t workers = std::min(static_cast<std::size_t>(threads), n);
+    if (const thread_pool* pool = current_thread_pool()) {
+      using loop = executor_detail::pool_loop<Schedule, std::remove_reference_t<Fn>>;
+      loop l{&fn, n, workers};
+      pool->parallel_for(pool->pool, &loop::task, &l, workers);
       return;
     }
-    if constexpr (Schedule == schedule::fixed) {
 #if defined(_OPENMP)
+    const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(n);
+#pragma omp parallel num_threads(static_cast<int>(workers))
+    {
+      const std::size_t w = static_cast<std::size_t>(omp_get_thread_num());
+      if constexpr (Schedule == schedule::fixed) {
 #pragma omp for schedule(static)
-#endif
-      for (std::ptrdiff_t i = 0; i < count; ++i) fn(static_cast<std::size_t>(i));
-    } else {
-#if defined(_OPENMP)
+        for (std::ptrdiff_t i = 0; i < count; ++i) fn(w, static_cast<std::size_t>(i));
+      } else {
 #pragma omp for schedule(dynamic)
-#endif
-      for (std::ptrdiff_t i = 0; i < count; ++i) fn(static_cast<std::size_t>(i));
+        for (std::ptrdiff_t i = 0; i < count; ++i) fn(w, static_cast<std::size_t>(i));
+      }
     }
-  }
-};
-
-// Runs body(team) on `threads` threads (an OpenMP parallel region), or on the calling thread alone
-// when threads <= 1.
-template <class Body>
-void parallel(int threads, Body&& body) {
-#if defined(_OPENMP)
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    body(team{omp_get_num_threads(), thread_index()});
     return;
-  }
 #endif
-  body(team{1, 0});
+  }
+  for (std::size_t i = 0; i < n; ++i) fn(std::size_t(0), i);
 }
 
 namespace executor_detail {
@@ -162,22 +198,20 @@ template <class Plan>
   }
 
   if (whole_units) {
-    parallel(threads, [&](const team& team) {
-      typename Plan::worker& w = cs.workers[team.worker].worker;
-      team.for_each<schedule::dynamic>(units, [&](std::size_t u) {
-        auto total = p.total(w);
-        const std::size_t chunks = p.chunks(u);
-        executor_detail::merge_in_order(p, u, chunks, total, [&](std::size_t c) {
-          auto slot = p.slot(w);
-          p.chunk(u, c, w, slot);
-          return slot;
-        });
-        if constexpr (Plan::finish_chunks) {
-          for (std::size_t c = 0; c < chunks; ++c) p.finish(u, c, total);
-        } else {
-          p.finish(u, total, w);
-        }
+    for_each_parallel<schedule::dynamic>(threads, units, [&](std::size_t worker, std::size_t u) {
+      typename Plan::worker& w = cs.workers[worker].worker;
+      auto total = p.total(w);
+      const std::size_t chunks = p.chunks(u);
+      executor_detail::merge_in_order(p, u, chunks, total, [&](std::size_t c) {
+        auto slot = p.slot(w);
+        p.chunk(u, c, w, slot);
+        return slot;
       });
+      if constexpr (Plan::finish_chunks) {
+        for (std::size_t c = 0; c < chunks; ++c) p.finish(u, c, total);
+      } else {
+        p.finish(u, total, w);
+      }
     });
     return true;
   }
@@ -191,29 +225,27 @@ template <class Plan>
   auto unit_of = [&](std::size_t task) {
     return static_cast<std::size_t>(std::upper_bound(first, first + units + 1, task) - first) - 1;
   };
-  parallel(threads, [&](const team& team) {
-    typename Plan::worker& w = cs.workers[team.worker].worker;
-    team.for_each<schedule::dynamic>(tasks, [&](std::size_t task) {
-      const std::size_t u = unit_of(task);
-      p.chunk(u, task - first[u], w, p.slot(store, task));
-    });
-    team.for_each<schedule::fixed>(units, [&](std::size_t u) {
-      auto slot_of = [&](std::size_t c) { return p.slot(store, first[u] + c); };
-      if constexpr (Plan::finish_chunks) {
-        executor_detail::merge_in_order(p, u, first[u + 1] - first[u], p.total(store, u), slot_of);
-      } else {
-        auto total = p.total(w);
-        executor_detail::merge_in_order(p, u, first[u + 1] - first[u], total, slot_of);
-        p.finish(u, total, w);
-      }
-    });
+  for_each_parallel<schedule::dynamic>(threads, tasks, [&](std::size_t worker, std::size_t task) {
+    const std::size_t u = unit_of(task);
+    p.chunk(u, task - first[u], cs.workers[worker].worker, p.slot(store, task));
+  });
+  for_each_parallel<schedule::fixed>(threads, units, [&](std::size_t worker, std::size_t u) {
+    auto slot_of = [&](std::size_t c) { return p.slot(store, first[u] + c); };
     if constexpr (Plan::finish_chunks) {
-      team.for_each<schedule::fixed>(tasks, [&](std::size_t task) {
-        const std::size_t u = unit_of(task);
-        p.finish(u, task - first[u], p.total(store, u));
-      });
+      executor_detail::merge_in_order(p, u, first[u + 1] - first[u], p.total(store, u), slot_of);
+    } else {
+      typename Plan::worker& w = cs.workers[worker].worker;
+      auto total = p.total(w);
+      executor_detail::merge_in_order(p, u, first[u + 1] - first[u], total, slot_of);
+      p.finish(u, total, w);
     }
   });
+  if constexpr (Plan::finish_chunks) {
+    for_each_parallel<schedule::fixed>(threads, tasks, [&](std::size_t, std::size_t task) {
+      const std::size_t u = unit_of(task);
+      p.finish(u, task - first[u], p.total(store, u));
+    });
+  }
   return true;
 }
 

@@ -7,10 +7,6 @@
 #include <cstddef>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace attnkern {
 namespace kernels {
 
@@ -25,16 +21,6 @@ T* grow(std::vector<T>& v, std::size_t n) {
     v.resize(n);
   }
   return v.data();
-}
-
-// Which thread's part of a call's scratch the calling thread uses: its index in the parallel region
-// (0 outside one).
-inline std::size_t thread_index() {
-#if defined(_OPENMP)
-  return static_cast<std::size_t>(omp_get_thread_num());
-#else
-  return 0;
-#endif
 }
 
 }  // namespace kernels

@@ -17,10 +17,11 @@
  *  - Error bounds: each is defined once, in attnkern/bounds.hpp (namespace attnkern::bounds), and
  *    quoted below by its name; docs/numerics.md explains them. Errors are against the float64
  *    reference (attnkern/reference.hpp).
- *  - Threads: kernels run on OpenMP threads above a work threshold (see attnkern_set_num_threads);
- *    called from inside an enclosing OpenMP parallel region they run on the calling thread only,
- *    unless the caller has allowed nested parallelism (omp_set_max_active_levels or
- *    OMP_MAX_ACTIVE_LEVELS above the current level), as for an inner `omp parallel` of its own.
+ *  - Threads: kernels run on OpenMP threads above a work threshold (see attnkern_set_num_threads),
+ *    or on the caller's thread pool (attnkern_set_thread_pool); called from inside an enclosing
+ *    OpenMP parallel region they run on the calling thread only, unless the caller has allowed
+ *    nested parallelism (omp_set_max_active_levels or OMP_MAX_ACTIVE_LEVELS above the current
+ *    level), as for an inner `omp parallel` of its own.
  */
 #ifndef ATTNKERN_ATTNKERN_H
 #define ATTNKERN_ATTNKERN_H
@@ -100,13 +101,39 @@ ATTNKERN_API attnkern_status attnkern_isa_env_status(void);
  * Process-wide; a call running concurrently uses either the old or the new path. */
 ATTNKERN_API attnkern_status attnkern_set_isa(const char* name);
 
-/* The number of threads kernels may use: n > 0 sets it, 0 (or a negative n) restores OpenMP's
- * default (omp_get_max_threads() of the calling thread). Process-wide. */
+/* The number of threads kernels may use: n > 0 sets it, 0 (or a negative n) restores the default
+ * (the thread pool's `threads` when one is set, else OpenMP's omp_get_max_threads() of the calling
+ * thread). Process-wide. */
 ATTNKERN_API void attnkern_set_num_threads(int n);
-/* The number of threads a kernel called now from this thread may use: the number set, or OpenMP's
- * omp_get_max_threads() of this thread; 1 inside an active parallel region when nested
+/* The number of threads a kernel called now from this thread may use: the number set, or the
+ * default above. Without a thread pool: 1 inside an active OpenMP parallel region when nested
  * parallelism is not allowed one more level (OpenMP's default), and in a build without OpenMP. */
 ATTNKERN_API int attnkern_num_threads(void);
+
+/* A task of a kernel's parallel work: attnkern's, called by the pool with the context it was given
+ * and an index in [0, count). */
+typedef void (*attnkern_task_fn)(void* context, size_t index);
+/* The caller's parallel-for (pthreadpool's parallelize_1d, say): it must call task(context, i) once
+ * for every i in [0, count), on any of its threads or the calling one, in any order, at once or one
+ * after another, and return when all have returned. */
+typedef void (*attnkern_parallel_for_fn)(void* pool, attnkern_task_fn task, void* context, size_t count);
+
+/* Runs every kernel's parallel work on the caller's thread pool instead of OpenMP's threads:
+ * parallel_for(pool, ...) with count <= threads tasks per parallel loop (or attnkern_set_num_threads'
+ * number, when set). NULL parallel_for returns to OpenMP (or, in a build without it, to the calling
+ * thread). Process-wide, like attnkern_set_num_threads: every entry point and every calling thread
+ * use it without a new argument; a call running concurrently uses either the old or the new pool,
+ * which must stay usable until such calls return.
+ *  - The output bits do not change: the work is cut the same way whoever runs it.
+ *  - attnkern's tasks never wait for one another, so a pool that runs them one after another on
+ *    the calling thread is correct too. A kernel called from inside one of the pool's own tasks calls
+ *    parallel_for from there: the pool must not deadlock then (run the tasks on the calling thread,
+ *    or let it take part, as oneTBB and the example pool of examples/thread_pool.cpp do).
+ *  - Scratch memory stays the calling thread's (docs/embedding.md, Memory): task i of a loop uses
+ *    part i of it, whichever thread runs it.
+ * Returns ATTNKERN_ERROR_INVALID_ARGUMENT, and changes nothing, when parallel_for is set and
+ * threads < 1. */
+ATTNKERN_API attnkern_status attnkern_set_thread_pool(attnkern_parallel_for_fn parallel_for, void* pool, int threads);
 
 /* y[i] = tanh(x[i]) for i < n. y may equal x (in place); any other overlap is
  * ATTNKERN_ERROR_ALIASING. Max error tanh_max_ulp (1 ULP) over every float input on every ISA path;

@@ -17,11 +17,9 @@ void three_pass(const kernel_table& table, const float* x, float* y, std::size_t
   // Contiguous blocks of rows, one per thread, so that consecutive rows share their passes
   // (softmax_rows_f32); each row's result is independent of the split.
   const std::size_t parts = static_cast<std::size_t>(threads);
-  parallel(threads, [&](const team& team) {
-    team.for_each<schedule::fixed>(parts, [&](std::size_t t) {
-      const std::size_t begin = rows * t / parts, end = rows * (t + 1) / parts;
-      table.softmax_rows_f32(x + begin * cols, y + begin * cols, end - begin, cols, log);
-    });
+  for_each_parallel<schedule::fixed>(threads, parts, [&](std::size_t, std::size_t t) {
+    const std::size_t begin = rows * t / parts, end = rows * (t + 1) / parts;
+    table.softmax_rows_f32(x + begin * cols, y + begin * cols, end - begin, cols, log);
   });
 }
 

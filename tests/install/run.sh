@@ -11,7 +11,9 @@
 #  4. add_subdirectory of the source tree with the defaults: the library only;
 #  5. a missing Catch2 or Google Benchmark: a note and that part off (an error under
 #     ATTNKERN_REQUIRE_DEPS);
-#  6. the installed tools (ATTNKERN_BUILD_TOOLS=ON) run from their own prefix.
+#  6. the installed tools (ATTNKERN_BUILD_TOOLS=ON) run from their own prefix;
+#  7. a build without OpenMP (ATTNKERN_OPENMP=OFF): no OpenMP in the libraries or the packages, and
+#     the std::thread pool example (examples/thread_pool.cpp) on it, statically linked.
 # Also checks that the shared library has a versioned soname and exports the C API only.
 # usage: run.sh SOURCE_DIR WORK_DIR
 set -euo pipefail
@@ -143,4 +145,28 @@ run "$cmake_bin" --install "$work/lib-shared" --prefix "$tools_prefix"
 grep -q "share/attnkern/examples" "$work/examples.txt" || fail "attnkern-examples did not use its installed data"
 "$tools_prefix/bin/attnkern-numerics" record --out "$work/numerics.json" 2>/dev/null
 "$tools_prefix/bin/attnkern-numerics" compare "$work/numerics.json" "$work/numerics.json" >/dev/null
-echo "install check passed: shared and static in one prefix; find_package consumers (C, C++, C-only; shared, static); pkg-config consumers (shared, static); add_subdirectory; missing test dependencies; the installed tools"
+step "a build without OpenMP (ATTNKERN_OPENMP=OFF), shared and static: nothing of OpenMP in the library or its packages; the thread-pool example on it"
+nomp_prefix="$work/prefix-no-openmp"
+for kind in ON OFF; do
+  run "$cmake_bin" -S "$src" -B "$work/lib-no-openmp-$kind" -DATTNKERN_OPENMP=OFF -DBUILD_SHARED_LIBS=$kind
+  run "$cmake_bin" --build "$work/lib-no-openmp-$kind" -j2
+  run "$cmake_bin" --install "$work/lib-no-openmp-$kind" --prefix "$nomp_prefix"
+done
+nomp_libdir=$(cd "$(dirname "$(find "$nomp_prefix" -name 'attnkern.pc' | head -1)")/.." && pwd)
+! readelf -d "$nomp_libdir/libattnkern.so" | grep -qE 'gomp|libomp' || fail "the shared library without OpenMP still needs an OpenMP runtime"
+! nm -u "$nomp_libdir/libattnkern.a" 2>/dev/null | grep -q 'GOMP_\|omp_' || fail "the static library without OpenMP refers to OpenMP's runtime"
+! grep -rqE 'gomp|libomp|OpenMP::|-fopenmp' "$nomp_libdir/pkgconfig/attnkern.pc" "$nomp_libdir/cmake/attnkern" ||
+  fail "the packages of the build without OpenMP name an OpenMP runtime"
+out="$work/consumer-no-openmp"
+mkdir -p "$out"
+cflags=$(PKG_CONFIG_PATH="$nomp_libdir/pkgconfig" pkg-config --cflags attnkern)
+libs=$(PKG_CONFIG_PATH="$nomp_libdir/pkgconfig" pkg-config --static --libs attnkern)
+# shellcheck disable=SC2086
+run c++ -std=c++17 -Wall -Wextra -Werror -pthread $cflags "$src/examples/thread_pool.cpp" -o "$out/thread_pool" "$nomp_libdir/libattnkern.a" $libs
+! readelf -d "$out/thread_pool" | grep -qE 'gomp|libomp' || fail "the thread-pool example built without OpenMP links an OpenMP runtime"
+run "$out/thread_pool" 2
+run "$cmake_bin" -S "$here/c_only" -B "$out/c-only" -DCMAKE_PREFIX_PATH="$nomp_prefix" -DATTNKERN_LINKAGE=static
+run "$cmake_bin" --build "$out/c-only"
+"$out/c-only/c_consumer"
+
+echo "install check passed: shared and static in one prefix; find_package consumers (C, C++, C-only; shared, static); pkg-config consumers (shared, static); add_subdirectory; missing test dependencies; the installed tools; the build without OpenMP"
