@@ -4,6 +4,7 @@
 #     formatted as tools/bench_report.py formats them), and each row's ceiling is the probe's median;
 #   - the summary printed is the report's summary;
 #   - the plots are written and non-empty (when matplotlib is installed);
+#   - attnkern-latency's table (a short run) is in the report, all 36 rows;
 #   - the binary refuses an unknown kernel (exit 2), and the report refuses a file that is not JSON.
 # Usage: bench_report_test.sh BENCH_BINARY
 set -euo pipefail
@@ -19,8 +20,16 @@ fail() { echo "bench_report_test: $*" >&2; exit 1; }
   --benchmark_filter='roofline/(read|read_write)/(L1|L2)/|roofline/fma|tanh/(attnkern|eigen|std_tanh)/1024/|attention_pool/(attnkern|unfused)/32x60x128/|sdpa/(attnkern|unfused_openblas)/16x64x32/' \
   --benchmark_out="$tmp/benchmark.json" --benchmark_out_format=json 2>"$tmp/progress" || fail "attnkern-bench failed: $(cat "$tmp/progress")"
 grep -q "bench: .* benchmarks in" "$tmp/progress" || fail "no progress output: $(cat "$tmp/progress")"
+# attnkern-latency, short, into the report folder, as tools/bench.sh runs it
+mkdir -p "$tmp/report"
+"$(dirname "$bench")/attnkern-latency" --calls 100 --json "$tmp/report/latency.json" >"$tmp/latency.md" 2>"$tmp/latency-progress" ||
+  fail "attnkern-latency failed: $(cat "$tmp/latency-progress")"
+[ "$(grep -c '^latency: \[' "$tmp/latency-progress")" = 36 ] || fail "attnkern-latency showed no progress per row"
 "$python" "$root/tools/bench_report.py" "$tmp/benchmark.json" --out "$tmp/report" >"$tmp/summary" 2>"$tmp/report-stderr" ||
   fail "bench_report.py failed: $(cat "$tmp/report-stderr")"
+grep -q "^## Latency of small calls" "$tmp/report/report.md" || fail "the report has no latency section"
+[ "$(grep -c '^| \(alone\|spinning pool\|busy core\|other OpenMP process\) | ' "$tmp/report/report.md")" = 36 ] ||
+  fail "the report's latency table does not have its 36 rows"
 
 "$python" - "$root/tools" "$tmp/benchmark.json" "$tmp/report/report.md" "$tmp/summary" <<'PY'
 import json, sys

@@ -3,7 +3,9 @@
 # every kernel beside its peers and the roofline probes with a progress line, then prints a summary
 # table and writes the report folder:
 #   benchmark.json   Google Benchmark's JSON (every benchmark's median, mean, stddev, cv)
-#   report.md        the machine, the roofline, a summary, and per kernel a plot and tables
+#   report.md        the machine, the roofline, a summary, per kernel a plot and tables, and the
+#                    latency of small calls (median, p99, max) with OpenMP, a caller's pool and one
+#                    thread, beside competing loads (attnkern-latency, about 40 s; latency.json)
 #   plots/*.png      per kernel throughput by size against the ceilings; speed-up over the peers;
 #                    thread scaling
 #
@@ -42,7 +44,7 @@ if [ -e "$out" ]; then
 fi
 
 "$root/tools/setup.sh"
-"$root/tools/build.sh" attnkern-bench attnkern-ulp
+"$root/tools/build.sh" attnkern-bench attnkern-latency attnkern-ulp
 
 if [ "$full" = 1 ]; then
   echo "== tanh accuracy, all 2^32 inputs, every ISA path (attnkern-ulp) =="
@@ -53,6 +55,8 @@ mkdir -p "$(dirname "$out")"
 tmp=$(mktemp -d "$(dirname "$out")/.bench-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 "$root/build/bench/attnkern-bench" "${args[@]}" --benchmark_out="$tmp/benchmark.json" --benchmark_out_format=json
+echo "bench: the latency of small calls, with OpenMP, a caller's pool and one thread, beside competing loads (attnkern-latency) ..."
+"$root/build/bench/attnkern-latency" --json "$tmp/latency.json" >/dev/null
 
 # matplotlib comes from Debian's python3-matplotlib, for the system's python3
 python=python3

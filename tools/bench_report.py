@@ -306,6 +306,31 @@ def summary_table(r):
     return lines
 
 
+def latency_section(out):
+    """The table of attnkern-latency (latency.json in the report folder), when the main job ran it."""
+    path = os.path.join(out, "latency.json")
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path) as f:
+            lat = json.load(f)
+        rows = lat["rows"]
+    except (OSError, ValueError, KeyError) as e:
+        return ["## Latency of small calls", "", f"latency.json could not be read: {e}", ""]
+    md = ["## Latency of small calls", "",
+          f"`attnkern-latency`: {lat.get('calls')} single calls per row, each timed alone, after 50 untimed; "
+          f"{lat.get('threads')} threads. 'caller pool' is examples/thread_pool.hpp set with "
+          "attnkern_set_thread_pool; competition: 'spinning pool', a thread per core of another pool in the "
+          "process, idle and spinning with sched_yield as OpenBLAS's do; 'busy core', a busy loop bound to the "
+          "last core; 'other OpenMP process', OpenMP regions on every core back to back in another process.", "",
+          "| competition | threads | call | median | p99 | max | p99 / median |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        med, p99, mx = row["median_us"], row["p99_us"], row["max_us"]
+        md.append(f"| {row['competition']} | {row['threads']} | {row['call']} | {fmt_time(med * 1e3)} | "
+                  f"{fmt_time(p99 * 1e3)} | {fmt_time(mx * 1e3)} | {p99 / med:.1f} |")
+    return md + [""]
+
+
 def write_report(r, out, plots, plot_note):
     md = ["# attnkern benchmark report", ""]
     md += ["## Machine", ""] + machine_section(r) + [""]
@@ -338,6 +363,7 @@ def write_report(r, out, plots, plot_note):
             md += [f"![sdpa decoding]({plots['decode']})", ""]
         for t in threads:
             md += [f"### {kernel}, {t} thread{'s' if t > 1 else ''}", ""] + kernel_table(r, kernel, t) + [""]
+    md += latency_section(out)
     md += ["## Raw data", "", "`benchmark.json` beside this report: Google Benchmark's JSON with every repetition's "
            "aggregates (mean, median, stddev, cv). Compare two runs with `tools/bench_compare.py BEFORE.json AFTER.json`.", ""]
     if plot_note:

@@ -1,0 +1,241 @@
+// attnkern-latency: the latency of small calls, single calls timed one by one (median, p99, maximum),
+// with attnkern's threads from OpenMP, from the caller's pool (examples/thread_pool.hpp, set with
+// attnkern_set_thread_pool) and on one thread, each on a quiet machine and beside three kinds of
+// competition for the cores:
+//   - alone;
+//   - spinning pool: a thread per core of another pool in the same process, idle and spinning with
+//     sched_yield, as OpenBLAS's threads wait between calls;
+//   - busy core: one thread in a busy loop, bound to the last core;
+//   - other OpenMP process: another process running OpenMP parallel regions on every core, back to
+//     back (this program again, with --load-openmp).
+// The calls: attention_pool 32 x 60 x 128 (the notebooks' Bi-LSTM batch), softmax 32 x 60, and a
+// decode step 32 x 1 x 1024 x 128 (f32 K/V cache).
+//
+//   attnkern-latency [--calls N] [--json FILE]
+//
+//   --calls N    timed calls per cell (default 1000), after 50 untimed ones
+//   --json FILE  the table as JSON too (tools/bench_report.py puts it into the report)
+// Prints a progress line per cell on stderr and the table on stdout. The work of each call is the
+// same in every mode (the bits are, too: tests/test_thread_pool.cpp).
+#include "../examples/thread_pool.hpp"
+
+#include <attnkern/attnkern.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace {
+
+unsigned cores() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? n : 2;
+}
+
+// --load-openmp: OpenMP parallel regions on every core, back to back, until killed.
+[[noreturn]] void openmp_load() {
+  std::vector<double> acc(64 * 16, 1.0);
+  for (;;) {
+#if defined(_OPENMP)
+#pragma omp parallel
+    {
+      const int t = omp_get_thread_num();
+      double x = acc[static_cast<std::size_t>(t % 64) * 16];
+      for (int i = 0; i < 200000; ++i) x = x * 1.0000001 + 1e-9;
+      acc[static_cast<std::size_t>(t % 64) * 16] = x;
+    }
+#else
+    double x = acc[0];
+    for (int i = 0; i < 200000; ++i) x = x * 1.0000001 + 1e-9;
+    acc[0] = x;
+#endif
+  }
+}
+
+// A competing load, running from construction to destruction.
+class load {
+ public:
+  enum kind { none, spinning_pool, busy_core, openmp_process };
+  static const char* name(kind k) {
+    return k == none ? "alone" : k == spinning_pool ? "spinning pool" : k == busy_core ? "busy core" : "other OpenMP process";
+  }
+  load(kind k, const char* self) {
+    if (k == spinning_pool) {
+      for (unsigned t = 0; t < cores(); ++t)
+        threads_.emplace_back([this] {
+          while (!stop_.load(std::memory_order_relaxed)) sched_yield();
+        });
+    } else if (k == busy_core) {
+      threads_.emplace_back([this] {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cores() - 1, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+        volatile unsigned long spin = 0;
+        while (!stop_.load(std::memory_order_relaxed)) spin = spin + 1;
+      });
+    } else if (k == openmp_process) {
+      child_ = fork();
+      if (child_ == 0) {
+        execl(self, self, "--load-openmp", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // its threads started
+    }
+  }
+  ~load() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+    if (child_ > 0) {
+      kill(child_, SIGKILL);
+      waitpid(child_, nullptr, 0);
+    }
+  }
+  load(const load&) = delete;
+  load& operator=(const load&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+  pid_t child_ = -1;
+};
+
+struct stats {
+  double median, p99, max;  // microseconds
+};
+
+stats time_calls(const std::function<void()>& call, int calls) {
+  for (int i = 0; i < 50; ++i) call();
+  std::vector<double> us(static_cast<std::size_t>(calls));
+  for (auto& t : us) {
+    const auto t0 = std::chrono::steady_clock::now();
+    call();
+    t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  }
+  std::sort(us.begin(), us.end());
+  const auto at = [&](double q) { return us[std::min(us.size() - 1, static_cast<std::size_t>(q * static_cast<double>(us.size())))]; };
+  return {at(0.5), at(0.99), us.back()};
+}
+
+struct call_case {
+  std::string name;
+  std::function<void()> run;
+};
+
+std::vector<call_case> calls() {
+  std::vector<call_case> all;
+  auto fill = [](std::vector<float>& v, float scale) {
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = scale * std::sin(0.37f * static_cast<float>(i));
+  };
+  {
+    auto h = std::make_shared<std::vector<float>>(32 * 60 * 128), w = std::make_shared<std::vector<float>>(128);
+    auto ctx = std::make_shared<std::vector<float>>(32 * 128), wt = std::make_shared<std::vector<float>>(32 * 60);
+    fill(*h, 1.0f), fill(*w, 0.1f);
+    all.push_back({"attention_pool 32x60x128", [=] {
+                     attnkern_attention_pool_f32(h->data(), w->data(), nullptr, nullptr, 32, 60, 128, ctx->data(), wt->data());
+                   }});
+  }
+  {
+    auto x = std::make_shared<std::vector<float>>(32 * 60), y = std::make_shared<std::vector<float>>(32 * 60);
+    fill(*x, 5.0f);
+    all.push_back({"softmax 32x60", [=] { attnkern_softmax_f32(x->data(), y->data(), 32, 60); }});
+  }
+  {
+    const std::size_t H = 32, kv = 1024, d = 128;
+    auto q = std::make_shared<std::vector<float>>(H * d), k = std::make_shared<std::vector<float>>(H * kv * d);
+    auto v = std::make_shared<std::vector<float>>(H * kv * d), out = std::make_shared<std::vector<float>>(H * d);
+    fill(*q, 1.0f), fill(*k, 1.0f), fill(*v, 1.0f);
+    all.push_back({"decode 32x1x1024x128", [=] {
+                     attnkern_sdpa_f32(q->data(), k->data(), v->data(), nullptr, H, 1, kv, d, d, 0.088f, 0, out->data());
+                   }});
+  }
+  return all;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int calls_per_cell = 1000;
+  const char* json = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--load-openmp")) openmp_load();
+    if (!std::strcmp(argv[i], "--calls") && i + 1 < argc) {
+      calls_per_cell = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) {
+      json = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: %s [--calls N] [--json FILE]\n", argv[0]);
+      return !std::strcmp(argv[i], "--help") ? 0 : 2;
+    }
+  }
+  if (calls_per_cell < 100) {
+    std::fprintf(stderr, "attnkern-latency: --calls must be at least 100 (a p99 needs them)\n");
+    return 2;
+  }
+  const auto all = calls();
+  attnkern_example::thread_pool pool(cores());
+  const char* modes[] = {"OpenMP", "caller pool", "one thread"};
+  const load::kind loads[] = {load::none, load::spinning_pool, load::busy_core, load::openmp_process};
+  struct row {
+    std::string load, mode, call;
+    stats s;
+  };
+  std::vector<row> rows;
+  const int cells = 4 * 3 * static_cast<int>(all.size());
+  int cell = 0;
+  for (load::kind k : loads) {
+    const load competition(k, argv[0]);
+    for (int m = 0; m < 3; ++m) {
+      if (m == 1)
+        attnkern_set_thread_pool(&attnkern_example::thread_pool::attnkern_parallel_for, &pool, static_cast<int>(pool.threads()));
+      else
+        attnkern_set_thread_pool(nullptr, nullptr, 0);
+      attnkern_set_num_threads(m == 2 ? 1 : 0);
+      for (const auto& c : all) {
+        std::fprintf(stderr, "latency: [%d/%d] %s, %s, %s\n", ++cell, cells, load::name(k), modes[m], c.name.c_str());
+        rows.push_back({load::name(k), modes[m], c.name, time_calls(c.run, calls_per_cell)});
+      }
+    }
+  }
+  attnkern_set_thread_pool(nullptr, nullptr, 0);
+  attnkern_set_num_threads(0);
+
+  std::printf("| competition | threads | call | median | p99 | max | p99 / median |\n|---|---|---|---|---|---|---|\n");
+  for (const row& r : rows)
+    std::printf("| %s | %s | %s | %.1f us | %.1f us | %.1f us | %.1f |\n", r.load.c_str(), r.mode.c_str(), r.call.c_str(),
+                r.s.median, r.s.p99, r.s.max, r.s.p99 / r.s.median);
+  if (json) {
+    FILE* f = std::fopen(json, "w");
+    if (!f) {
+      std::fprintf(stderr, "attnkern-latency: cannot write %s\n", json);
+      return 1;
+    }
+    std::fprintf(f, "{\n  \"threads\": %u, \"calls\": %d,\n  \"rows\": [\n", cores(), calls_per_cell);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::fprintf(f, "    {\"competition\": \"%s\", \"threads\": \"%s\", \"call\": \"%s\", \"median_us\": %.3f, \"p99_us\": %.3f, \"max_us\": %.3f}%s\n",
+                   rows[i].load.c_str(), rows[i].mode.c_str(), rows[i].call.c_str(), rows[i].s.median, rows[i].s.p99,
+                   rows[i].s.max, i + 1 < rows.size() ? "," : "");
+    std::fprintf(f, "  ]\n}\n");
+    std::fclose(f);
+  }
+  return 0;
+}
