@@ -4,11 +4,14 @@
 //    allocates nothing;
 //  - a call whose allocation fails returns ATTNKERN_ERROR_OUT_OF_MEMORY and writes nothing, for every
 //    allocation the call makes; the next call succeeds with the usual bits.
+//  - the same on the caller's thread pool (examples/thread_pool.hpp, at 2 and 4 threads).
 // Each first call runs on a fresh std::thread, whose scratch (and OpenMP team) starts empty.
 // Counted by replacing the global operator new for this test binary (the library's std::vectors come
 // through it too); OpenMP's own runtime allocates with malloc and is not counted. Not built into the
 // sanitizer builds (they own the allocator there).
 #include "support.hpp"
+
+#include "../examples/thread_pool.hpp"
 
 #include <attnkern/attnkern.h>
 
@@ -266,6 +269,80 @@ constexpr std::uint32_t poison_bits = 0x7fc0dead;
 
 }  // namespace
 
+namespace {
+
+// A first call of each kernel on a fresh thread allocates at most its bound, later calls nothing
+// (the current path, a thread cap of T).
+void check_first_calls(const std::vector<kernel_call>& calls, const std::string& isa, std::size_t T, bool report) {
+  for (const kernel_call& call : calls) {
+    INFO(isa << ", " << T << " threads: " << call.name);
+    std::vector<float> out(call.out_size), out2(call.out2_size);
+    attnkern_status first = ATTNKERN_OK, again = ATTNKERN_OK;
+    long long first_peak = 0, first_allocations = 0, later_allocations = 0;
+    std::thread([&] {  // a fresh thread: its scratch and OpenMP team start empty
+      {
+        window w;
+        first = call.run(out.data(), out2.data());
+        first_peak = peak_bytes;
+        first_allocations = allocations;
+      }
+      window w;
+      for (int i = 0; i < 3 && again == ATTNKERN_OK; ++i) again = call.run(out.data(), out2.data());
+      later_allocations = allocations;
+    }).join();
+    const std::size_t bound = scratch_bound(call.s, isa, T);
+    REQUIRE(first == ATTNKERN_OK);
+    REQUIRE(again == ATTNKERN_OK);
+    CHECK(static_cast<std::size_t>(first_peak) <= bound);
+    CHECK(later_allocations == 0);
+    if (report)
+      std::printf("memory: %-7s T=%zu %-40s first call: %3lld allocations, peak %9lld bytes, bound %9zu (%.2f)\n",
+                  isa.c_str(), T, call.name.c_str(), first_allocations, first_peak, bound,
+                  bound ? static_cast<double>(first_peak) / static_cast<double>(bound) : 0.0);
+  }
+}
+
+// Each allocation of a first call, failed in turn, gives ATTNKERN_ERROR_OUT_OF_MEMORY with nothing
+// written, and the next call succeeds with the usual bits (the current path, a thread cap of T).
+void check_failed_allocations(const std::vector<kernel_call>& calls, const std::string& isa, std::size_t T) {
+  for (const kernel_call& call : calls) {
+    if (scratch_bound(call.s, isa, T) == 0) continue;  // (allocates nothing: checked above)
+    INFO(isa << ", " << T << " threads: " << call.name);
+    std::vector<float> expected(call.out_size), expected2(call.out2_size);
+    REQUIRE(call.run(expected.data(), expected2.data()) == ATTNKERN_OK);
+    const std::vector<float> poisoned(call.out_size, from_bits(poison_bits)), poisoned2(call.out2_size, from_bits(poison_bits));
+    // Fail allocation k of a first call, k = 0, 1, ... until the call makes fewer than k + 1.
+    bool succeeded = false;
+    for (long long k = 0; k < 64 && !succeeded; ++k) {
+      INFO("allocation " << k << " fails");
+      std::vector<float> out = poisoned, out2 = poisoned2;
+      attnkern_status failed = ATTNKERN_OK, retried = ATTNKERN_OK;
+      bool untouched = false;
+      std::thread([&] {
+        {
+          window w(k);
+          failed = call.run(out.data(), out2.data());
+        }
+        untouched = same_bits(out, poisoned) && same_bits(out2, poisoned2);
+        retried = call.run(out.data(), out2.data());
+      }).join();
+      if (failed == ATTNKERN_OK) {
+        CHECK(k > 0);  // (the call allocates)
+        succeeded = true;
+      } else {
+        CHECK(failed == ATTNKERN_ERROR_OUT_OF_MEMORY);
+        CHECK(untouched);
+      }
+      CHECK(retried == ATTNKERN_OK);
+      CHECK(same_bits(out, expected));
+      CHECK(same_bits(out2, expected2));
+    }
+    CHECK(succeeded);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("memory: a first call allocates at most the documented bound, a second one nothing; every kernel, path and thread cap",
           "[memory]") {
   const bool report = std::getenv("ATTNKERN_TEST_REPORT") != nullptr;
@@ -274,32 +351,7 @@ TEST_CASE("memory: a first call allocates at most the documented bound, a second
     isa_scope scope(isa);
     for (std::size_t T : thread_caps()) {
       attnkern_set_num_threads(static_cast<int>(T));
-      for (const kernel_call& call : calls) {
-        INFO(isa << ", " << T << " threads: " << call.name);
-        std::vector<float> out(call.out_size), out2(call.out2_size);
-        attnkern_status first = ATTNKERN_OK, again = ATTNKERN_OK;
-        long long first_peak = 0, first_allocations = 0, later_allocations = 0;
-        std::thread([&] {  // a fresh thread: its scratch and OpenMP team start empty
-          {
-            window w;
-            first = call.run(out.data(), out2.data());
-            first_peak = peak_bytes;
-            first_allocations = allocations;
-          }
-          window w;
-          for (int i = 0; i < 3 && again == ATTNKERN_OK; ++i) again = call.run(out.data(), out2.data());
-          later_allocations = allocations;
-        }).join();
-        const std::size_t bound = scratch_bound(call.s, isa, T);
-        REQUIRE(first == ATTNKERN_OK);
-        REQUIRE(again == ATTNKERN_OK);
-        CHECK(static_cast<std::size_t>(first_peak) <= bound);
-        CHECK(later_allocations == 0);
-        if (report)
-          std::printf("memory: %-7s T=%zu %-40s first call: %3lld allocations, peak %9lld bytes, bound %9zu (%.2f)\n",
-                      isa.c_str(), T, call.name.c_str(), first_allocations, first_peak, bound,
-                      bound ? static_cast<double>(first_peak) / static_cast<double>(bound) : 0.0);
-      }
+      check_first_calls(calls, isa, T, report);
     }
   }
   attnkern_set_num_threads(0);
@@ -312,42 +364,26 @@ TEST_CASE("memory: a failed allocation gives ATTNKERN_ERROR_OUT_OF_MEMORY and wr
     isa_scope scope(isa);
     for (std::size_t T : {std::size_t(1), std::size_t(2)}) {
       attnkern_set_num_threads(static_cast<int>(T));
-      for (const kernel_call& call : calls) {
-        if (scratch_bound(call.s, isa, T) == 0) continue;  // (allocates nothing: checked above)
-        INFO(isa << ", " << T << " threads: " << call.name);
-        std::vector<float> expected(call.out_size), expected2(call.out2_size);
-        REQUIRE(call.run(expected.data(), expected2.data()) == ATTNKERN_OK);
-        const std::vector<float> poisoned(call.out_size, from_bits(poison_bits)), poisoned2(call.out2_size, from_bits(poison_bits));
-        // Fail allocation k of a first call, k = 0, 1, ... until the call makes fewer than k + 1.
-        bool succeeded = false;
-        for (long long k = 0; k < 64 && !succeeded; ++k) {
-          INFO("allocation " << k << " fails");
-          std::vector<float> out = poisoned, out2 = poisoned2;
-          attnkern_status failed = ATTNKERN_OK, retried = ATTNKERN_OK;
-          bool untouched = false;
-          std::thread([&] {
-            {
-              window w(k);
-              failed = call.run(out.data(), out2.data());
-            }
-            untouched = same_bits(out, poisoned) && same_bits(out2, poisoned2);
-            retried = call.run(out.data(), out2.data());
-          }).join();
-          if (failed == ATTNKERN_OK) {
-            CHECK(k > 0);  // (the call allocates)
-            succeeded = true;
-          } else {
-            CHECK(failed == ATTNKERN_ERROR_OUT_OF_MEMORY);
-            CHECK(untouched);
-          }
-          CHECK(retried == ATTNKERN_OK);
-          CHECK(same_bits(out, expected));
-          CHECK(same_bits(out2, expected2));
-        }
-        CHECK(succeeded);
-      }
+      check_failed_allocations(calls, isa, T);
     }
   }
   attnkern_set_num_threads(0);
+}
+
+TEST_CASE("memory: on the caller's thread pool, the same bounds, nothing allocated by later calls, and OUT_OF_MEMORY with "
+          "nothing written",
+          "[memory]") {
+  const auto calls = kernel_calls();
+  for (std::size_t T : {std::size_t(2), std::size_t(4)}) {
+    attnkern_example::thread_pool pool(static_cast<unsigned>(T));  // (made before any counting window)
+    REQUIRE(attnkern_set_thread_pool(&attnkern_example::thread_pool::attnkern_parallel_for, &pool, static_cast<int>(T)) ==
+            ATTNKERN_OK);
+    for (const auto& isa : available_isas()) {
+      isa_scope scope(isa);
+      check_first_calls(calls, isa, T, false);
+      check_failed_allocations(calls, isa, T);
+    }
+    attnkern_set_thread_pool(nullptr, nullptr, 0);
+  }
 }
 #endif  // !ATTNKERN_TEST_NO_COUNTING_NEW
