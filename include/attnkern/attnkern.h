@@ -122,8 +122,9 @@ typedef void (*attnkern_parallel_for_fn)(void* pool, attnkern_task_fn task, void
  * parallel_for(pool, ...) with count <= threads tasks per parallel loop (or attnkern_set_num_threads'
  * number, when set). NULL parallel_for returns to OpenMP (or, in a build without it, to the calling
  * thread). Process-wide, like attnkern_set_num_threads: every entry point and every calling thread
- * use it without a new argument; a call running concurrently uses either the old or the new pool,
- * which must stay usable until such calls return.
+ * use it without a new argument. A call running while the pool is changed may run its remaining
+ * parallel loops on the new one (its bits are the same either way): the old pool must stay usable
+ * until such calls return.
  *  - The output bits do not change: the work is cut the same way whoever runs it.
  *  - attnkern's tasks never wait for one another, so a pool that runs them one after another on
  *    the calling thread is correct too. A kernel called from inside one of the pool's own tasks calls

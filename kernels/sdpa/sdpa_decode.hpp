@@ -104,8 +104,10 @@ ATTNKERN_INLINE void decode_scores_n(std::size_t count, const key_block_t<TK>& k
 // The scores of all the unit's rows for the vectors of keys [g0, g1), in one pass over K: rows in
 // tiles of NR (1, 2, 4 or 8; a tile's rows past the unit's are row 0 again, computed and dropped)
 // and NV vectors of keys (4, 4, 2, 1: at most 8 chains, enough to hide the fmadd's latency).
+// Not inlined: one copy per K type, not per (K, V) pair (its eleven unrolled tile bodies, inlined into
+// each of decode_chunk's nine instances, took a sanitized clang build of one ISA's file 20 minutes).
 template <class Arch, class TK>
-ATTNKERN_INLINE void decode_block_scores(const key_block_t<TK>& kb, std::size_t g0, std::size_t g1,
+__attribute__((noinline)) void decode_block_scores(const key_block_t<TK>& kb, std::size_t g0, std::size_t g1,
                                          const float* const* q, std::size_t rows, std::size_t head_dim, float scale,
                                          float* s, std::size_t sp) noexcept {
   constexpr std::size_t W = tiles<Arch>::width;

@@ -102,7 +102,8 @@ constexpr std::size_t transpose_span =
 //   2-byte elements on AVX-512 are transposed before they are widened, a pair of columns as one
 //   32-bit lane: 16 rows x 32 columns in the 64 shuffles that 16 columns of floats take. Lane i of
 //   32-bit column m then holds row i's columns 2m (low half) and 2m + 1 (high half): a bf16 widens
-//   by a shift or a mask, an f16 by vcvtph2ps after vpmovdw. The values are the same either way.
+//   by a shift or a mask, an f16 by vcvtph2ps after vpermw splits the halves (vpmovdw without
+//   AVX-512BW). The values are the same either way.
 template <class V, class T, class Sink>
 ATTNKERN_INLINE void transpose_widen(const T* p, std::size_t ld, std::size_t i0, std::size_t i1, std::size_t n,
                                      Sink&& sink) noexcept {
