@@ -131,6 +131,15 @@ __attribute__((noinline)) void decode_block_scores(const key_block_t<TK>& kb, st
     each(integral_constant<std::size_t, sdpa_max_decode_rows>(), integral_constant<std::size_t, 1>());
 }
 
+// row[j] = 0 for the slots j of [a, b) that lie outside the row's own keys [f, e) (all of them when
+// f >= e: a row that sees none).
+template <class T>
+ATTNKERN_INLINE void zero_outside(T* row, std::size_t f, std::size_t e, std::size_t a, std::size_t b) noexcept {
+  const std::size_t lo = f < e ? f : b, hi = f < e ? e : b;
+  for (std::size_t j = a; j < lo; ++j) row[j] = T(0);
+  for (std::size_t j = hi; j < b; ++j) row[j] = T(0);
+}
+
 // TK, TV: the element types of K and V (float, f16_t, bf16_t), widened as they are loaded.
 template <class Arch, class TK, class TV>
 void decode_chunk(const sdpa_chunk_args& a) noexcept {
@@ -249,9 +258,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
         simd::store_floats(sr + jj, p * p_scale);
         p.store_unaligned(pr + jj);
       }
-      const std::size_t lo_r = f[r] < e[r] ? f[r] : z1, hi_r = f[r] < e[r] ? e[r] : z1;
-      for (std::size_t jj = z0; jj < lo_r; ++jj) pr[jj] = C(0);
-      for (std::size_t jj = hi_r; jj < z1; ++jj) pr[jj] = C(0);
+      zero_outside(pr, f[r], e[r], z0, z1);
     }
     // the rows' chains side by side (each its own order: even slots, odd slots; a +0 adds nothing)
     C sum_even[sdpa_max_decode_rows], sum_odd[sdpa_max_decode_rows];
@@ -291,10 +298,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
           }
         } else {
           for (std::size_t r = r0; r < r0 + nr; ++r) {
-            float* pr = s + r * SP;
-            const std::size_t lo_r = f[r] < e[r] ? f[r] : t1, hi_r = f[r] < e[r] ? e[r] : t1;
-            for (std::size_t jj = t0; jj < lo_r; ++jj) pr[jj] = 0.0f;
-            for (std::size_t jj = hi_r; jj < t1; ++jj) pr[jj] = 0.0f;
+            zero_outside(s + r * SP, f[r], e[r], t0, t1);
           }
           const float* p = s + r0 * SP + t0;
           const TV* v = vb + t0 * a.ldv;

@@ -27,7 +27,6 @@ struct tiles {
   static constexpr std::size_t value_vectors = width >= 16 ? 4 : 3;  // value_dim vectors per P.V tile
   // The decode shape (the keys across the lanes) takes units of at most this many rows.
   static constexpr std::size_t decode_rows = width >= 16 ? 8 : width;
-  static constexpr std::size_t decode_key_vectors = 4;                      // key vectors per score tile
   static constexpr std::size_t decode_value_vectors = width >= 16 ? 8 : 6;  // value_dim vectors per 1-row P.V tile
   static constexpr std::size_t decode_pair_vectors = width >= 16 ? 6 : 4;   // ... per 2-row tile
   static_assert(rows <= sdpa_max_query_rows && rows % value_rows == 0, "query block shape");
