@@ -14,7 +14,7 @@ for t in "$@"; do targets+=(--target "$t"); done
 echo "build: compiling attnkern (Release) in ${build#"$root"/}/ ${*:+($*) }${extra[*]:+[${extra[*]}] }..."
 # The library alone is what a plain configure builds; the project's own commands want everything,
 # and want a missing test or benchmark dependency to be an error, not a skipped part.
-dev=(-DATTNKERN_BUILD_TESTS=ON -DATTNKERN_BUILD_BENCH=ON -DATTNKERN_BUILD_TOOLS=ON -DATTNKERN_REQUIRE_DEPS=ON)
+dev=(-DATTNKERN_BUILD_TESTS=ON -DATTNKERN_BUILD_BENCH=ON -DATTNKERN_BUILD_TOOLS=ON -DATTNKERN_BUILD_PYTHON=ON -DATTNKERN_REQUIRE_DEPS=ON)
 if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "${dev[@]}" "${extra[@]}" && cmake --build "$build" -j"$(nproc)" "${targets[@]}"; } >"$log" 2>&1; then
   tail -60 "$log" >&2
   echo "build: FAILED (full log: $log)" >&2
