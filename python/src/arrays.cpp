@@ -128,9 +128,9 @@ array::array(py::handle obj, const char* arg_name, bool writable)
       dense_stride *= shape[d];
     }
   } else {
-    throw py::type_error(std::string(name) +
-                         ": expected a NumPy array, an object with the buffer protocol or a tensor with __dlpack__, not " +
-                         type_of(obj));
+    throw unusable{true, std::string(name) +
+                             ": expected a NumPy array, an object with the buffer protocol or a tensor with __dlpack__, not " +
+                             type_of(obj) + " (copy=True converts it with np.ascontiguousarray)"};
   }
   for (int d = 0; d < ndim; ++d)
     if (strides[d] < 0 && shape[d] > 1)

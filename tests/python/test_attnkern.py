@@ -1,0 +1,487 @@
+"""pytest for the Python module attnkern against float64 references written from the maths (reference.py),
+with the tolerances of include/attnkern/bounds.hpp (attnkern.bounds)."""
+import re
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import attnkern
+import reference as ref
+
+B = attnkern.bounds
+ROOT = Path(__file__).resolve().parent.parent.parent
+ISAS = attnkern.available_isas()
+
+try:
+    import torch
+except ImportError:  # python3-torch is optional (tools/setup.sh installs it where it can)
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="python3-torch is not installed: the PyTorch checks are skipped")
+
+
+@pytest.fixture(params=ISAS)
+def isa(request):
+    """Every ISA path this CPU has, not only the dispatched one."""
+    attnkern.set_isa(request.param)
+    yield request.param
+    attnkern.set_isa("auto")
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def pointer(a):
+    return a.ctypes.data if isinstance(a, np.ndarray) else a.data_ptr()
+
+
+# ---- the module
+
+def test_version_and_isa():
+    assert re.fullmatch(r"\d+\.\d+\.\d+", attnkern.__version__)
+    assert attnkern.isa() == ISAS[0] and ISAS[-1] == "scalar"
+    attnkern.set_isa("scalar")
+    assert attnkern.isa() == "scalar"
+    attnkern.set_isa(None)
+    assert attnkern.isa() == ISAS[0]
+    with pytest.raises(ValueError, match="bogus"):
+        attnkern.set_isa("bogus")
+
+
+def test_threads_setting():
+    attnkern.set_num_threads(1)
+    assert attnkern.num_threads() == 1
+    attnkern.set_num_threads(0)
+    assert attnkern.num_threads() >= 1
+
+
+def test_docstrings_quote_the_bounds():
+    assert "tanh_max_ulp (1)" in attnkern.tanh.__doc__
+    assert "softmax_max_rel_error (1e-06)" in attnkern.softmax.__doc__
+    assert "attention_pool_max_error (1e-05)" in attnkern.attention_pool.__doc__
+    assert "sdpa_random_input_error (1e-05)" in attnkern.attention.__doc__
+    assert attnkern.tanh.__doc__.startswith("tanh(x, *, out=None, copy=False)")
+
+
+# ---- tanh, softmax, log_softmax
+
+def test_tanh(isa):
+    x = np.concatenate([rng().standard_normal(5000) * 4, [0.0, -0.0, 1e-30, 9.0, -9.0, 20.0, np.inf, -np.inf]])
+    x = x.astype(np.float32)
+    y = attnkern.tanh(x)
+    assert y.dtype == np.float32 and y.shape == x.shape
+    assert ref.ulp_error(y, np.tanh(np.float64(x))).max() <= B.tanh_max_ulp
+    assert np.signbit(y[x == 0]).tolist() == np.signbit(x[x == 0]).tolist()
+    assert np.isnan(attnkern.tanh(np.array([np.nan], np.float32)))[0]
+
+
+def test_tanh_layouts_and_in_place():
+    x = rng().standard_normal((6, 7)).astype(np.float32)
+    expected = attnkern.tanh(x)
+    xt = np.asfortranarray(x)
+    yt = attnkern.tanh(xt)  # one block in another axis order: taken as it is, result in its order
+    assert yt.flags.f_contiguous and np.array_equal(yt, expected)
+    z = x.copy()
+    assert attnkern.tanh(z, out=z) is z and np.array_equal(z, expected)
+    with pytest.raises(ValueError, match="strided"):
+        attnkern.tanh(x[:, ::2])
+    assert np.array_equal(attnkern.tanh(x[:, ::2], copy=True), expected[:, ::2])
+
+
+@pytest.mark.parametrize("shape,axis", [((32, 60), -1), ((3, 5, 17), -1), ((1, 1000), 1), ((4, 1), -1), ((5,), 0)])
+def test_softmax(isa, shape, axis):
+    x = (rng(1).standard_normal(shape) * 10).astype(np.float32)
+    y = attnkern.softmax(x, axis)
+    r = ref.softmax(x, axis)
+    assert np.all(np.abs(y - r) <= B.softmax_max_rel_error * np.abs(r) + B.softmax_abs_floor)
+    assert np.all(np.abs(y.sum(axis=axis, dtype=np.float64) - 1) <= B.softmax_max_sum_error)
+    ly = attnkern.log_softmax(x, axis)
+    lr = ref.log_softmax(x, axis)
+    assert np.all(np.abs(ly - lr) <= B.log_softmax_max_error * np.maximum(1, np.abs(ly)))
+
+
+def test_softmax_axes_and_views():
+    x = rng(2).standard_normal((8, 12)).astype(np.float32)
+    expected = attnkern.softmax(x)
+    # the transpose along axis 0 is the same rows in memory: taken as it is
+    yt = attnkern.softmax(x.T, axis=0)
+    assert np.array_equal(yt, expected.T) and yt.strides == x.T.strides
+    # the transposed view along its last axis (the notebook user's trap): an error, or one copy if asked
+    with pytest.raises(ValueError, match="axis -1 needs that axis contiguous"):
+        attnkern.softmax(x.T)
+    y = attnkern.softmax(x.T, copy=True)
+    assert np.abs(y - ref.softmax(x.T)).max() <= 1e-6
+    # negative strides: rejected, or copied when asked
+    with pytest.raises(ValueError, match="negative strides"):
+        attnkern.softmax(x[:, ::-1])
+    assert np.array_equal(attnkern.softmax(x[:, ::-1], copy=True), expected[:, ::-1])
+    with pytest.raises(ValueError, match="negative strides"):
+        attnkern.tanh(x[::-1])
+    # a row slice of a bigger matrix is not one block
+    with pytest.raises(ValueError):
+        attnkern.softmax(x[:, :6])
+    # in place
+    z = x.copy()
+    assert attnkern.softmax(z, out=z) is z and np.array_equal(z, expected)
+    out = np.empty_like(x)
+    attnkern.log_softmax(x, out=out)
+    assert np.array_equal(out, attnkern.log_softmax(x))
+    with pytest.raises(ValueError, match="out: expected float32 with x's shape"):
+        attnkern.softmax(x, out=np.empty((12, 8), np.float32))
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        attnkern.softmax(x, axis=2)
+
+
+def test_softmax_empty_and_special_rows():
+    assert attnkern.softmax(np.zeros((0, 5), np.float32)).shape == (0, 5)
+    y = attnkern.softmax(np.array([[-np.inf, 0.0], [-np.inf, -np.inf], [np.nan, 1.0]], np.float32))
+    assert y[0].tolist() == [0.0, 1.0] and y[1].tolist() == [0.0, 0.0] and np.isnan(y[2]).all()
+
+
+@pytest.mark.parametrize("bad", [np.float64, np.int32, np.float16, np.int64])
+def test_dtype_errors_name_the_dtype(bad):
+    x = np.ones((2, 3), dtype=bad)
+    with pytest.raises(TypeError, match=f"x: dtype {np.dtype(bad).name} is not accepted"):
+        attnkern.softmax(x)
+    with pytest.raises(TypeError, match=np.dtype(bad).name):
+        attnkern.tanh(x)
+    y = attnkern.softmax(x, copy=True)  # converted only when asked
+    assert y.dtype == np.float32 and np.allclose(y, 1 / 3)
+
+
+def test_float64_never_a_silent_wrong_answer():
+    x = np.array([0.332, 1.0, -2.0])
+    with pytest.raises(TypeError, match="float64"):
+        attnkern.tanh(x)
+    assert np.abs(attnkern.tanh(x, copy=True) - np.tanh(x)).max() < 1e-7
+
+
+def test_not_an_array():
+    with pytest.raises(TypeError, match="not list"):
+        attnkern.tanh([1.0, 2.0])
+    assert attnkern.tanh([0.0, 1.0], copy=True).dtype == np.float32
+
+
+def test_read_only_out():
+    x = np.ones(4, np.float32)
+    ro = np.empty(4, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out: the array is read-only"):
+        attnkern.tanh(x, out=ro)
+
+
+# ---- the fused kernels
+
+def test_attention_pool(isa):
+    g = rng(3)
+    h = g.standard_normal((5, 60, 33)).astype(np.float32)
+    w = (0.3 * g.standard_normal(33)).astype(np.float32)
+    bias = (0.1 * g.standard_normal(60)).astype(np.float32)
+    lengths = np.array([60, 0, 1, 17, 59])  # int64: any integer dtype, range-checked
+    h[3, 17:] = np.nan  # padding is never read
+    context, weights = attnkern.attention_pool(h, w, bias, lengths=lengths, return_weights=True)
+    rc, rw = ref.attention_pool(h, w, bias, lengths)
+    assert np.all(np.abs(weights - rw) <= B.attention_pool_max_error * rw + B.attention_abs_floor)
+    for b, n in enumerate(lengths):
+        scale = np.abs(h[b, :n]).max() if n else 0
+        assert np.all(np.abs(context[b] - rc[b]) <= B.attention_pool_max_error * scale + B.attention_abs_floor)
+    # unbatched, no bias, out=
+    out = np.empty(33, np.float32)
+    assert attnkern.attention_pool(h[0], w, out=out) is out
+    assert np.abs(out - ref.attention_pool(h[:1], w, None, None)[0][0]).max() <= 1e-5 * np.abs(h[0]).max()
+
+
+def test_attention_pool_errors():
+    h = np.zeros((2, 4, 3), np.float32)
+    w = np.zeros(3, np.float32)
+    with pytest.raises(ValueError, match=r"w: expected shape \(3,\), got \(4,\)"):
+        attnkern.attention_pool(h, np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"bias: expected shape \(4,\)"):
+        attnkern.attention_pool(h, w, np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match=r"lengths: expected shape \(2,\)"):
+        attnkern.attention_pool(h, w, lengths=[1, 2, 3])
+    with pytest.raises(ValueError, match="lengths"):  # the C status, with its message
+        attnkern.attention_pool(h, w, lengths=[1, 5])
+    with pytest.raises(TypeError, match="lengths: expected integers"):
+        attnkern.attention_pool(h, w, lengths=[1.0, 2.0])
+    with pytest.raises(ValueError, match="h: expected"):
+        attnkern.attention_pool(np.zeros(3, np.float32), w)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        attnkern.attention_pool(np.zeros((2, 4, 6), np.float32)[:, :, ::2], w)
+
+
+def test_additive_attention(isa):
+    g = rng(4)
+    keys = g.standard_normal((3, 20, 16)).astype(np.float32)
+    query = g.standard_normal((3, 16)).astype(np.float32)
+    v = g.standard_normal(16).astype(np.float32)
+    values = g.standard_normal((3, 20, 24)).astype(np.float32)
+    lengths = np.array([20, 7, 1], np.int32)
+    context, weights = attnkern.additive_attention(keys, query, v, values, lengths=lengths, return_weights=True)
+    rc, rw = ref.additive(keys, query, v, values, lengths)
+    bound = B.additive_attention_max_error(float(np.abs(v).sum()))
+    assert np.all(np.abs(weights - rw) <= bound * rw + B.attention_abs_floor)
+    assert np.all(np.abs(context - rc) <= bound * np.abs(values).max() + B.attention_abs_floor)
+    one = attnkern.additive_attention(keys[0], query[0], v, values[0])
+    assert one.shape == (24,) and np.array_equal(one, attnkern.additive_attention(keys[:1], query[:1], v, values[:1])[0])
+    with pytest.raises(ValueError, match="values: expected its batch and steps to match keys"):
+        attnkern.additive_attention(keys, query, v, values[:, :5].copy())
+    with pytest.raises(ValueError, match=r"query: expected shape \(3, 16\)"):
+        attnkern.additive_attention(keys, query[:2], v, values)
+
+
+# ---- attention
+
+def attention_case(seed, B_=2, Hq=4, Hk=2, Sq=5, Skv=9, D=16, Dv=8, dtype=np.float32):
+    g = rng(seed)
+    q = g.uniform(-1, 1, (B_, Hq, Sq, D)).astype(dtype)
+    k = g.uniform(-1, 1, (B_, Hk, Skv, D)).astype(dtype)
+    v = g.uniform(-1, 1, (B_, Hk, Skv, Dv)).astype(dtype)
+    return q, k, v
+
+
+def check_attention(out, lse, q, k, v, half_out=None, **kw):
+    r, rl, sigma, n = ref.attention(q, k, v, **kw)
+    D = q.shape[3]
+    vmax = np.abs(np.float64(v)).max()
+    bound = np.vectorize(B.attention_max_error)(D, sigma, n) * vmax + B.attention_abs_floor
+    if half_out is not None:
+        bound += B.half_out_error(half_out == "bf16") * vmax + B.f16_out_floor
+    err = np.abs(np.float64(out) - r).max(axis=-1)
+    assert np.all(err <= bound), f"max error {err.max()} over bound"
+    if lse is not None:
+        finite = np.isfinite(rl)
+        assert np.array_equal(np.isfinite(lse), finite)
+        lb = np.vectorize(B.lse_max_error)(D + 7, sigma, n)
+        assert np.all(np.abs(lse[finite] - rl[finite]) <= lb[finite])
+
+
+MODIFIERS = {
+    "plain": {},
+    "causal": {"causal": True},
+    "causal_bottom_right": {"causal": True, "align": "bottom_right"},
+    "window": {"window": (2, 1)},
+    "window_left_only": {"window": (3, None), "causal": True},
+    "ranges": {"kv_starts": [1, 0], "kv_lengths": [7, 9]},
+    "softcap": {"softcap": 2.0},
+    "alibi": {"alibi_slopes": [0.5, 0.25, 0.125, 0.0625]},
+    "sinks": {"sinks": [0.5, -1.0, 2.0, 0.0]},
+    "scale": {"scale": 0.3},
+}
+
+
+@pytest.mark.parametrize("name", list(MODIFIERS))
+def test_attention_modifiers(isa, name):
+    q, k, v = attention_case(5)
+    kw = MODIFIERS[name]
+    out, lse = attnkern.attention(q, k, v, return_lse=True, **kw)
+    assert out.shape == (2, 4, 5, 8) and lse.shape == (2, 4, 5) and out.dtype == np.float32
+    check_attention(out, lse, q, k, v, **kw)
+
+
+def test_attention_mask_and_bias(isa):
+    q, k, v = attention_case(6)
+    g = rng(7)
+    mask = g.random((5, 9)) < 0.7  # broadcast over batch and heads
+    mask[2] = False  # a row that sees no key: zeros, lse -inf
+    out, lse = attnkern.attention(q, k, v, mask=mask, return_lse=True)
+    check_attention(out, lse, q, k, v, mask=mask)
+    assert np.all(out[:, :, 2] == 0) and np.all(lse[:, :, 2] == -np.inf)
+    bias = g.standard_normal((2, 1, 5, 9)).astype(np.float32)  # broadcast over heads
+    bias[0, 0, 1, 3] = -np.inf
+    out, lse = attnkern.attention(q, k, v, bias=bias, return_lse=True)
+    check_attention(out, lse, q, k, v, bias=bias)
+    scales = [1.0, 0.5, 2.0, 0.0]
+    out = attnkern.attention(q, k, v, bias=bias.astype(np.float16), bias_head_scales=scales)
+    check_attention(out, None, q, k, v, bias=bias.astype(np.float16), bias_head_scales=scales)
+    with pytest.raises(TypeError, match="mask: dtype float32"):
+        attnkern.attention(q, k, v, mask=mask.astype(np.float32))
+    with pytest.raises(ValueError, match="mask: shape"):
+        attnkern.attention(q, k, v, mask=mask[:, :4])
+    with pytest.raises(ValueError, match="key axis"):
+        attnkern.attention(q, k, v, mask=mask.T.copy().T)
+
+
+def test_attention_halves(isa):
+    q, k, v = attention_case(8, dtype=np.float16)
+    out = attnkern.attention(q, k, v, causal=True)
+    assert out.dtype == np.float16  # q's dtype
+    check_attention(out, None, q, k, v, half_out="f16", causal=True)
+    out32 = attnkern.attention(q, k, v, causal=True, out_dtype=np.float32)
+    assert out32.dtype == np.float32
+    check_attention(out32, None, q, k, v, causal=True)
+    # mixed: float32 q, f16 K/V cache (widened exactly: the same bits as the widened float32 values)
+    qf = q.astype(np.float32)
+    assert np.array_equal(attnkern.attention(qf, k, v), attnkern.attention(qf, k.astype(np.float32), v.astype(np.float32)))
+
+
+def test_attention_layouts_and_shapes():
+    q, k, v = attention_case(9)
+    expected = attnkern.attention(q, k, v)
+    bshd = attnkern.attention(*(np.ascontiguousarray(a.transpose(0, 2, 1, 3)) for a in (q, k, v)), layout="BSHD")
+    assert bshd.shape == (2, 5, 4, 8) and np.array_equal(bshd.transpose(0, 2, 1, 3), expected)
+    three = attnkern.attention(q[1], k[1], v[1])  # (heads, seq, dim)
+    assert np.array_equal(three, expected[1])
+    two = attnkern.attention(q[1, 2], k[1, 1], v[1, 1])  # (seq, dim)
+    assert np.array_equal(two, expected[1, 2])
+    assert np.array_equal(attnkern.attention(q, k, v, layout="bhsd"), expected)
+
+
+def test_attention_shape_errors():
+    q, k, v = attention_case(10)
+    with pytest.raises(ValueError, match="k: its 3 heads do not divide q's 4"):
+        attnkern.attention(q, np.zeros((2, 3, 9, 16), np.float32), np.zeros((2, 3, 9, 8), np.float32))
+    with pytest.raises(ValueError, match="k: its head_dim is 12, expected 16"):
+        attnkern.attention(q, k[..., :12].copy(), v)
+    with pytest.raises(ValueError, match="v: its kv_len is 8, expected 9"):
+        attnkern.attention(q, k, v[:, :, :8])
+    with pytest.raises(ValueError, match="v: its number of heads is 1"):
+        attnkern.attention(q, k, v[:, :1])
+    with pytest.raises(ValueError, match="k: its batch is 1"):
+        attnkern.attention(q, k[:1], v)
+    with pytest.raises(ValueError, match="k: expected 4 dimensions"):
+        attnkern.attention(q, k[0], v)
+    with pytest.raises(ValueError, match="q: expected"):
+        attnkern.attention(q[None], k, v)
+    with pytest.raises(ValueError, match=r"kv_lengths: expected shape \(2,\)"):
+        attnkern.attention(q, k, v, kv_lengths=[1])
+    with pytest.raises(ValueError, match="kv_lengths"):  # outside [0, kv_len]: the C status and its message
+        attnkern.attention(q, k, v, kv_lengths=[1, 10])
+    with pytest.raises(ValueError, match=r"out: expected shape \(2, 4, 5, 8\)"):
+        attnkern.attention(q, k, v, out=np.empty((2, 4, 5, 9), np.float32))
+    with pytest.raises(ValueError, match="alibi_slopes"):
+        attnkern.attention(q, k, v, alibi_slopes=[1.0])
+    with pytest.raises(ValueError, match="layout"):
+        attnkern.attention(q, k, v, layout="SBHD")
+    with pytest.raises(ValueError, match="align"):
+        attnkern.attention(q, k, v, align="top")
+    with pytest.raises(TypeError, match="q: dtype float64"):
+        attnkern.attention(q.astype(np.float64), k, v)
+    with pytest.raises(ValueError, match="last axis"):
+        attnkern.attention(np.asfortranarray(q), k, v)
+    assert np.allclose(attnkern.attention(np.asfortranarray(q), k, v, copy=True), attnkern.attention(q, k, v))
+
+
+def test_attention_views_go_in_without_a_copy():
+    """A BSHD view of a packed QKV buffer goes straight in: the kernel gets the views' own data pointers,
+    and NumPy allocates nothing the size of an input (tracemalloc counts NumPy's data allocations)."""
+    batch, seq, heads, dim = 2, 64, 4, 32
+    packed = rng(11).uniform(-1, 1, (batch, seq, 3, heads, dim)).astype(np.float32)
+    q, k, v = packed[:, :, 0], packed[:, :, 1], packed[:, :, 2]
+    assert not q.flags.c_contiguous
+    big_out = np.zeros((batch, seq, heads + 2, dim), np.float32)
+    out = big_out[:, :, 1:heads + 1]  # a view of a bigger output buffer
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    result = attnkern.attention(q, k, v, layout="BSHD", causal=True, out=out)
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    assert result is out
+    assert peak < q.nbytes // 4, f"{peak} bytes allocated during the call"
+    pointers = attnkern._last_call_pointers()
+    assert pointers["q"] == pointer(q) and pointers["k"] == pointer(k) and pointers["v"] == pointer(v)
+    assert pointers["out"] == pointer(out)
+    check_attention(out.transpose(0, 2, 1, 3), None, *(a.transpose(0, 2, 1, 3) for a in (q, k, v)), causal=True)
+    assert np.all(big_out[:, :, 0] == 0) and np.all(big_out[:, :, heads + 1] == 0)
+
+
+def test_attention_merge():
+    q, k, v = attention_case(12, Skv=16)
+    full, full_lse = attnkern.attention(q, k, v, return_lse=True)
+    a, la = attnkern.attention(q, k[:, :, :7], v[:, :, :7], return_lse=True)
+    b, lb = attnkern.attention(q, k[:, :, 7:], v[:, :, 7:], return_lse=True)
+    out, lse = attnkern.attention_merge(a, la, b, lb)
+    tol = 3 * B.sdpa_random_input_error * np.abs(v).max()
+    assert np.abs(out - full).max() <= tol and np.abs(lse - full_lse).max() <= 1e-5
+    out2, lse2 = attnkern.attention_merge(a, la, b, lb, out=a, lse=la)  # in place
+    assert out2 is a and lse2 is la and np.array_equal(a, out) and np.array_equal(la, lse)
+    with pytest.raises(ValueError, match="lse_b: expected shape"):
+        attnkern.attention_merge(a, la, b, lb[:, :2])
+
+
+# ---- threads
+
+def test_calls_from_threads_give_the_sequential_bits():
+    cases = [attention_case(20 + i, Sq=33, Skv=70) for i in range(8)]
+    sequential = [attnkern.attention(*c, causal=True) for c in cases]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            parallel = list(pool.map(lambda c: attnkern.attention(*c, causal=True), cases))
+            assert all(np.array_equal(p, s) for p, s in zip(parallel, sequential))
+    x = rng(30).standard_normal((64, 300)).astype(np.float32)
+    with ThreadPoolExecutor(4) as pool:
+        assert all(np.array_equal(y, attnkern.softmax(x)) for y in pool.map(lambda _: attnkern.softmax(x), range(16)))
+
+
+def test_the_gil_is_released_during_a_kernel_call():
+    """While one thread is inside a long kernel call, another runs Python code: the main thread's loop
+    keeps ticking between the call's start and end."""
+    q = rng(31).uniform(-1, 1, (1, 8, 1024, 64)).astype(np.float32)
+    times, ticks = {}, []
+
+    def worker():
+        times["start"] = time.perf_counter()
+        for _ in range(3):
+            attnkern.attention(q, q, q)
+        times["end"] = time.perf_counter()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    while t.is_alive():
+        ticks.append(time.perf_counter())
+    t.join()
+    inside = [x for x in ticks if times["start"] < x < times["end"]]
+    assert len(inside) > 100, f"{len(inside)} ticks of the main thread during {times['end'] - times['start']:.3f} s"
+
+
+# ---- PyTorch
+
+@needs_torch
+def test_torch_tensors_go_in_without_a_copy():
+    t = torch.rand(2, 4, 16, 32)
+    kv = torch.rand(2, 2, 24, 32)
+    out = attnkern.attention(t, kv, kv, causal=True)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == (2, 4, 16, 32)
+    p = attnkern._last_call_pointers()
+    assert p["q"] == t.data_ptr() and p["k"] == kv.data_ptr()
+    expected = attnkern.attention(t.numpy(), kv.numpy(), kv.numpy(), causal=True)
+    assert np.array_equal(out.numpy(), expected)
+    # a BSHD view (transpose) of a tensor, and bfloat16, which NumPy lacks
+    view = t.transpose(1, 2)
+    attnkern.attention(view, kv.transpose(1, 2), kv.transpose(1, 2), layout="BSHD")
+    assert attnkern._last_call_pointers()["q"] == view.data_ptr()
+    bf = attnkern.attention(t.bfloat16(), kv.bfloat16(), kv.bfloat16())
+    assert bf.dtype == torch.bfloat16
+    check_attention(bf.float().numpy(), None, t.bfloat16().float().numpy(), kv.bfloat16().float().numpy(),
+                    kv.bfloat16().float().numpy(), half_out="bf16")
+    # out= a tensor, softmax of a tensor
+    o = torch.empty(2, 4, 16, 32)
+    assert attnkern.attention(t, kv, kv, out=o) is o
+    s = attnkern.softmax(t)
+    assert isinstance(s, torch.Tensor) and torch.allclose(s, torch.softmax(t, -1), atol=1e-6)
+    with pytest.raises(TypeError, match="torch.float64"):
+        attnkern.softmax(t.double())
+
+
+# ---- the notebooks' examples
+
+@pytest.mark.parametrize("example", ["sdpa_words", "attention_pool_batch", "bahdanau_step", "additive_mlp"])
+def test_notebook_examples_match_the_golden_values(example, tmp_path):
+    args = [sys.executable, str(ROOT / "examples" / "python" / f"{example}.py"), "--data", str(ROOT / "tests" / "data"),
+            "--no-timing"]
+    try:
+        import matplotlib  # noqa: F401
+        args += ["--plot", str(tmp_path)]
+    except ImportError:
+        pass
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all results within their tolerances" in done.stdout
