@@ -3,18 +3,21 @@
 #   required: a C/C++ toolchain with OpenMP (g++), CMake, xsimd 8.1, Catch2 2.13, Google Benchmark,
 #             pkg-config (the install check), sollya (the coefficient check), clang and its libFuzzer
 #             runtime (the fuzz targets), LLVM's OpenMP runtime with its Archer tool (the
-#             ThreadSanitizer build), oneTBB (the example and test of a caller's thread pool)
+#             ThreadSanitizer build), oneTBB (the example and test of a caller's thread pool), and for the
+#             Python module the system python3's headers, pybind11, NumPy and pytest
 #   optional: the benchmark's peers, SLEEF, Eigen, oneDNN (with OpenCL's headers, which its CMake
 #             package requires) and OpenBLAS (glibc's libmvec comes with libc6-dev), and
-#             python3-matplotlib for the report's plots;
+#             python3-matplotlib for the report's plots (and the Python examples' --plot), and PyTorch
+#             (python3-torch: the Python module's tensor tests and the Python benchmark's comparison);
 #             a peer that cannot be installed is skipped by the benchmark with a note, the plots
 #             likewise
 set -euo pipefail
 
-required=(g++ make cmake pkg-config libxsimd-dev catch2 libbenchmark-dev sollya clang libclang-rt-14-dev libomp-14-dev libtbb-dev)
+required=(g++ make cmake pkg-config libxsimd-dev catch2 libbenchmark-dev sollya clang libclang-rt-14-dev libomp-14-dev libtbb-dev
+          python3-dev pybind11-dev python3-numpy python3-pytest)
 # Each optional entry is installed as one unit: a peer with what its CMake package needs beyond its
 # Depends (Debian's oneDNN config requires OpenCL's headers, only a Recommends of libdnnl-dev).
-optional=(libsleef-dev libeigen3-dev "libdnnl-dev ocl-icd-opencl-dev" libopenblas-dev python3-matplotlib)
+optional=(libsleef-dev libeigen3-dev "libdnnl-dev ocl-icd-opencl-dev" libopenblas-dev python3-matplotlib python3-torch)
 
 missing() {
   local pkg

@@ -12,6 +12,7 @@ from several threads are safe and give the same bits as one after the other.
 
 Error bounds: attnkern.bounds, the constants of include/attnkern/bounds.hpp.
 """
+from . import bounds  # noqa: F401
 from ._attnkern import (  # noqa: F401
     __version__,
     _last_call_pointers,
@@ -20,7 +21,6 @@ from ._attnkern import (  # noqa: F401
     attention_merge,
     attention_pool,
     available_isas,
-    bounds,
     isa,
     log_softmax,
     num_threads,
