@@ -5,6 +5,8 @@
 #   - the summary printed is the report's summary;
 #   - the plots are written and non-empty (when matplotlib is installed);
 #   - attnkern-latency's table (a short run) is in the report, all 36 rows;
+#   - bench/python_bench.py's tables (a quick run) are in the report (when the Python module was
+#     built: ATTNKERN_PYTHON_DIR and ATTNKERN_MODULE_PYTHON set);
 #   - the binary refuses an unknown kernel (exit 2), and the report refuses a file that is not JSON.
 # Usage: bench_report_test.sh BENCH_BINARY
 set -euo pipefail
@@ -25,8 +27,18 @@ mkdir -p "$tmp/report"
 "$(dirname "$bench")/attnkern-latency" --calls 100 --json "$tmp/report/latency.json" >"$tmp/latency.md" 2>"$tmp/latency-progress" ||
   fail "attnkern-latency failed: $(cat "$tmp/latency-progress")"
 [ "$(grep -c '^latency: \[' "$tmp/latency-progress")" = 36 ] || fail "attnkern-latency showed no progress per row"
+if [ -n "${ATTNKERN_PYTHON_DIR:-}" ]; then
+  PYTHONPATH="$ATTNKERN_PYTHON_DIR" "$ATTNKERN_MODULE_PYTHON" "$root/bench/python_bench.py" --quick --rounds 2 \
+    --json "$tmp/report/python.json" >"$tmp/python-bench" 2>&1 || fail "python_bench.py failed: $(cat "$tmp/python-bench")"
+fi
 "$python" "$root/tools/bench_report.py" "$tmp/benchmark.json" --out "$tmp/report" >"$tmp/summary" 2>"$tmp/report-stderr" ||
   fail "bench_report.py failed: $(cat "$tmp/report-stderr")"
+if [ -n "${ATTNKERN_PYTHON_DIR:-}" ]; then
+  grep -q "^## Python" "$tmp/report/report.md" || fail "the report has no Python section"
+  [ "$(grep -c '^| \(softmax\|tanh\) [0-9]*×[0-9]* | ' "$tmp/report/report.md")" = 4 ] || fail "the Python overhead table does not have its 4 rows"
+  [ "$(grep -c '^| \(sdpa_words\|attention_pool_batch\|bahdanau_step\|additive_mlp\) | ' "$tmp/report/report.md")" = 4 ] ||
+    fail "the Python speed-up table does not have its 4 rows"
+fi
 grep -q "^## Latency of small calls" "$tmp/report/report.md" || fail "the report has no latency section"
 [ "$(grep -c '^| \(alone\|spinning pool\|busy core\|other OpenMP process\) | ' "$tmp/report/report.md")" = 36 ] ||
   fail "the report's latency table does not have its 36 rows"

@@ -5,7 +5,9 @@
 #   benchmark.json   Google Benchmark's JSON (every benchmark's median, mean, stddev, cv)
 #   report.md        the machine, the roofline, a summary, per kernel a plot and tables, and the
 #                    latency of small calls (median, p99, max) with OpenMP, a caller's pool and one
-#                    thread, beside competing loads (attnkern-latency, about 40 s; latency.json)
+#                    thread, beside competing loads (attnkern-latency, about 40 s; latency.json),
+#                    and the Python module's call overhead and its speed against the notebooks'
+#                    NumPy code and PyTorch (bench/python_bench.py, about 40 s; python.json)
 #   plots/*.png      per kernel throughput by size against the ceilings; speed-up over the peers;
 #                    thread scaling
 #
@@ -44,7 +46,7 @@ if [ -e "$out" ]; then
 fi
 
 "$root/tools/setup.sh"
-"$root/tools/build.sh" attnkern-bench attnkern-latency attnkern-ulp
+"$root/tools/build.sh" attnkern-bench attnkern-latency attnkern-ulp _attnkern
 
 if [ "$full" = 1 ]; then
   echo "== tanh accuracy, all 2^32 inputs, every ISA path (attnkern-ulp) =="
@@ -57,6 +59,9 @@ trap 'rm -rf "$tmp"' EXIT
 "$root/build/bench/attnkern-bench" "${args[@]}" --benchmark_out="$tmp/benchmark.json" --benchmark_out_format=json
 echo "bench: the latency of small calls, with OpenMP, a caller's pool and one thread, beside competing loads (attnkern-latency) ..."
 "$root/build/bench/attnkern-latency" --json "$tmp/latency.json" >/dev/null
+echo "bench: the Python module: its call overhead, and against the notebooks' NumPy code and PyTorch (bench/python_bench.py) ..."
+module_python=$(sed -n 's/^ATTNKERN_PYTHON_EXECUTABLE:[A-Z]*=//p' "$root/build/CMakeCache.txt")
+PYTHONPATH="$root/build/python" "$module_python" "$root/bench/python_bench.py" --json "$tmp/python.json"
 
 # matplotlib comes from Debian's python3-matplotlib, for the system's python3
 python=python3

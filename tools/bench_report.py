@@ -331,6 +331,40 @@ def latency_section(out):
     return md + [""]
 
 
+def python_section(out):
+    """The tables of bench/python_bench.py (python.json in the report folder), when the main job ran it."""
+    path = os.path.join(out, "python.json")
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path) as f:
+            py = json.load(f)
+        info, overhead, speedup = py["info"], py["overhead"], py["speedup"]
+    except (OSError, ValueError, KeyError) as e:
+        return ["## Python", "", f"python.json could not be read: {e}", ""]
+    torch = f"PyTorch {info['torch']} ({info['torch_threads']} threads)" if info.get("torch") else \
+        "PyTorch not installed (python3-torch): its column is empty"
+    md = ["## Python", "",
+          f"`bench/python_bench.py`: the module `attnkern` ({info['attnkern_threads']} threads, {info['isa']}), NumPy "
+          f"{info['numpy']}, {torch}; medians of {info['rounds']} interleaved rounds.", "",
+          "The Python call over the C call it makes, the C call looped in C++ on the same arrays (goal: at most 2 µs "
+          "at softmax 32×60). 'out=': into a given array; 'new': allocating the result.", "",
+          "| call | C | Python, out= | Python, new | overhead, out= | overhead, new |", "|---|---|---|---|---|---|"]
+    for r in overhead:
+        md.append(f"| {r['function']} {r['shape'][0]}×{r['shape'][1]} | {r['c_us']:.2f} µs | {r['python_out_us']:.2f} µs | "
+                  f"{r['python_new_us']:.2f} µs | {r['overhead_out_us']:.2f} µs | {r['overhead_new_us']:.2f} µs |")
+    md += ["", "attnkern against the notebooks' own NumPy code (examples/python/) and the same computation in PyTorch, "
+           "float32, at the notebooks' shapes and a larger one; speed-up = their time / attnkern's.", "",
+           "| example | shape | NumPy | PyTorch | attnkern | vs NumPy | vs PyTorch |", "|---|---|---|---|---|---|---|"]
+    for r in speedup:
+        t = r.get("torch_us")
+        vs_torch = f"{t / r['attnkern_us']:.1f}x" if t is not None else "-"
+        md.append(f"| {r['example']} | {r['shape']} | {fmt_time(r['numpy_us'] * 1e3)} | "
+                  f"{fmt_time(t * 1e3) if t is not None else '-'} | {fmt_time(r['attnkern_us'] * 1e3)} | "
+                  f"{r['numpy_us'] / r['attnkern_us']:.1f}x | {vs_torch} |")
+    return md + [""]
+
+
 def write_report(r, out, plots, plot_note):
     md = ["# attnkern benchmark report", ""]
     md += ["## Machine", ""] + machine_section(r) + [""]
@@ -364,6 +398,7 @@ def write_report(r, out, plots, plot_note):
         for t in threads:
             md += [f"### {kernel}, {t} thread{'s' if t > 1 else ''}", ""] + kernel_table(r, kernel, t) + [""]
     md += latency_section(out)
+    md += python_section(out)
     md += ["## Raw data", "", "`benchmark.json` beside this report: Google Benchmark's JSON with every repetition's "
            "aggregates (mean, median, stddev, cv). Compare two runs with `tools/bench_compare.py BEFORE.json AFTER.json`.", ""]
     if plot_note:

@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cmath>
 #include <deque>
 #include <cstdio>
@@ -813,6 +814,25 @@ PYBIND11_MODULE(_attnkern, m) {
     for (const auto& p : last_pointers) d[py::str(p.first)] = py::int_(p.second);
     return d;
   }, "For tests: the data pointers the last kernel call from this thread received, by argument name.");
+
+  m.def("_c_call_seconds", [](const std::string& function, py::handle x_obj, py::handle out_obj, long calls) {
+    holder x = take(x_obj, "x", false, f32_c);
+    holder out = take_out(out_obj, "out", [&](const array& a) { same_layout_out(a, *x); });
+    if (x->ndim != 2 || calls < 1) throw py::value_error("_c_call_seconds: x must be 2-D and calls >= 1");
+    const float* px = reinterpret_cast<const float*>(x->data);
+    float* po = reinterpret_cast<float*>(out->data);
+    const auto rows = static_cast<size_t>(x->shape[0]), cols = static_cast<size_t>(x->shape[1]);
+    rowwise_fn fn = function == "softmax" ? attnkern_softmax_f32 : function == "log_softmax" ? attnkern_log_softmax_f32 : nullptr;
+    if (fn == nullptr && function != "tanh") throw py::value_error("_c_call_seconds: softmax, log_softmax or tanh");
+    py::gil_scoped_release release;
+    const auto start = std::chrono::steady_clock::now();
+    for (long i = 0; i < calls; ++i) {
+      if (fn != nullptr) fn(px, po, rows, cols);
+      else attnkern_tanh_f32(px, po, rows * cols);
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / static_cast<double>(calls);
+  }, "For the Python benchmark: the time of one C call (softmax, log_softmax or tanh on a 2-D float32 x), "
+     "looped in C++ on the same arrays, in seconds.");
 
   py::module_ bm = m.def_submodule("bounds", "The documented error bounds, as include/attnkern/bounds.hpp defines them.");
   bm.attr("tanh_max_ulp") = b::tanh_max_ulp;
