@@ -2,7 +2,8 @@
 # The test command: installs what is missing, builds what is stale (Release, in build/), and runs
 # every test: unit tests on every ISA path (guard pages, concurrency, memory among them), the
 # exhaustive tanh and exp checks, the coefficient check, the numerics fingerprint, the notebooks'
-# examples, the report and comparison tools, and the install check. Then the same unit, numerics
+# examples, the report and comparison tools, the install check, and the Python module (pytest in
+# tests/python/, the notebooks' Python examples against the golden values, its install rules). Then the same unit, numerics
 # and examples tests, and the tanh and exp checks on every 61st input, again in an AddressSanitizer
 # + UndefinedBehaviorSanitizer build (build-sanitize/; any report fails), the unit tests in a ThreadSanitizer build (build-tsan/,
 # clang and LLVM's OpenMP runtime with its Archer tool, which tells TSan about OpenMP's

@@ -485,3 +485,12 @@ def test_notebook_examples_match_the_golden_values(example, tmp_path):
     done = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all results within their tolerances" in done.stdout
+
+
+def test_the_readme_python_example_runs():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Using it from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    scope = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    assert scope["out"].shape == (1, 32, 1, 128) and scope["out"].dtype == np.float32
+    assert scope["lse"].shape == (1, 32, 1)
