@@ -306,17 +306,29 @@ def summary_table(r):
     return lines
 
 
-def latency_section(out):
-    """The table of attnkern-latency (latency.json in the report folder), when the main job ran it."""
-    path = os.path.join(out, "latency.json")
+def read_side_json(out, name, heading, keys):
+    """A JSON file the main job wrote beside benchmark.json: (its data, None), or (None, the report's
+    lines instead): none when it is absent, a note under `heading` when it cannot be read or lacks `keys`."""
+    path = os.path.join(out, name)
     if not os.path.exists(path):
-        return []
+        return None, []
     try:
         with open(path) as f:
-            lat = json.load(f)
-        rows = lat["rows"]
+            data = json.load(f)
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise KeyError(", ".join(missing))
+        return data, None
     except (OSError, ValueError, KeyError) as e:
-        return ["## Latency of small calls", "", f"latency.json could not be read: {e}", ""]
+        return None, [heading, "", f"{name} could not be read: {e}", ""]
+
+
+def latency_section(out):
+    """The table of attnkern-latency (latency.json in the report folder), when the main job ran it."""
+    lat, problem = read_side_json(out, "latency.json", "## Latency of small calls", ["rows"])
+    if lat is None:
+        return problem
+    rows = lat["rows"]
     md = ["## Latency of small calls", "",
           f"`attnkern-latency`: {lat.get('calls')} single calls per row, each timed alone, after 50 untimed; "
           f"{lat.get('threads')} threads. 'caller pool' is examples/thread_pool.hpp set with "
@@ -333,15 +345,10 @@ def latency_section(out):
 
 def python_section(out):
     """The tables of bench/python_bench.py (python.json in the report folder), when the main job ran it."""
-    path = os.path.join(out, "python.json")
-    if not os.path.exists(path):
-        return []
-    try:
-        with open(path) as f:
-            py = json.load(f)
-        info, overhead, speedup = py["info"], py["overhead"], py["speedup"]
-    except (OSError, ValueError, KeyError) as e:
-        return ["## Python", "", f"python.json could not be read: {e}", ""]
+    py, problem = read_side_json(out, "python.json", "## Python", ["info", "overhead", "speedup"])
+    if py is None:
+        return problem
+    info, overhead, speedup = py["info"], py["overhead"], py["speedup"]
     torch = f"PyTorch {info['torch']} ({info['torch_threads']} threads)" if info.get("torch") else \
         "PyTorch not installed (python3-torch): its column is empty"
     md = ["## Python", "",

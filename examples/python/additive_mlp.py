@@ -5,7 +5,7 @@ query = dec @ layer_1[16:], its second layer is v."""
 import numpy as np
 
 import attnkern
-from notebook_common import Checker, arguments, heatmaps, load, speed
+from notebook_common import Checker, arguments, check_additive, heatmaps, load, speed
 
 
 def notebook_mlp(enc, dec, layer_1, layer_2):
@@ -24,14 +24,7 @@ def main():
     enc, dec, layer_1, layer_2 = g["encoder_states"], g["decoder_state"].ravel(), g["layer_1"], g["layer_2"].ravel()
     np_context, np_weights = notebook_mlp(enc, dec, layer_1, layer_2)
     d = enc.shape[1]
-    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-    keys, query = f32(enc @ layer_1[:d]), f32(dec @ layer_1[d:])
-    context, weights = attnkern.additive_attention(keys, query, f32(layer_2), f32(enc), return_weights=True)
-    bound = attnkern.bounds.additive_attention_max_error(float(np.abs(layer_2).sum()))
-    check.compare("weights, attnkern vs the golden float64", weights, g["weights"], bound)
-    check.compare("context, attnkern vs the golden float64", context, g["context"], bound * np.abs(enc).max())
-    check.compare("context, the notebook's NumPy code vs the golden float64", np_context, g["context"], attnkern.bounds.golden_tolerance,
-                  got_label="NumPy, the notebook's code")
+    weights = check_additive(check, g, enc @ layer_1[:d], dec @ layer_1[d:], layer_2, enc, np_context)
     if not args.no_timing:
         print("Speed, one call (median), float32 in both; attnkern given keys and query projected, NumPy its MLP:")
         rng = np.random.default_rng(0)

@@ -3,7 +3,7 @@
 import numpy as np
 
 import attnkern
-from notebook_common import Checker, arguments, heatmaps, load, speed
+from notebook_common import Checker, arguments, check_additive, heatmaps, load, speed
 
 
 def notebook_bahdanau(keys, query, v, values):
@@ -21,13 +21,7 @@ def main():
     enc, hidden, v = g["encoder_outputs"], g["hidden_state"].ravel(), g["v"].ravel()
     keys, query = enc @ g["W_e"], hidden @ g["W_h"]
     np_context, np_weights = notebook_bahdanau(keys, query, v, enc)
-    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
-    context, weights = attnkern.additive_attention(f32(keys), f32(query), f32(v), f32(enc), return_weights=True)
-    bound = attnkern.bounds.additive_attention_max_error(float(np.abs(v).sum()))
-    check.compare("weights, attnkern vs the golden float64", weights, g["weights"], bound)
-    check.compare("context, attnkern vs the golden float64", context, g["context"], bound * np.abs(enc).max())
-    check.compare("context, the notebook's NumPy code vs the golden float64", np_context, g["context"], attnkern.bounds.golden_tolerance,
-                  got_label="NumPy, the notebook's code")
+    weights = check_additive(check, g, keys, query, v, enc, np_context)
     if not args.no_timing:
         print("Speed, one call (median), float32 in both:")
         rng = np.random.default_rng(0)

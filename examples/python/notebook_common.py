@@ -55,6 +55,21 @@ class Checker:
         sys.exit(0 if self.ok else 1)
 
 
+def check_additive(check, golden, keys, query, v, values, np_context):
+    """attnkern.additive_attention on the float64 inputs rounded to float32, its weights and context
+    against the golden file's within additive_attention_max_error(||v||_1), and the notebook's NumPy
+    context against it within golden_tolerance. Returns the weights."""
+    import attnkern
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+    context, weights = attnkern.additive_attention(f32(keys), f32(query), f32(v), f32(values), return_weights=True)
+    bound = attnkern.bounds.additive_attention_max_error(float(np.abs(v).sum()))
+    check.compare("weights, attnkern vs the golden float64", weights, golden["weights"], bound)
+    check.compare("context, attnkern vs the golden float64", context, golden["context"], bound * np.abs(values).max())
+    check.compare("context, the notebook's NumPy code vs the golden float64", np_context, golden["context"],
+                  attnkern.bounds.golden_tolerance, got_label="NumPy, the notebook's code")
+    return weights
+
+
 def indent(a, show):
     a = np.asarray(a)
     if a.ndim == 2:

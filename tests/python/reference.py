@@ -23,36 +23,29 @@ def log_softmax(x, axis=-1):
     return (x - m) - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
 
 
-def attention_pool(h, w, bias, lengths):
-    h = np.asarray(h, np.float64)
-    batch, steps, _ = h.shape
-    context = np.zeros((batch, h.shape[2]))
-    weights = np.zeros((batch, steps))
+def fused(scores, values, lengths):
+    """The fused kernels' pattern per batch item b: alpha = softmax(scores(b, n)) over the first n
+    steps (n = lengths[b], or all), context = alpha @ values[b, :n]; padding gets weight 0."""
+    values = np.asarray(values, np.float64)
+    batch, steps, features = values.shape
+    context, weights = np.zeros((batch, features)), np.zeros((batch, steps))
     for b in range(batch):
         n = steps if lengths is None else lengths[b]
-        if n == 0:
-            continue
-        e = np.tanh(h[b, :n] @ np.float64(w) + (0 if bias is None else np.float64(bias[:n])))
-        a = softmax(e)
-        weights[b, :n] = a
-        context[b] = a @ h[b, :n]
+        if n:
+            weights[b, :n] = softmax(scores(b, n))
+            context[b] = weights[b, :n] @ values[b, :n]
     return context, weights
+
+
+def attention_pool(h, w, bias, lengths):
+    h = np.asarray(h, np.float64)
+    bias = np.zeros(h.shape[1]) if bias is None else np.float64(bias)
+    return fused(lambda b, n: np.tanh(h[b, :n] @ np.float64(w) + bias[:n]), h, lengths)
 
 
 def additive(keys, query, v, values, lengths):
-    keys, values = np.asarray(keys, np.float64), np.asarray(values, np.float64)
-    batch, steps, _ = keys.shape
-    context = np.zeros((batch, values.shape[2]))
-    weights = np.zeros((batch, steps))
-    for b in range(batch):
-        n = steps if lengths is None else lengths[b]
-        if n == 0:
-            continue
-        s = np.tanh(keys[b, :n] + np.float64(query[b])) @ np.float64(v)
-        a = softmax(s)
-        weights[b, :n] = a
-        context[b] = a @ values[b, :n]
-    return context, weights
+    keys = np.asarray(keys, np.float64)
+    return fused(lambda b, n: np.tanh(keys[b, :n] + np.float64(query[b])) @ np.float64(v), values, lengths)
 
 
 def attention(q, k, v, scale=None, causal=False, align="top_left", window=None, kv_starts=None, kv_lengths=None,
