@@ -166,12 +166,9 @@ py::object tanh_(py::handle x_obj, py::handle out_obj, bool copy) {
   const auto n = static_cast<size_t>(x->size());
   note_pointers({x.get(), out.get()});
   if (n == 0) return result;
-  // dense in any axis order: the lowest address is the first element of the block
-  std::int64_t offset = 0;
-  for (int d = 0; d < x->ndim; ++d)
-    if (x->shape[d] > 1 && x->strides[d] < 0) offset += x->strides[d] * (x->shape[d] - 1);
-  const float* px = reinterpret_cast<const float*>(x->data) + offset;
-  float* py_ = reinterpret_cast<float*>(out->data) + offset;
+  // dense in any axis order, strides not negative: the data pointer is the block's first element
+  const float* px = reinterpret_cast<const float*>(x->data);
+  float* py_ = reinterpret_cast<float*>(out->data);
   run([&] { return attnkern_tanh_f32(px, py_, n); });
   return result;
 }
