@@ -494,3 +494,29 @@ def test_the_readme_python_example_runs():
     exec(compile(block, "README.md", "exec"), scope)
     assert scope["out"].shape == (1, 32, 1, 128) and scope["out"].dtype == np.float32
     assert scope["lse"].shape == (1, 32, 1)
+
+
+def test_the_stubs_cover_the_module():
+    """Every public name of the package, and of attnkern.bounds, has its declaration in the stubs, and every
+    keyword a function takes at run time is in its stub's signature."""
+    import ast
+    import inspect
+    package = Path(attnkern.__file__).parent
+    for module, stub in ((attnkern, "__init__.pyi"), (attnkern.bounds, "bounds.pyi")):
+        tree = ast.parse((package / stub).read_text())
+        declared = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        declared.update({n.target.id: n for n in tree.body if isinstance(n, ast.AnnAssign)})
+        names = module.__all__ if hasattr(module, "__all__") else [n for n in dir(module) if not n.startswith("_")]
+        for name in names:
+            if name == "bounds":
+                continue
+            assert name in declared, f"{stub} lacks {name}"
+            node = declared[name]
+            if isinstance(node, ast.FunctionDef) and module is attnkern:
+                stub_args = {a.arg for a in node.args.args + node.args.kwonlyargs}
+                doc_signature = getattr(module, name).__doc__.split("\n", 1)[0]
+                if not doc_signature.startswith(name + "("):
+                    continue
+                inside = doc_signature[len(name) + 1:].split(")", 1)[0]
+                runtime_args = {part.split("=")[0].strip() for part in inside.split(",")} - {"*", ""}
+                assert runtime_args == stub_args, f"{name}: {runtime_args ^ stub_args}"
