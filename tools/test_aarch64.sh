@@ -8,7 +8,8 @@
 #     start-up checks; each test case's time in build-aarch64/unit-tests.log;
 #   - tanh and softmax's exp against float64 on every ATTNKERN_AARCH64_STRIDE-th float input
 #     (attnkern-ulp --stride; default 61, as the sanitizer build's check);
-# ATTNKERN_AARCH64_FULL=1 runs the whole unit suite instead (about 45 minutes on 2 cores).
+# ATTNKERN_AARCH64_FULL=1 runs the whole unit suite instead (more than 32 minutes on 2 cores: its cases but
+# one took 32 min, the memory test on the caller's pool was not timed).
 # Installs what is missing through tools/setup.sh aarch64 (the cross toolchain and qemu-user).
 # Emulated, so nothing here says how fast attnkern runs on Arm. Extra arguments go to attnkern-tests
 # (a selection, e.g. "[tanh]").
