@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -44,6 +45,22 @@ inline std::vector<std::string> available_isas() {
 inline bool cpu_has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 inline bool cpu_has_avx512f() { return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f"); }
 #endif
+
+// ATTNKERN_TEST_REDUCED=1 (tools/test_aarch64.sh, the unit tests under qemu-user): the tests whose
+// time goes to the float64 oracle check every kind of case on every path, but fewer of them. (The
+// oracle's sums are long double: x87's 80 bits on x86, IEEE binary128 on aarch64, in software
+// there, and emulated besides.) reduced(full, fewer) is `full` normally, `fewer` then.
+inline bool reduced_run() {
+  static const bool on = [] {
+    const char* e = std::getenv("ATTNKERN_TEST_REDUCED");
+    return e && *e && std::string(e) != "0";
+  }();
+  return on;
+}
+template <class T>
+T reduced(T full, T fewer) {
+  return reduced_run() ? fewer : full;
+}
 
 // Selects `isa` for the lifetime of the object, then restores automatic selection.
 class isa_scope {

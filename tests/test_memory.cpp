@@ -259,8 +259,17 @@ std::vector<kernel_call> kernel_calls() {
   return calls;
 }
 
+// The paths the memory tests run on: every one; reduced (ATTNKERN_TEST_REDUCED), the best only, at
+// 1 and 2 threads, and not on the caller's pool (the scalar path's scratch and the executor's are the
+// same code on every machine, checked by every native run).
+std::vector<std::string> memory_isas() {
+  std::vector<std::string> isas = available_isas();
+  if (reduced_run()) isas.resize(1);
+  return isas;
+}
+
 const std::vector<std::size_t>& thread_caps() {
-  static const std::vector<std::size_t> caps{1, 2, 4};
+  static const std::vector<std::size_t> caps = reduced(std::vector<std::size_t>{1, 2, 4}, std::vector<std::size_t>{1, 2});
   return caps;
 }
 
@@ -347,7 +356,7 @@ TEST_CASE("memory: a first call allocates at most the documented bound, a second
           "[memory]") {
   const bool report = std::getenv("ATTNKERN_TEST_REPORT") != nullptr;
   const auto calls = kernel_calls();
-  for (const auto& isa : available_isas()) {
+  for (const auto& isa : memory_isas()) {
     isa_scope scope(isa);
     for (std::size_t T : thread_caps()) {
       attnkern_set_num_threads(static_cast<int>(T));
@@ -360,9 +369,9 @@ TEST_CASE("memory: a first call allocates at most the documented bound, a second
 TEST_CASE("memory: a failed allocation gives ATTNKERN_ERROR_OUT_OF_MEMORY and writes nothing, for each allocation of a call",
           "[memory]") {
   const auto calls = kernel_calls();
-  for (const auto& isa : available_isas()) {
+  for (const auto& isa : memory_isas()) {
     isa_scope scope(isa);
-    for (std::size_t T : {std::size_t(1), std::size_t(2)}) {
+    for (std::size_t T : reduced(std::vector<std::size_t>{1, 2}, std::vector<std::size_t>{2})) {
       attnkern_set_num_threads(static_cast<int>(T));
       check_failed_allocations(calls, isa, T);
     }
@@ -373,12 +382,13 @@ TEST_CASE("memory: a failed allocation gives ATTNKERN_ERROR_OUT_OF_MEMORY and wr
 TEST_CASE("memory: on the caller's thread pool, the same bounds, nothing allocated by later calls, and OUT_OF_MEMORY with "
           "nothing written",
           "[memory]") {
+  if (reduced_run()) return;
   const auto calls = kernel_calls();
   for (std::size_t T : {std::size_t(2), std::size_t(4)}) {
     attnkern_example::thread_pool pool(static_cast<unsigned>(T));  // (made before any counting window)
     REQUIRE(attnkern_set_thread_pool(&attnkern_example::thread_pool::attnkern_parallel_for, &pool, static_cast<int>(T)) ==
             ATTNKERN_OK);
-    for (const auto& isa : available_isas()) {
+    for (const auto& isa : memory_isas()) {
       isa_scope scope(isa);
       check_first_calls(calls, isa, T, false);
       check_failed_allocations(calls, isa, T);

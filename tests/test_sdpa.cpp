@@ -176,7 +176,8 @@ TEST_CASE("sdpa: large and saturated scores, every path", "[sdpa]") {
 TEST_CASE("sdpa: 10^5 keys, every path", "[sdpa][long]") {
   // values in [1, 2]: the weighted sums do not cancel, so the accumulation's rounding shows
   check_every_path(random_case(1, 3, 100000, 8, 8, false, false, 91, 1.0f, 1.0f), "sdpa 10^5 keys");
-  check_every_path(random_case(2, 40, 100000, 5, 3, true, false, 92, 2.0f, 1.0f), "sdpa 10^5 keys causal");
+  const std::size_t q_len = reduced(40, 4);  // (reduced: the causal rows nearest the end)
+  check_every_path(random_case(2, q_len, 100000, 5, 3, true, false, 92, 2.0f, 1.0f), "sdpa 10^5 keys causal");
 }
 
 TEST_CASE("sdpa: rows that see no key give zeros", "[sdpa]") {

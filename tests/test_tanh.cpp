@@ -41,10 +41,14 @@ void check_against_oracle(const std::vector<float>& x, const std::string& what) 
 
 }  // namespace
 
-TEST_CASE("tanh: x86-64 builds have the sse2 and scalar paths, and avx2 where the CPU has it", "[tanh][isa]") {
+TEST_CASE("tanh: x86-64 builds have the sse2 and scalar paths, and avx2 where the CPU has it; aarch64 builds neon and scalar",
+          "[tanh][isa]") {
   const auto isas = available_isas();
   auto has = [&](const char* name) { return std::find(isas.begin(), isas.end(), name) != isas.end(); };
   CHECK(has("scalar"));
+#if defined(__aarch64__)
+  CHECK(has("neon"));  // (Advanced SIMD is part of every AArch64 CPU Linux runs on)
+#endif
 #if defined(__x86_64__)
   CHECK(has("sse2"));
   if (cpu_has_avx2_fma()) CHECK(has("avx2"));

@@ -16,6 +16,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/build.sh"
 (cd "$root/build" && ctest --output-on-failure "$@")
 
+# The aarch64 stage: the library and its unit tests cross-compiled for aarch64 and run under
+# qemu-user, on the neon and scalar paths, with tanh and exp on every 61st input
+# (tools/test_aarch64.sh, build-aarch64/; it installs the cross toolchain and qemu-user).
+# ATTNKERN_SKIP_AARCH64=1 skips it.
+if [ "${ATTNKERN_SKIP_AARCH64:-0}" = 1 ]; then
+  echo "test: the aarch64 stage is skipped (ATTNKERN_SKIP_AARCH64=1)"
+else
+  "$root/tools/test_aarch64.sh"
+fi
+
 if [ "${ATTNKERN_SKIP_SANITIZERS:-0}" = 1 ]; then
   echo "test: the sanitizer build and the fuzzing are skipped (ATTNKERN_SKIP_SANITIZERS=1)"
   exit 0

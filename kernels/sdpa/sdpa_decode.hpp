@@ -193,7 +193,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
           const VC cap(static_cast<C>(a.softcap));
           for (std::size_t jj = f[r]; jj < e[r]; jj += WC) {
             const VC x = simd::load_floats<VC>(sr + jj);
-            simd::store_floats(sr + jj, cap * simd::tanh(x / cap));
+            simd::store_floats(sr + jj, cap * simd::tanh(simd::div(x, cap)));
           }
         }
         if (const float* b = a.bias[r]) {

@@ -226,7 +226,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
         for (std::size_t jj = j0; jj < nk; ++jj)
           for (std::size_t r = 0; r < R; r += WC) {
             const VC x = simd::load_floats<VC>(s + jj * R + r);
-            simd::store_floats(s + jj * R + r, cap * simd::tanh(x / cap));
+            simd::store_floats(s + jj * R + r, cap * simd::tanh(simd::div(x, cap)));
           }
       }
       if (bias_gather) {  // all rows at once: each lane gathers its row's bias

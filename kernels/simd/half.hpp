@@ -1,6 +1,6 @@
 // Loads of float, f16 and bf16 elements into a batch of floats (exact widenings): AVX-512's and
-// F16C's vcvtph2ps for f16, a zero extension and a shift by 16 for bf16; elsewhere (SSE2 without
-// F16C, other architectures) the scalar conversions of kernels/dtype.hpp, lane by lane.
+// F16C's vcvtph2ps and AArch64's fcvtl for f16, a zero extension and a shift by 16 for bf16;
+// elsewhere (SSE2 without F16C) the scalar conversions of kernels/dtype.hpp, lane by lane.
 #pragma once
 
 #include "../dtype.hpp"
@@ -26,6 +26,12 @@ ATTNKERN_INLINE V load_elems(const kernels::f16_t* p) noexcept {
 #if defined(__AVX2__) && defined(__F16C__)
   if constexpr (std::is_same<A, xsimd::fma3<xsimd::avx2>>::value) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  } else
+#endif
+#if defined(__aarch64__)
+  if constexpr (std::is_same<A, xsimd::neon64>::value) {
+    // fcvtl: every f16 exactly, subnormals, infinities and NaNs (quieted, payload kept) included
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const std::uint16_t*>(p))));
   } else
 #endif
   {
@@ -54,6 +60,12 @@ ATTNKERN_INLINE V load_elems(const kernels::bf16_t* p) noexcept {
   if constexpr (std::is_same<A, xsimd::sse2>::value) {
     const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
     return _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h));
+  } else
+#endif
+#if defined(__aarch64__)
+  if constexpr (std::is_same<A, xsimd::neon64>::value) {
+    // ushll #16: each 16 bits widened to 32 and moved to the top
+    return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const std::uint16_t*>(p)), 16));
   } else
 #endif
   {

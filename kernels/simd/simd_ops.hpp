@@ -16,6 +16,9 @@
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 // The building blocks are small and called in hot loops: always inlined, or GCC calls the larger
 // ones out of line and spills every vector to the stack. Not forced with clang (the test command's
@@ -61,6 +64,21 @@ ATTNKERN_INLINE xsimd::batch<T, A> fmadd(const xsimd::batch<T, A>& x, const xsim
 #endif
   {
     return xsimd::fma(x, y, z);
+  }
+}
+
+// x / y, correctly rounded. xsimd 8.1's float division on neon64 is armv7 NEON's: a reciprocal
+// estimate, two Newton steps and a product, off by more than an ULP now and then (it took tanh to
+// 1.009 ULP) and wrong for zero, infinite and subnormal divisors; AArch64 has the IEEE fdiv.
+template <class T, class A>
+ATTNKERN_INLINE xsimd::batch<T, A> div(const xsimd::batch<T, A>& x, const xsimd::batch<T, A>& y) noexcept {
+#if defined(__aarch64__)
+  if constexpr (std::is_same<A, xsimd::neon64>::value && std::is_same<T, float>::value) {
+    return vdivq_f32(x, y);
+  } else
+#endif
+  {
+    return x / y;
   }
 }
 

@@ -39,7 +39,7 @@ ATTNKERN_INLINE V tanh_nonnegative(V a) noexcept {
   const V q = fmadd(horner(r, c::exp_poly), r, V(T(1)));
   const V m = exp2_biased<-1>(biased);  // 2^-k
   const V scaled_denominator = fmadd(q, r, V(T(1)) + m);
-  const V y_large = V(T(1)) - (m + m) / scaled_denominator;
+  const V y_large = V(T(1)) - simd::div(m + m, scaled_denominator);
 
   return xsimd::select(a < V(T(c::cut)), y_small, y_large);
 }

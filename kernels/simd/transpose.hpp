@@ -2,7 +2,8 @@
 // row r lane c becoming row c lane r. The decode kernel (kernels/sdpa/sdpa_decode.hpp) turns a block
 // of K's rows into columns with it, so that the keys lie across the lanes. Shuffles only (no gathers:
 // they are microcoded, and slower still under the Downfall mitigation): AVX-512 16 x 16 in 64
-// shuffles, AVX2 8 x 8 in 24, SSE2 4 x 4 in 8; other architectures go through memory.
+// shuffles, AVX2 8 x 8 in 24, SSE2 4 x 4 in 8, NEON 4 x 4 in 8 (trn1/trn2, then the 64-bit halves paired);
+// other architectures go through memory.
 #pragma once
 
 #include "half.hpp"
@@ -71,6 +72,18 @@ ATTNKERN_INLINE void transpose(V (&r)[V::size]) noexcept {
     __m128 a = r[0], b = r[1], c = r[2], d = r[3];
     _MM_TRANSPOSE4_PS(a, b, c, d);
     r[0] = a, r[1] = b, r[2] = c, r[3] = d;
+    return;
+  } else
+#endif
+#if defined(__aarch64__)
+  if constexpr (std::is_same<A, xsimd::neon64>::value) {
+    // rows 0 1 interleaved by even and odd columns, rows 2 3 likewise: t01.val[0] = r0c0 r1c0 r0c2 r1c2,
+    // t01.val[1] = r0c1 r1c1 r0c3 r1c3; then column c = the low (c < 2) or high halves of both pairs
+    const float32x4x2_t t01 = vtrnq_f32(r[0], r[1]), t23 = vtrnq_f32(r[2], r[3]);
+    r[0] = vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0]));
+    r[1] = vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1]));
+    r[2] = vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0]));
+    r[3] = vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1]));
     return;
   } else
 #endif
