@@ -153,10 +153,11 @@ def main():
     if torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
     info = {"cpu": model_name(), "cores": os.cpu_count(), "attnkern_threads": attnkern.num_threads(), "isa": attnkern.isa(),
+            "threading": attnkern.threading_mode(),
             "numpy": np.__version__, "torch": torch.__version__ if torch is not None else None,
             "torch_threads": torch.get_num_threads() if torch is not None else None, "rounds": a.rounds}
     print(f"python bench: {info['cpu']}, {info['cores']} cores; attnkern {attnkern.__version__} ({info['isa']}, "
-          f"{info['attnkern_threads']} threads), NumPy {info['numpy']}, "
+          f"{info['attnkern_threads']} threads, {info['threading']}), NumPy {info['numpy']}, "
           + (f"PyTorch {info['torch']} ({info['torch_threads']} threads)" if torch is not None
              else "PyTorch: not installed (python3-torch), its column is skipped"))
     result = {"info": info, "overhead": overhead(a.rounds), "speedup": speedups(a.rounds, a.quick)}

@@ -352,7 +352,8 @@ def python_section(out):
     torch = f"PyTorch {info['torch']} ({info['torch_threads']} threads)" if info.get("torch") else \
         "PyTorch not installed (python3-torch): its column is empty"
     md = ["## Python", "",
-          f"`bench/python_bench.py`: the module `attnkern` ({info['attnkern_threads']} threads, {info['isa']}), NumPy "
+          f"`bench/python_bench.py`: the module `attnkern` ({info['attnkern_threads']} threads, {info['isa']}, "
+          f"threading '{info.get('threading', 'openmp')}'), NumPy "
           f"{info['numpy']}, {torch}; medians of {info['rounds']} interleaved rounds.", "",
           "The Python call over the C call it makes, the C call looped in C++ on the same arrays (goal: at most 2 µs "
           "at softmax 32×60). 'out=': into a given array; 'new': allocating the result.", "",

@@ -26,11 +26,13 @@ from ._attnkern import (  # noqa: F401
     num_threads,
     set_isa,
     set_num_threads,
+    set_threading,
     softmax,
     tanh,
+    threading_mode,
 )
 
 __all__ = [
     "__version__", "tanh", "softmax", "log_softmax", "attention_pool", "additive_attention", "attention",
-    "attention_merge", "set_num_threads", "num_threads", "set_isa", "isa", "available_isas", "bounds",
+    "attention_merge", "set_num_threads", "num_threads", "set_threading", "threading_mode", "set_isa", "isa", "available_isas", "bounds",
 ]

@@ -520,3 +520,44 @@ def test_the_stubs_cover_the_module():
                 inside = doc_signature[len(name) + 1:].split(")", 1)[0]
                 runtime_args = {part.split("=")[0].strip() for part in inside.split(",")} - {"*", ""}
                 assert runtime_args == stub_args, f"{name}: {runtime_args ^ stub_args}"
+
+
+def test_threading_modes_give_the_same_bits():
+    """The module's own pool (the default) and OpenMP: the same bits, as for any thread count."""
+    assert attnkern.threading_mode() == "pool"
+    q, k, v = attention_case(40, Sq=70, Skv=300)
+    x = rng(41).standard_normal((300, 700)).astype(np.float32)
+    h = rng(42).standard_normal((16, 300, 64)).astype(np.float32)
+    w = rng(43).standard_normal(64).astype(np.float32)
+    results = {}
+    try:
+        for mode in ("pool", "openmp"):
+            attnkern.set_threading(mode)
+            assert attnkern.threading_mode() == mode
+            results[mode] = (attnkern.attention(q, k, v, causal=True), attnkern.softmax(x), attnkern.attention_pool(h, w))
+    finally:
+        attnkern.set_threading("pool")
+    assert all(np.array_equal(a, b) for a, b in zip(results["pool"], results["openmp"]))
+    with pytest.raises(ValueError, match="set_threading"):
+        attnkern.set_threading("tbb")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
+def test_a_forked_child_computes_the_same_bits():
+    import os
+    q, k, v = attention_case(44, Sq=40, Skv=200)
+    expected = attnkern.attention(q, k, v, causal=True)  # the pool's workers are running in the parent
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one kernel call, its bits to the parent
+        try:
+            os.write(write, attnkern.attention(q, k, v, causal=True).tobytes())
+        finally:
+            os._exit(0)
+    os.close(write)
+    data = b""
+    while chunk := os.read(read, 1 << 16):
+        data += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert data == expected.tobytes()
