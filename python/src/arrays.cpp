@@ -201,11 +201,13 @@ void array::require_c_contiguous() const {
                               "are not (pass copy=True, or np.ascontiguousarray)"};
 }
 
-std::string array::shape_string() const {
+std::string shape_text(const std::int64_t* dims, int ndim) {
   std::string s = "(";
-  for (int d = 0; d < ndim; ++d) s += std::to_string(shape[d]) + (ndim == 1 ? "," : d + 1 < ndim ? ", " : "");
+  for (int d = 0; d < ndim; ++d) s += std::to_string(dims[d]) + (ndim == 1 ? "," : d + 1 < ndim ? ", " : "");
   return s + ")";
 }
+
+std::string array::shape_string() const { return shape_text(shape.data(), ndim); }
 
 py::object new_array(const array* like, const std::int64_t* shape, int ndim, kind type, const array* strides_like) {
   std::vector<py::ssize_t> dims(shape, shape + ndim);

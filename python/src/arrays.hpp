@@ -66,6 +66,9 @@ class array {
   py::object capsule_;
 };
 
+// "(2, 3)", "(3,)", "()": a shape as Python prints it.
+std::string shape_text(const std::int64_t* dims, int ndim);
+
 // A new NumPy array (or, when `like` came through DLPack and has new_empty_strided, a PyTorch tensor)
 // of the given shape and element type, C-contiguous; when `strides_like` is given, with its element
 // strides instead (it must be dense).

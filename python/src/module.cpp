@@ -75,22 +75,26 @@ py::module_& numpy() {
   throw py::value_error(u.message);
 }
 
+// An argument as it is, checked: `unusable` when its dtype or layout fails the check.
+template <class Check>
+holder checked(py::handle obj, const char* name, bool writable, Check& check) {
+  holder a(new array(obj, name, writable));
+  check(*a);
+  return a;
+}
+
 // Takes an argument as it is, and checks it; with copy=True an argument whose dtype or layout fails
 // the check is converted once (np.ascontiguousarray, to float32 if its dtype was the problem).
 template <class Check>
 holder take(py::handle obj, const char* name, bool copy, Check&& check) {
   try {
-    holder a(new array(obj, name, false));
-    check(*a);
-    return a;
+    return checked(obj, name, false, check);
   } catch (const unusable& u) {
     if (!copy) raise_unusable(u);
     py::object c = u.dtype ? numpy().attr("ascontiguousarray")(obj, py::arg("dtype") = "float32")
                            : numpy().attr("ascontiguousarray")(obj);
     try {
-      holder a(new array(c, name, false));
-      check(*a);
-      return a;
+      return checked(c, name, false, check);
     } catch (const unusable& again) {
       raise_unusable(again);
     }
@@ -101,12 +105,25 @@ holder take(py::handle obj, const char* name, bool copy, Check&& check) {
 template <class Check>
 holder take_out(py::handle obj, const char* name, Check&& check) {
   try {
-    holder a(new array(obj, name, true));
-    check(*a);
-    return a;
+    return checked(obj, name, true, check);
   } catch (const unusable& u) {
     raise_unusable(u);
   }
+}
+
+// The caller's out= when given, else make() (a new array).
+template <class Make>
+py::object given_or(py::handle given, Make&& make) {
+  return given.is_none() ? py::object(make()) : py::reinterpret_borrow<py::object>(given);
+}
+
+// Throws a ValueError naming the argument unless its shape is `dims` (`text`: how to read them).
+void expect_dims(const array& a, const std::vector<std::int64_t>& dims, const char* text = nullptr) {
+  bool ok = a.ndim == static_cast<int>(dims.size());
+  for (int d = 0; ok && d < a.ndim; ++d) ok = a.shape[d] == dims[static_cast<std::size_t>(d)];
+  if (!ok)
+    throw py::value_error(std::string(a.name) + ": expected shape " + shape_text(dims.data(), static_cast<int>(dims.size())) +
+                          (text ? std::string(" ") + text : std::string()) + ", got " + a.shape_string());
 }
 
 const auto f32_only = [](const array& a) { a.require_f32(); };
@@ -142,8 +159,7 @@ holder float_vector(py::handle obj, const char* name, std::int64_t n, bool copy)
   if (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj)) o = numpy().attr("asarray")(obj, "float32");
   return take(o, name, copy, [&](const array& a) {
     a.require_f32();
-    if (a.ndim != 1 || a.shape[0] != n)
-      throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(n) + ",), got " + a.shape_string());
+    expect_dims(a, {n});
     if (n > 1 && a.strides[0] != 1) throw unusable{false, std::string(name) + ": not contiguous"};
   });
 }
@@ -164,8 +180,7 @@ py::object tanh_(py::handle x_obj, py::handle out_obj, bool copy) {
     a.require_f32();
     if (!a.dense()) throw unusable{false, "x: attnkern takes its elements in one block without gaps; a strided view is not (pass copy=True)"};
   });
-  py::object result = out_obj.is_none() ? new_array(x.get(), x->shape.data(), x->ndim, kind::f32, x.get())
-                                        : py::reinterpret_borrow<py::object>(out_obj);
+  py::object result = given_or(out_obj, [&] { return new_array(x.get(), x->shape.data(), x->ndim, kind::f32, x.get()); });
   holder out = take_out(result, "out", [&](const array& a) { same_layout_out(a, *x); });
   const auto n = static_cast<size_t>(x->size());
   note_pointers({x.get(), out.get()});
@@ -202,8 +217,7 @@ py::object rowwise(rowwise_fn fn, py::handle x_obj, int axis, py::handle out_obj
     numpy().attr("copyto")(out_obj, back);
     return py::reinterpret_borrow<py::object>(out_obj);
   }
-  py::object result = out_obj.is_none() ? new_array(x.get(), x->shape.data(), x->ndim, kind::f32, x.get())
-                                        : py::reinterpret_borrow<py::object>(out_obj);
+  py::object result = given_or(out_obj, [&] { return new_array(x.get(), x->shape.data(), x->ndim, kind::f32, x.get()); });
   holder out = take_out(result, "out", [&](const array& o) { same_layout_out(o, *x); });
   const auto cols = static_cast<size_t>(x->shape[a]);
   const auto rows = cols == 0 ? 0 : static_cast<size_t>(x->size()) / cols;
@@ -233,16 +247,9 @@ const auto f32_c = [](const array& a) {
   a.require_c_contiguous();
 };
 
-void expect_shape(const array& a, std::initializer_list<std::int64_t> dims) {
-  bool ok = a.ndim == static_cast<int>(dims.size());
-  int d = 0;
-  for (std::int64_t n : dims) ok = ok && a.shape[d++] == n;
-  if (!ok) {
-    std::string want = "(";
-    int i = 0;
-    for (std::int64_t n : dims) want += std::to_string(n) + (dims.size() == 1 ? "," : ++i < static_cast<int>(dims.size()) ? ", " : "");
-    throw py::value_error(std::string(a.name) + ": expected shape " + want + "), got " + a.shape_string());
-  }
+// An argument with one row per batch item: (batch, n), or (n,) for one sequence.
+std::vector<std::int64_t> per_item(const fused_shape& s, std::int64_t n) {
+  return s.batched ? std::vector<std::int64_t>{s.batch, n} : std::vector<std::int64_t>{n};
 }
 
 // context (and weights) outputs of the fused kernels: [batch,] features and [batch,] steps
@@ -255,11 +262,10 @@ fused_outputs fused_out(const fused_shape& s, const array& like, py::handle out_
   fused_outputs o;
   std::int64_t cdims[2] = {s.batch, s.features}, wdims[2] = {s.batch, s.steps};
   const int nd = s.batched ? 2 : 1;
-  o.context = out_obj.is_none() ? new_array(&like, cdims + (2 - nd), nd, kind::f32)
-                                : py::reinterpret_borrow<py::object>(out_obj);
+  o.context = given_or(out_obj, [&] { return new_array(&like, cdims + (2 - nd), nd, kind::f32); });
   o.context_arr = take_out(o.context, "out", [&](const array& a) {
     a.require_f32();
-    if (s.batched) expect_shape(a, {s.batch, s.features}); else expect_shape(a, {s.features});
+    expect_dims(a, per_item(s, s.features));
     a.require_c_contiguous();
   });
   if (want_weights) {
@@ -289,11 +295,11 @@ py::object attention_pool(py::handle h_obj, py::handle w_obj, py::handle bias_ob
   holder h = take(h_obj, "h", copy, f32_c);
   const fused_shape s = sequence_shape(*h);
   holder w = take(w_obj, "w", copy, f32_c);
-  expect_shape(*w, {s.features});
+  expect_dims(*w, {s.features});
   holder bias;
   if (!bias_obj.is_none()) {
     bias = take(bias_obj, "bias", copy, f32_c);
-    expect_shape(*bias, {s.steps});
+    expect_dims(*bias, {s.steps});
   }
   const std::vector<int32_t> lens = lengths_of(lengths, s);
   fused_outputs o = fused_out(s, *h, out_obj, return_weights);
@@ -320,9 +326,9 @@ py::object additive_attention(py::handle keys_obj, py::handle query_obj, py::han
     throw py::value_error("values: expected its " + std::string(ks.batched ? "batch and " : "") +
                           "steps to match keys " + keys->shape_string() + ", got shape " + values->shape_string());
   holder query = take(query_obj, "query", copy, f32_c);
-  if (ks.batched) expect_shape(*query, {ks.batch, ks.features}); else expect_shape(*query, {ks.features});
+  expect_dims(*query, per_item(ks, ks.features));
   holder v = take(v_obj, "v", copy, f32_c);
-  expect_shape(*v, {ks.features});
+  expect_dims(*v, {ks.features});
   const std::vector<int32_t> lens = lengths_of(lengths, s);
   fused_outputs o = fused_out(s, *values, out_obj, return_weights);
   note_pointers({keys.get(), query.get(), v.get(), values.get(), o.context_arr.get()});
@@ -358,18 +364,13 @@ struct bhsd {
   std::int64_t stride[4] = {0, 0, 0, 1};
 };
 
-// Which axis of an `ndim`-dimensional argument holds batch, heads, seq, dim (-1: none).
+// Which axis of an `ndim`-dimensional argument (2 to 4) holds batch, heads, seq, dim (-1: none).
 void axes_of(layout l, int ndim, int axes[4]) {
-  if (ndim == 4) {
-    const int bhsd_axes[4] = {0, 1, 2, 3}, bshd_axes[4] = {0, 2, 1, 3};
-    for (int i = 0; i < 4; ++i) axes[i] = l == layout::bhsd ? bhsd_axes[i] : bshd_axes[i];
-  } else if (ndim == 3) {
-    const int bhsd_axes[4] = {-1, 0, 1, 2}, bshd_axes[4] = {-1, 1, 0, 2};
-    for (int i = 0; i < 4; ++i) axes[i] = l == layout::bhsd ? bhsd_axes[i] : bshd_axes[i];
-  } else {
-    const int axes2[4] = {-1, -1, 0, 1};
-    for (int i = 0; i < 4; ++i) axes[i] = axes2[i];
-  }
+  static const int table[3][2][4] = {{{-1, -1, 0, 1}, {-1, -1, 0, 1}},  // (seq, dim)
+                                     {{-1, 0, 1, 2}, {-1, 1, 0, 2}},    // (heads, seq, dim), (seq, heads, dim)
+                                     {{0, 1, 2, 3}, {0, 2, 1, 3}}};     // BHSD, BSHD
+  const int* t = table[ndim - 2][l == layout::bshd ? 1 : 0];
+  std::copy(t, t + 4, axes);
 }
 
 bhsd view_of(const array& a, layout l) {
@@ -422,16 +423,6 @@ bhsd lse_view(const array& a, int q_ndim) {
     t.stride[first + d] = a.shape[d] > 1 ? a.strides[d] : 0;
   }
   return t;
-}
-
-void expect_dims(const array& a, const std::vector<std::int64_t>& dims, const char* text) {
-  bool ok = a.ndim == static_cast<int>(dims.size());
-  for (int d = 0; ok && d < a.ndim; ++d) ok = a.shape[d] == dims[static_cast<std::size_t>(d)];
-  if (!ok) {
-    std::string want = "(";
-    for (std::size_t d = 0; d < dims.size(); ++d) want += std::to_string(dims[d]) + (d + 1 < dims.size() ? ", " : "");
-    throw py::value_error(std::string(a.name) + ": expected shape " + want + ") " + text + ", got " + a.shape_string());
-  }
 }
 
 // mask and bias: broadcast (NumPy's rules, from the right) to the scores [batch, heads, q_len, kv_len]
@@ -518,8 +509,7 @@ py::object attention_(py::handle q_obj, py::handle k_obj, py::handle v_obj, cons
   // out: given, or new in q's layout and dtype (out_dtype to choose another)
   const std::int64_t out_n[4] = {batch, q_heads, q_len, value_dim};
   const std::vector<std::int64_t> out_dims = shape_in(l, q->ndim, out_n);
-  py::object out_result;
-  if (out_obj.is_none()) {
+  py::object out_result = given_or(out_obj, [&] {
     kind type = q->type;
     if (!out_dtype.is_none()) {
       std::string name = py::str(out_dtype);  // "float16", np.float16, torch.float16
@@ -528,10 +518,8 @@ py::object attention_(py::handle q_obj, py::handle k_obj, py::handle v_obj, cons
       type = name == "float16" ? kind::f16 : name == "bfloat16" ? kind::bf16 : name == "float32" ? kind::f32 : kind::other;
       if (type == kind::other) throw py::type_error("out_dtype: expected float32, float16 or bfloat16, got " + name);
     }
-    out_result = new_array(q.get(), out_dims.data(), q->ndim, type);
-  } else {
-    out_result = py::reinterpret_borrow<py::object>(out_obj);
-  }
+    return new_array(q.get(), out_dims.data(), q->ndim, type);
+  });
   holder out = take_out(out_result, "out", [&](const array& a) {
     a.require_type(half_types, 3);
     expect_dims(a, out_dims, layout_text(l, q->ndim));
@@ -585,20 +573,22 @@ py::object attention_(py::handle q_obj, py::handle k_obj, py::handle v_obj, cons
   const std::int64_t scores[4] = {batch, q_heads, q_len, kv_len};
   holder mask, bias, head_scales, slopes, sinks;
   if (!mask_obj.is_none()) {
+    bhsd seen;  // the view the check made, of the array taken (converted or not)
     mask = take(mask_obj, "mask", copy, [&](const array& a) {
       a.require_type(mask_types, 3);
-      broadcast_scores(a, q->ndim, scores);
+      seen = broadcast_scores(a, q->ndim, scores);
     });
     args.mask = reinterpret_cast<const uint8_t*>(mask->data);
-    args.mask_strides = strides_of(broadcast_scores(*mask, q->ndim, scores));
+    args.mask_strides = strides_of(seen);
   }
   if (!bias_obj.is_none()) {
+    bhsd seen;
     bias = take(bias_obj, "bias", copy, [&](const array& a) {
       a.require_type(half_types, 3);
-      broadcast_scores(a, q->ndim, scores);
+      seen = broadcast_scores(a, q->ndim, scores);
     });
     args.bias = bias->data;
-    args.bias_strides = strides_of(broadcast_scores(*bias, q->ndim, scores));
+    args.bias_strides = strides_of(seen);
     args.bias_dtype = dtype_code(bias->type);
   }
   if (!head_scales_obj.is_none()) {
@@ -643,14 +633,13 @@ py::object attention_merge(py::handle out_a_obj, py::handle lse_a_obj, py::handl
   };
   holder lse_a = take(lse_a_obj, "lse_a", copy, lse_check);
   holder lse_b = take(lse_b_obj, "lse_b", copy, lse_check);
-  py::object out_result = out_obj.is_none() ? new_array(out_a.get(), out_dims.data(), out_a->ndim, kind::f32)
-                                            : py::reinterpret_borrow<py::object>(out_obj);
+  py::object out_result = given_or(out_obj, [&] { return new_array(out_a.get(), out_dims.data(), out_a->ndim, kind::f32); });
   holder out = take_out(out_result, "out", [&](const array& a) {
     tensor(a);
     expect_dims(a, out_dims, text);
   });
-  py::object lse_result = lse_obj.is_none() ? new_array(out_a.get(), lse_dims.data(), static_cast<int>(lse_dims.size()), kind::f32)
-                                            : py::reinterpret_borrow<py::object>(lse_obj);
+  py::object lse_result =
+      given_or(lse_obj, [&] { return new_array(out_a.get(), lse_dims.data(), static_cast<int>(lse_dims.size()), kind::f32); });
   holder lse = take_out(lse_result, "lse", lse_check);
   attnkern_merge_args args{};
   args.struct_size = sizeof args;
