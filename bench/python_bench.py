@@ -12,7 +12,6 @@ import os
 import pathlib
 import platform
 import sys
-import time
 
 import numpy as np
 
@@ -23,24 +22,13 @@ sys.path.insert(0, str(ROOT / "examples" / "python"))
 from additive_mlp import notebook_mlp  # noqa: E402
 from attention_pool_batch import notebook_pool  # noqa: E402
 from bahdanau_step import notebook_bahdanau  # noqa: E402
+from notebook_common import per_call  # noqa: E402
 from sdpa_words import rowwise_softmax  # noqa: E402
 
 try:
     import torch
 except ImportError:
     torch = None
-
-
-def per_call(fn, target=0.004):
-    """Seconds per call of fn, over a batch of calls lasting about `target` seconds."""
-    start = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - start, 1e-7)
-    n = max(1, int(target / once))
-    start = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - start) / n
 
 
 def medians(candidates, rounds):
@@ -50,7 +38,7 @@ def medians(candidates, rounds):
     samples = {name: [] for name in candidates}
     for _ in range(rounds):
         for name, fn in candidates.items():
-            samples[name].append(per_call(fn))
+            samples[name].append(per_call(fn, 0.004))
     return {name: float(np.median(s)) for name, s in samples.items()}
 
 
@@ -77,8 +65,8 @@ def overhead(rounds):
         samples = {"c": [], "python_out": [], "python_new": []}
         for _ in range(rounds):  # interleaved: C, Python into out=, Python allocating
             samples["c"].append(c_call(function, x, y, calls))
-            samples["python_out"].append(per_call(lambda: py_fn(x, out=y)))
-            samples["python_new"].append(per_call(lambda: py_fn(x)))
+            samples["python_out"].append(per_call(lambda: py_fn(x, out=y), 0.004))
+            samples["python_new"].append(per_call(lambda: py_fn(x), 0.004))
         m = {name: float(np.median(s)) for name, s in samples.items()}
         c = m["c"]
         rows.append({"function": function, "shape": list(shape), "c_us": c * 1e6,

@@ -79,20 +79,26 @@ def indent(a, show):
     return "\n".join("    " + line for line in str(a).splitlines())
 
 
-def seconds_per_call(fn, budget=0.2):
-    """The median time of one call of fn, over repeated calls for about `budget` seconds."""
-    fn()
+def per_call(fn, target=0.01):
+    """Seconds per call of fn, over a batch of calls lasting about `target` seconds (bench/python_bench.py's
+    timer too)."""
     start = time.perf_counter()
     fn()
     once = max(time.perf_counter() - start, 1e-7)
-    inner = max(1, int(0.01 / once))
+    n = max(1, int(target / once))
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
+
+
+def seconds_per_call(fn, budget=0.2):
+    """The median time of one call of fn, over batches of calls for about `budget` seconds (5 at least)."""
+    fn()
     samples = []
     end = time.perf_counter() + budget
     while time.perf_counter() < end or len(samples) < 5:
-        t = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t) / inner)
+        samples.append(per_call(fn))
     return float(np.median(samples))
 
 
