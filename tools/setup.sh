@@ -44,24 +44,27 @@ if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   exit 0
 fi
 
+# Installs those of the packages that are missing (the first argument heads the message); any failure
+# stops the set-up.
+install_required() {
+  local what=$1 need
+  shift
+  mapfile -t need < <(missing "$@")
+  [ "${#need[@]}" -gt 0 ] || return 0
+  echo "setup: installing $what${need[*]}"
+  apt_install "${need[@]}" || { echo "setup: apt-get failed; see /tmp/attnkern-setup.log" >&2; tail -20 /tmp/attnkern-setup.log >&2; exit 1; }
+}
+
 # `tools/setup.sh aarch64` (tools/test_aarch64.sh, the test command's aarch64 stage): Debian's cross
 # toolchain and qemu-user (qemu-aarch64, run explicitly with -L the sysroot: no binfmt needed), and
 # what the cross build takes from the build machine (xsimd and Catch2 are header-only); nothing else.
 aarch64=(g++-aarch64-linux-gnu libgomp1-arm64-cross qemu-user cmake make libxsimd-dev catch2)
 if [ "${1:-}" = aarch64 ]; then
-  mapfile -t need < <(missing "${aarch64[@]}")
-  if [ "${#need[@]}" -gt 0 ]; then
-    echo "setup: installing the aarch64 cross toolchain and emulator: ${need[*]}"
-    apt_install "${need[@]}" || { echo "setup: apt-get failed; see /tmp/attnkern-setup.log" >&2; tail -20 /tmp/attnkern-setup.log >&2; exit 1; }
-  fi
+  install_required "the aarch64 cross toolchain and emulator: " "${aarch64[@]}"
   exit 0
 fi
 
-mapfile -t need < <(missing "${required[@]}")
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "setup: installing ${need[*]}"
-  apt_install "${need[@]}" || { echo "setup: apt-get failed; see /tmp/attnkern-setup.log" >&2; tail -20 /tmp/attnkern-setup.log >&2; exit 1; }
-fi
+install_required "" "${required[@]}"
 
 want=()
 for unit in "${optional[@]}"; do
