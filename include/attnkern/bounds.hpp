@@ -80,6 +80,17 @@ constexpr double f16_out_floor = 0x1p-25;
 // e_b are the errors of the parts' lse; its lse within the larger of e_a and e_b plus
 // merge_max_error max(1, |lse|).
 constexpr double merge_max_error = 0x1p-23;
+// The two allowances of a merged row, from its parts: out_err_a and out_err_b the parts' own output
+// errors (their bounds), lse_err_a and lse_err_b their lse errors, max_abs_out the larger |out| of
+// the parts, and lse the merged row's log-sum-exp.
+inline double merge_out_max_error(double out_err_a, double out_err_b, double lse_err_a, double lse_err_b,
+                                  double max_abs_out) {
+  return (out_err_a > out_err_b ? out_err_a : out_err_b) + ((lse_err_a + lse_err_b) / 2.0 + merge_max_error) * max_abs_out;
+}
+inline double merge_lse_max_error(double lse_err_a, double lse_err_b, double lse) {
+  const double a = std::fabs(lse);
+  return (lse_err_a > lse_err_b ? lse_err_a : lse_err_b) + merge_max_error * (a > 1.0 ? a : 1.0);
+}
 // The notebooks' examples (tests/data/): attnkern's float outputs against their float64
 // expectations, absolute, for the word example's sdpa rows and the softmax seed checks.
 constexpr double golden_tolerance = 1e-6;

@@ -889,4 +889,7 @@ PYBIND11_MODULE(_attnkern, m) {
   bm.def("attention_max_error", &b::attention_max_error, arg("head_dim"), arg("sigma"), arg("keys"));
   bm.def("lse_max_error", &b::lse_max_error, arg("head_dim"), arg("sigma"), arg("keys"));
   bm.def("half_out_error", &b::half_out_error, arg("bf16"));
+  bm.def("merge_out_max_error", &b::merge_out_max_error, arg("out_err_a"), arg("out_err_b"), arg("lse_err_a"),
+         arg("lse_err_b"), arg("max_abs_out"));
+  bm.def("merge_lse_max_error", &b::merge_lse_max_error, arg("lse_err_a"), arg("lse_err_b"), arg("lse"));
 }
