@@ -56,12 +56,11 @@ TEST_CASE("thread pool: every kernel on the caller's pool gets the bits of one t
     isa_scope scope(isa);
     INFO("path " << isa);
     attnkern_set_num_threads(1);
-    std::vector<std::vector<float>> one;
-    for (const call& c : all) one.push_back(c.run());
+    const std::vector<std::vector<float>> one = each_once(all);
     attnkern_set_num_threads(0);
     for (std::size_t i = 0; i < all.size(); ++i) {
       INFO(all[i].name);
-      CHECK(same_bits(one[i], expected.at(isa)[i]));
+      CHECK(same_result(one[i], expected.at(isa)[i]));
     }
     for (unsigned threads : {2u, 3u, 4u}) {
       attnkern_example::thread_pool pool(threads);
@@ -70,7 +69,7 @@ TEST_CASE("thread pool: every kernel on the caller's pool gets the bits of one t
       CHECK(attnkern_num_threads() == static_cast<int>(threads));
       for (std::size_t i = 0; i < all.size(); ++i) {
         INFO(all[i].name << ", a pool of " << threads);
-        CHECK(same_bits(all[i].run(), one[i]));
+        CHECK(same_result(all[i].run(), one[i]));
       }
       CHECK(counter.loops > 0);  // the parallel work went to the pool ...
       CHECK(counter.most_tasks <= threads);  // ... in at most `threads` tasks a loop
@@ -79,7 +78,7 @@ TEST_CASE("thread pool: every kernel on the caller's pool gets the bits of one t
       pool_scope use(&inline_parallel_for, nullptr, 4);
       for (std::size_t i = 0; i < all.size(); ++i) {
         INFO(all[i].name << ", tasks run in order on the calling thread");
-        CHECK(same_bits(all[i].run(), one[i]));
+        CHECK(same_result(all[i].run(), one[i]));
       }
     }
   }
@@ -119,7 +118,7 @@ TEST_CASE("thread pool: set_num_threads caps the tasks; bad arguments change not
   attnkern_set_num_threads(2);
   CHECK(attnkern_num_threads() == 2);
   const auto all = calls();
-  for (const call& c : all) c.run();
+  each_once(all);
   CHECK(counter.loops > 0);
   CHECK(counter.most_tasks <= 2);
   attnkern_set_num_threads(0);
