@@ -87,6 +87,10 @@ inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) 
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
+// The larger of the worst error so far and `ratio` (an error over its bound), where a NaN ratio wins
+// and stays: std::max(worst, NaN) keeps `worst`, so a NaN result would pass `worst <= 1`.
+inline double worse(double worst, double ratio) { return std::isnan(ratio) || ratio > worst ? ratio : worst; }
+
 // Distance in representable floats between two finite floats of the same sign or zero.
 inline int64_t float_steps(float a, float b) {
   auto ordered = [](float f) {

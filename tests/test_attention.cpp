@@ -101,7 +101,7 @@ double check_outputs(const attention_case& c, const outputs& got, const std::vec
     for (std::size_t f = 0; f < c.features; ++f) {
       const double ref = context[b * c.features + f], err = std::fabs(got.context[b * c.features + f] - ref);
       const double allowed = bound * max_x + attention_abs_floor;
-      worst = std::max(worst, err / allowed);
+      worst = worse(worst, err / allowed);
       if (!(err <= allowed)) {
         INFO("context b=" << b << " f=" << f << " got " << got.context[b * c.features + f] << " want " << ref);
         CHECK(err <= allowed);
@@ -112,7 +112,7 @@ double check_outputs(const attention_case& c, const outputs& got, const std::vec
     for (std::size_t t = 0; t < c.steps; ++t) {
       const double ref = weights[b * c.steps + t], err = std::fabs(got.weights[b * c.steps + t] - ref);
       const double allowed = bound * ref + attention_abs_floor;
-      worst = std::max(worst, err / allowed);
+      worst = worse(worst, err / allowed);
       if (!(err <= allowed) || (t >= len && got.weights[b * c.steps + t] != 0.0f)) {
         INFO("weight b=" << b << " t=" << t << " got " << got.weights[b * c.steps + t] << " want " << ref);
         CHECK(err <= allowed);

@@ -906,8 +906,8 @@ TEST_CASE("attention: ggml's flash_attn_ext geometries in one call each (f32 and
                 }
                 const double allowed = attention_max_error(hs, sigma, n) + attention_abs_floor;  // (max|v| <= 1)
                 for (std::size_t x = 0; x < hs; ++x)
-                  worst = std::max(worst, std::fabs(out[(i * H + h) * hs + x] - want[(h * nb + i) * hs + x]) / allowed);
-                worst = std::max(worst, std::fabs(lse[h * nb + i] - want_lse[h * nb + i]) / lse_max_error(hs + 7, sigma, n + 1));
+                  worst = worse(worst, std::fabs(out[(i * H + h) * hs + x] - want[(h * nb + i) * hs + x]) / allowed);
+                worst = worse(worst, std::fabs(lse[h * nb + i] - want_lse[h * nb + i]) / lse_max_error(hs + 7, sigma, n + 1));
               }
             INFO("worst error: " << worst << " of the bound");
             REQUIRE(worst <= 1.0);

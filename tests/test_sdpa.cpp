@@ -113,7 +113,7 @@ double check_rows(const sdpa_case& c, const std::vector<float>& got, const std::
       for (std::size_t e = 0; e < c.value_dim; ++e) {
         const std::size_t at = (b * c.q_len + i) * c.value_dim + e;
         const double err = std::fabs(got[at] - want[at]);
-        worst = std::max(worst, err / allowed);
+        worst = worse(worst, err / allowed);
         if (max_v > 0) worst_relative = std::max(worst_relative, err / max_v);
         const bool ok = c.visible(b, i) == 0 ? got[at] == 0.0f : err <= allowed && (!typical || err <= goal);
         if (!ok) {
