@@ -51,8 +51,9 @@ def additive(keys, query, v, values, lengths):
 def attention(q, k, v, scale=None, causal=False, align="top_left", window=None, kv_starts=None, kv_lengths=None,
               mask=None, bias=None, bias_head_scales=None, alibi_slopes=None, softcap=0.0, sinks=None):
     """q (B, Hq, Sq, D), k (B, Hk, Skv, D), v (B, Hk, Skv, Dv), all BHSD; mask and bias broadcast to
-    (B, Hq, Sq, Skv). Returns out (B, Hq, Sq, Dv), lse (B, Hq, Sq), and the error bound's terms per row:
-    sigma (the largest |score term| a row sees) and n (the keys it sees)."""
+    (B, Hq, Sq, Skv). Returns out (B, Hq, Sq, Dv), lse (B, Hq, Sq), and the error bounds' terms per row
+    (include/attnkern/bounds.hpp): sigma (the largest |score term| a row sees), n (the keys it sees, a
+    sink not counted) and max_v (the largest |v| over those keys; 0 for a row that sees none)."""
     q, k, v = (np.asarray(a, np.float64) for a in (q, k, v))
     B, Hq, Sq, D = q.shape
     Hk, Skv = k.shape[1], k.shape[2]
@@ -64,6 +65,7 @@ def attention(q, k, v, scale=None, causal=False, align="top_left", window=None, 
     lse = np.full((B, Hq, Sq), -np.inf)
     sigma = np.zeros((B, Hq, Sq))
     n_seen = np.zeros((B, Hq, Sq), dtype=np.int64)
+    max_v = np.zeros((B, Hq, Sq))
     j = np.arange(Skv)
     for b in range(B):
         start = 0 if kv_starts is None else kv_starts[b]
@@ -95,7 +97,7 @@ def attention(q, k, v, scale=None, causal=False, align="top_left", window=None, 
                     row += alibi_slopes[h] * (j - d)
                     terms += np.abs(alibi_slopes[h] * (j - d))
                 sink = -np.inf if sinks is None else sinks[h]
-                n_seen[b, h, i] = seen.sum() + (sinks is not None)
+                n_seen[b, h, i] = seen.sum()
                 if not seen.any():
                     lse[b, h, i] = sink
                     continue
@@ -105,4 +107,5 @@ def attention(q, k, v, scale=None, causal=False, align="top_left", window=None, 
                 out[b, h, i] = p @ v[b, g][seen] / denominator
                 lse[b, h, i] = m + np.log(denominator)
                 sigma[b, h, i] = terms[seen].max()
-    return out, lse, sigma, n_seen
+                max_v[b, h, i] = np.abs(v[b, g][seen]).max()
+    return out, lse, sigma, n_seen, max_v
