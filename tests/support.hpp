@@ -62,13 +62,28 @@ T reduced(T full, T fewer) {
   return reduced_run() ? fewer : full;
 }
 
-// Selects `isa` for the lifetime of the object, then restores automatic selection.
+// Selects `isa` for the lifetime of the object, then restores the path of the enclosing isa_scope,
+// or automatic selection after the outermost one (a check that runs every path, called inside a
+// loop over the paths, hands its caller's path back). Main thread only.
 class isa_scope {
  public:
-  explicit isa_scope(const std::string& isa) { REQUIRE(attnkern_set_isa(isa.c_str()) == ATTNKERN_OK); }
-  ~isa_scope() { attnkern_set_isa("auto"); }
+  explicit isa_scope(const std::string& isa) : outer_(depth() > 0 ? attnkern_isa() : "auto") {
+    REQUIRE(attnkern_set_isa(isa.c_str()) == ATTNKERN_OK);
+    ++depth();
+  }
+  ~isa_scope() {
+    --depth();
+    attnkern_set_isa(outer_.c_str());
+  }
   isa_scope(const isa_scope&) = delete;
   isa_scope& operator=(const isa_scope&) = delete;
+
+ private:
+  static int& depth() {
+    static int d = 0;
+    return d;
+  }
+  std::string outer_;
 };
 
 inline uint32_t bits(float f) {

@@ -286,13 +286,17 @@ TEST_CASE("fused attention: lengths of 0, steps of 0, features of 0", "[attentio
     attention_case empty = pool_case(2, 0, 5, 42, 1.0f, 1.0f, false, false);
     const outputs none = empty.run();
     for (float e : none.context) CHECK(e == 0.0f);
-    // features = 0: no context, the weights are the softmax of tanh(bias).
-    attention_case no_features = pool_case(2, 10, 0, 43, 1.0f, 1.0f, true, false);
-    check_every_path(no_features, "features 0");
-    attention_case no_attn = additive_case(2, 10, 0, 3, 44, 1.0f, 1.0f, false);
-    const outputs uniform_weights = no_attn.run();
-    for (float e : uniform_weights.weights) CHECK(std::fabs(e - 0.1f) <= 1e-7f);
+    // attn_dim = 0: every score is 0, so the weights are uniform, bit for bit, on this path (their
+    // value against the oracle: below)
+    const outputs uniform_weights = additive_case(2, 10, 0, 3, 44, 1.0f, 1.0f, false).run();
+    REQUIRE(uniform_weights.weights.size() == 20);
+    for (float e : uniform_weights.weights) CHECK(bits(e) == bits(uniform_weights.weights[0]));
   }
+  // (check_every_path runs every path itself, and restores "auto" after it: outside the loop above)
+  // features = 0: no context, the weights are the softmax of tanh(bias).
+  check_every_path(pool_case(2, 10, 0, 43, 1.0f, 1.0f, true, false), "features 0");
+  // attn_dim = 0: weights 1/10 within the documented bound
+  check_every_path(additive_case(2, 10, 0, 3, 44, 1.0f, 1.0f, false), "attn_dim 0");
 }
 
 TEST_CASE("fused attention: a NaN among the positions read makes that sequence NaN", "[attention]") {
