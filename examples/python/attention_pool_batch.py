@@ -29,10 +29,14 @@ def main():
         context, alpha = attnkern.attention_pool(h32, w32, b32, return_weights=True)
         np_context, np_alpha = notebook_pool(h, w, bias)
         floor = attnkern.bounds.attention_abs_floor
+        # as documented: each weight within the bound relative, each context within it times max|h| over
+        # the positions its item reads (every step: no lengths), each plus the floor
         check.compare(f"{case} batch ({batch}, 60, 128): weights, attnkern vs the golden float64",
-                      alpha, g[f"alpha_{case}"], bound * np.abs(g[f"alpha_{case}"]).max() + floor)
+                      alpha, g[f"alpha_{case}"], bound * np.abs(g[f"alpha_{case}"]) + floor,
+                      tolerance_text=f"{bound:.3g} relative, plus 2^-126")
         check.compare(f"{case} batch: context, attnkern vs the golden float64", context, g[f"context_{case}"],
-                      bound * np.abs(h).max() + floor)
+                      bound * np.abs(h32).max(axis=(1, 2))[:, None] + floor,
+                      tolerance_text=f"{bound:.3g} x each item's max|h|, plus 2^-126")
         check.compare(f"{case} batch: context, the notebook's NumPy code vs the golden float64", np_context,
                       g[f"context_{case}"], attnkern.bounds.golden_tolerance, got_label="NumPy, the notebook's code")
         plots.append((f"attention weights, {case} batch", alpha, "step", "batch item"))
