@@ -452,16 +452,20 @@ TEST_CASE("attention: random layouts, heads, masks, windows and key ranges, ever
       INFO("path " << isa);
       isa_scope scope(isa);
       std::vector<float> out, lse;
-      c.run(out, lse);
-      check_rows(c, out, lse);
-      // (threads: the same bits at 1 and at 2)
-      std::vector<float> out1, lse1;
       {
-        threads_scope one(1);
-        c.run(out1, lse1);
+        threads_scope two(2);
+        c.run(out, lse);
       }
-      REQUIRE(same_bits(out, out1));
-      REQUIRE(same_bits(lse, lse1));
+      check_rows(c, out, lse);
+      // (threads: the same bits at 1 and 3 as at 2, whatever the machine's or OMP_NUM_THREADS's default)
+      for (int threads : {1, 3}) {
+        INFO(threads << " threads");
+        threads_scope t(threads);
+        std::vector<float> other_out, other_lse;
+        c.run(other_out, other_lse);
+        REQUIRE(same_bits(out, other_out));
+        REQUIRE(same_bits(lse, other_lse));
+      }
     }
   }
   if (std::getenv("ATTNKERN_TEST_REPORT"))
@@ -513,7 +517,10 @@ TEST_CASE("attention: a row's bits do not depend on the rows, heads, batch or th
   for (const auto& isa : available_isas()) {
     INFO("path " << isa);
     isa_scope scope(isa);
-    const std::vector<float> full = p.rows(0, p.T, 0, p.Hq, false);  // [Hq, T, d]
+    const std::vector<float> full = [&] {  // [Hq, T, d], on 2 threads (1 and 3: below)
+      threads_scope two(2);
+      return p.rows(0, p.T, 0, p.Hq, false);
+    }();
     auto row_of_full = [&](std::size_t h, std::size_t i) {
       return std::vector<float>(full.begin() + static_cast<std::ptrdiff_t>((h * p.T + i) * p.d),
                                 full.begin() + static_cast<std::ptrdiff_t>((h * p.T + i + 1) * p.d));
@@ -538,9 +545,10 @@ TEST_CASE("attention: a row's bits do not depend on the rows, heads, batch or th
         REQUIRE(same_bits(std::vector<float>(chunk.begin() + static_cast<std::ptrdiff_t>((h * 64 + r) * p.d),
                                              chunk.begin() + static_cast<std::ptrdiff_t>((h * 64 + r + 1) * p.d)),
                           row_of_full(h, 64 + r)));
-    // one thread
-    {
-      threads_scope one(1);
+    // one thread, and three
+    for (int threads : {1, 3}) {
+      INFO(threads << " threads");
+      threads_scope t(threads);
       REQUIRE(same_bits(p.rows(0, p.T, 0, p.Hq, false), full));
     }
   }

@@ -184,7 +184,6 @@ TEST_CASE("softmax: results do not depend on the thread count", "[softmax][threa
                         shape{2, 2 * two_pass_row + 1}}) {
     const auto x = uniform(s.rows * s.cols, -20.0f, 20.0f, 9);
     for (const auto& isa : available_isas()) {
-      if (isa == "scalar") continue;
       isa_scope scope(isa);
       for (int log = 0; log < 2; ++log) {
         auto run = log ? attnkern_log_softmax_f32 : attnkern_softmax_f32;
