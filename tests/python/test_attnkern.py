@@ -4,7 +4,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -466,24 +465,43 @@ def test_calls_from_threads_give_the_sequential_bits():
 
 
 def test_the_gil_is_released_during_a_kernel_call():
-    """While one thread is inside a long kernel call, another runs Python code: the main thread's loop
-    keeps ticking between the call's start and end."""
+    """While one thread is inside a kernel call, another runs Python code, shown by what it sees, not by
+    how often it runs: a worker thread calls attnkern.attention into an out= array filled with NaN, again
+    and again, and the main thread copies that array with bytes() (one C call, under the GIL). A copy in
+    which some outputs are written and others are still NaN was taken while a call was writing them. A
+    call that held the GIL would let no copy be taken between its first write and its last, so a held
+    GIL fails this however the threads are scheduled, and a released one passes as soon as the main
+    thread gets the CPU once during any of up to 200 calls. The NaN goes back by memoryview assignment,
+    also one C call under the GIL (NumPy's fill may release it, and a half-filled array would look the
+    same)."""
     q = rng(31).uniform(-1, 1, (1, 8, 1024, 64)).astype(np.float32)
-    times, ticks = {}, []
+    out = np.empty_like(q)
+    raw = memoryview(out).cast("B")
+    nan = np.full_like(q, np.nan).tobytes()
+    raw[:] = nan
+    stop, calls, seen, errors = threading.Event(), [], [], []
 
     def worker():
-        times["start"] = time.perf_counter()
-        for _ in range(3):
-            attnkern.attention(q, q, q)
-        times["end"] = time.perf_counter()
+        try:
+            while len(calls) < 200 and not stop.is_set():
+                attnkern.attention(q, q, q, out=out)
+                calls.append(1)
+                raw[:] = nan
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
 
     t = threading.Thread(target=worker)
     t.start()
-    while t.is_alive():
-        ticks.append(time.perf_counter())
-    t.join()
-    inside = [x for x in ticks if times["start"] < x < times["end"]]
-    assert len(inside) > 100, f"{len(inside)} ticks of the main thread during {times['end'] - times['start']:.3f} s"
+    try:
+        while t.is_alive() and not seen:
+            written = ~np.isnan(np.frombuffer(bytes(raw), np.float32))
+            if written.any() and not written.all():
+                seen.append(len(calls))
+    finally:
+        stop.set()
+        t.join()
+    assert not errors, errors
+    assert seen, f"in {len(calls)} kernel calls the main thread never saw one in progress: is the GIL held?"
 
 
 # ---- PyTorch
