@@ -583,52 +583,62 @@ TEST_CASE("attention: the item inside a batch equals the item alone, and attnker
   }
 }
 
-TEST_CASE("attention: a key that the causal mask, the window, the mask or a -inf bias hides never changes a row, even with inf and NaN in K and V",
+TEST_CASE("attention: a key that the causal mask, the window, the mask or a -inf bias hides never changes a row, even with inf and NaN in K and V (f32, f16, bf16)",
           "[attention_api]") {
   const std::size_t T = 150, d = 24, dv = 40;
   const auto q = uniform(T * d, -1, 1, 31), k = uniform(T * d, -1, 1, 32), v = uniform(T * dv, -2, 2, 33);
+  const char* const how[] = {"causal", "causal + window_left", "mask", "bias", "window_right (not causal)"};
   for (const auto& isa : available_isas()) {
     INFO("path " << isa);
     isa_scope scope(isa);
-    // how the key is hidden: 0 causal, 1 causal + window, 2 a mask, 3 a -inf bias (from the odd rows)
-    for (int window : {0, 1, 2, 3}) {
-      std::vector<unsigned char> mask(T * T, 1);
-      std::vector<float> bias(T * T, 0.5f);
-      for (std::size_t hidden : {std::size_t(5), std::size_t(66), std::size_t(127)}) {
-        INFO("hidden by " << (window == 0 ? "causal" : window == 1 ? "window" : window == 2 ? "mask" : "bias") << ", key "
-                          << hidden << " holds inf and NaN");
-        for (std::size_t i = 0; i < T; ++i) {
-          mask[i * T + hidden] = i % 2 ? 0 : 1;
-          bias[i * T + hidden] = i % 2 ? -INFINITY : 0.5f;
-        }
-        auto run = [&](const std::vector<float>& kk, const std::vector<float>& vv) {
-          std::vector<float> out(T * dv, not_a_number);
-          attnkern_attention_args a;
-          attnkern_attention_args_init(&a);
-          a.batch = a.q_heads = a.kv_heads = 1, a.q_len = a.kv_len = T, a.head_dim = d, a.value_dim = dv;
-          a.q = q.data(), a.q_strides = attnkern_strides_bhsd(1, T, d);
-          a.k = kk.data(), a.k_strides = attnkern_strides_bhsd(1, T, d);
-          a.v = vv.data(), a.v_strides = attnkern_strides_bhsd(1, T, dv);
-          a.out = out.data(), a.out_strides = attnkern_strides_bhsd(1, T, dv);
-          a.causal = window < 2, a.window = window == 1, a.window_left = 9, a.window_right = 0;
-          if (window == 2) a.mask = mask.data(), a.mask_strides = attnkern_strides_bhsd(1, T, T);
-          if (window == 3) a.bias = bias.data(), a.bias_strides = attnkern_strides_bhsd(1, T, T);
-          REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
-          return out;
-        };
-        std::vector<float> k2 = k, v2 = v;
-        for (std::size_t x = 0; x < d; ++x) k2[hidden * d + x] = x % 2 ? not_a_number : std::numeric_limits<float>::infinity();
-        for (std::size_t x = 0; x < dv; ++x) v2[hidden * dv + x] = x % 2 ? std::numeric_limits<float>::infinity() : not_a_number;
-        const auto clean = run(k, v), poisoned = run(k2, v2);
-        for (std::size_t i = 0; i < T; ++i) {
-          const bool sees = window >= 2 ? i % 2 == 0 : i >= hidden && (window == 0 || i <= hidden + 9);
-          const std::vector<float> a(clean.begin() + static_cast<std::ptrdiff_t>(i * dv), clean.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
-          const std::vector<float> b(poisoned.begin() + static_cast<std::ptrdiff_t>(i * dv), poisoned.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
-          INFO("row " << i);
-          if (sees) {
-            REQUIRE(std::isnan(b[0]));
-          } else {
-            REQUIRE(same_bits(a, b));
+    for (int32_t kv_type : {ATTNKERN_F32, ATTNKERN_F16, ATTNKERN_BF16}) {
+      // how the key is hidden: 0 causal, 1 causal + window [9, 0], 2 a mask, 3 a -inf bias (from the
+      // odd rows), 4 a window [T, 3] without causal (from the rows more than 3 before it)
+      for (int window : {0, 1, 2, 3, 4}) {
+        std::vector<unsigned char> mask(T * T, 1);
+        std::vector<float> bias(T * T, 0.5f);
+        for (std::size_t hidden : {std::size_t(5), std::size_t(66), std::size_t(127)}) {
+          INFO("hidden by " << how[window] << ", key " << hidden << " holds inf and NaN, K/V "
+                            << (kv_type == ATTNKERN_F32 ? "f32" : kv_type == ATTNKERN_F16 ? "f16" : "bf16"));
+          for (std::size_t i = 0; i < T; ++i) {
+            mask[i * T + hidden] = i % 2 ? 0 : 1;
+            bias[i * T + hidden] = i % 2 ? -INFINITY : 0.5f;
+          }
+          auto run = [&](const std::vector<float>& kk, const std::vector<float>& vv) {
+            std::vector<float> out(T * dv, not_a_number);
+            const std::vector<uint16_t> kh = kv_type == ATTNKERN_F32 ? std::vector<uint16_t>{} : to_half(kk, kv_type);
+            const std::vector<uint16_t> vh = kv_type == ATTNKERN_F32 ? std::vector<uint16_t>{} : to_half(vv, kv_type);
+            attnkern_attention_args a;
+            attnkern_attention_args_init(&a);
+            a.batch = a.q_heads = a.kv_heads = 1, a.q_len = a.kv_len = T, a.head_dim = d, a.value_dim = dv;
+            a.q = q.data(), a.q_strides = attnkern_strides_bhsd(1, T, d);
+            a.k = kh.empty() ? static_cast<const void*>(kk.data()) : kh.data(), a.k_strides = attnkern_strides_bhsd(1, T, d);
+            a.v = vh.empty() ? static_cast<const void*>(vv.data()) : vh.data(), a.v_strides = attnkern_strides_bhsd(1, T, dv);
+            a.k_dtype = a.v_dtype = kv_type;
+            a.out = out.data(), a.out_strides = attnkern_strides_bhsd(1, T, dv);
+            a.causal = window < 2, a.window = window == 1 || window == 4;
+            a.window_left = window == 4 ? static_cast<int64_t>(T) : 9, a.window_right = window == 4 ? 3 : 0;
+            if (window == 2) a.mask = mask.data(), a.mask_strides = attnkern_strides_bhsd(1, T, T);
+            if (window == 3) a.bias = bias.data(), a.bias_strides = attnkern_strides_bhsd(1, T, T);
+            REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+            return out;
+          };
+          std::vector<float> k2 = k, v2 = v;
+          for (std::size_t x = 0; x < d; ++x) k2[hidden * d + x] = x % 2 ? not_a_number : std::numeric_limits<float>::infinity();
+          for (std::size_t x = 0; x < dv; ++x) v2[hidden * dv + x] = x % 2 ? std::numeric_limits<float>::infinity() : not_a_number;
+          const auto clean = run(k, v), poisoned = run(k2, v2);
+          for (std::size_t i = 0; i < T; ++i) {
+            const bool sees = window == 4   ? i + 3 >= hidden
+                              : window >= 2 ? i % 2 == 0
+                                            : i >= hidden && (window == 0 || i <= hidden + 9);
+            const std::vector<float> a(clean.begin() + static_cast<std::ptrdiff_t>(i * dv), clean.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
+            const std::vector<float> b(poisoned.begin() + static_cast<std::ptrdiff_t>(i * dv), poisoned.begin() + static_cast<std::ptrdiff_t>((i + 1) * dv));
+            INFO("row " << i);
+            if (sees) {
+              REQUIRE(std::isnan(b[0]));
+            } else {
+              REQUIRE(same_bits(a, b));
+            }
           }
         }
       }
