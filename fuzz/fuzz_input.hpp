@@ -61,12 +61,15 @@ class input {
     }
     return l;
   }
-  // An ISA path this CPU has, or "auto".
+  // An ISA path: "auto" or a named one, which is skipped for "auto" when this CPU or build lacks it
+  // (neon: an aarch64 build).
   void select_isa() {
-    static const char* const names[] = {"auto", "avx512", "avx2", "sse2", "scalar"};
-    const char* name = names[byte() % 5];
+    static const char* const names[] = {"auto", "avx512", "avx2", "sse2", "neon", "scalar"};
+    const char* name = names[byte() % (sizeof names / sizeof names[0])];
     if (attnkern_set_isa(name) != ATTNKERN_OK) attnkern_set_isa("auto");
   }
+  // The bytes not yet decoded.
+  std::size_t left() const { return n_; }
 
  private:
   const uint8_t* p_;
