@@ -94,6 +94,8 @@ struct attention_case {
     if (!slopes.empty()) o << " ALiBi";
     if (!mask.empty()) o << " mask (strides " << mask_strides.batch << " " << mask_strides.head << " " << mask_strides.seq << ")";
     if (!sinks.empty()) o << " sinks";
+    const char* places[] = {"BHSD", "BSHD", "padded"};
+    o << " out " << places[out_place] << " lse " << places[lse_place];
     const char* names[] = {"f32", "f16", "bf16"};
     o << " types q " << names[q_type] << " k " << names[k_type] << " v " << names[v_type] << " out " << names[out_type];
     if (!bias.empty()) o << " bias " << names[bias_type];
@@ -147,8 +149,25 @@ struct attention_case {
     return p;
   }
 
-  // The call's arguments, writing out as BHSD-contiguous [batch, q_heads, q_len, value_dim] and lse
-  // as [batch, q_heads, q_len].
+  // Where out [batch, q_heads, q_len, value_dim] and lse [batch, q_heads, q_len] go, each: 0 BHSD,
+  // contiguous; 1 BSHD; 2 padded (gaps after every row, head and item).
+  int out_place = 0, lse_place = 0;
+  static attnkern_strides placed_strides(int place, std::size_t heads, std::size_t seq, std::size_t dim) {
+    if (place == 0) return attnkern_strides_bhsd(heads, seq, dim);
+    if (place == 1) return attnkern_strides_bshd(heads, seq, dim);
+    const std::size_t row = dim + 3, head = seq * row + 5;
+    return {static_cast<int64_t>(heads * head + 2), static_cast<int64_t>(head), static_cast<int64_t>(row)};
+  }
+  attnkern_strides out_strides() const { return placed_strides(out_place, q_heads, q_len, value_dim); }
+  attnkern_strides lse_strides() const { return placed_strides(lse_place, q_heads, q_len, 1); }
+  // the element of [b, h, i, x] in a tensor of strides st
+  static std::size_t offset(const attnkern_strides& st, std::size_t b, std::size_t h, std::size_t i) {
+    return b * static_cast<std::size_t>(st.batch) + h * static_cast<std::size_t>(st.head) + i * static_cast<std::size_t>(st.seq);
+  }
+  // elements a tensor of strides st spans
+  std::size_t span(const attnkern_strides& st, std::size_t dim) const { return offset(st, batch - 1, q_heads - 1, q_len - 1) + dim; }
+
+  // The call's arguments, writing out and lse where out_place and lse_place put them.
   attnkern_attention_args args(void* out, float* lse) const {
     attnkern_attention_args a;
     attnkern_attention_args_init(&a);
@@ -157,8 +176,8 @@ struct attention_case {
     a.q = in.data() + q.offset, a.q_strides = q.strides;
     a.k = in.data() + k.offset, a.k_strides = k.strides;
     a.v = in.data() + v.offset, a.v_strides = v.strides;
-    a.out = out, a.out_strides = attnkern_strides_bhsd(q_heads, q_len, value_dim);
-    a.lse = lse, a.lse_strides = attnkern_strides_bhsd(q_heads, q_len, 1);
+    a.out = out, a.out_strides = out_strides();
+    a.lse = lse, a.lse_strides = lse_strides();
     a.scale = scale;
     a.causal = causal;
     a.align = bottom_right ? ATTNKERN_ALIGN_BOTTOM_RIGHT : ATTNKERN_ALIGN_TOP_LEFT;
@@ -175,18 +194,24 @@ struct attention_case {
     return a;
   }
 
-  // The call, with q, k, v and out in their types (copies of `in` in each half type used), out
-  // widened back to float.
+  // The call, with q, k, v and out in their types (copies of `in` in each half type used): out
+  // widened back to float and lse, both gathered into BHSD order. Every element of their buffers
+  // that is not part of the tensors must keep its sentinel.
   void run(std::vector<float>& out, std::vector<float>& lse) const {
     out.assign(batch * q_heads * q_len * value_dim, not_a_number);
     lse.assign(batch * q_heads * q_len, not_a_number);
-    std::vector<uint16_t> halves[3], out_half(out_type == ATTNKERN_F32 ? 0 : out.size(), 0x7e00);
+    const attnkern_strides os = out_strides(), ls = lse_strides();
+    const uint32_t sentinel = 0x7fc0beef;
+    const uint16_t half_sentinel = 0x7ebe;
+    std::vector<float> out_buf(out_type == ATTNKERN_F32 ? span(os, value_dim) : 0, from_bits(sentinel));
+    std::vector<float> lse_buf(span(ls, 1), from_bits(sentinel));
+    std::vector<uint16_t> halves[3], out_half(out_type == ATTNKERN_F32 ? 0 : span(os, value_dim), half_sentinel);
     auto typed = [&](int32_t t) -> const void* {
       if (t == ATTNKERN_F32) return in.data();
       if (halves[t].empty()) halves[t] = to_half(in, t);
       return halves[t].data();
     };
-    attnkern_attention_args a = args(out_half.empty() ? static_cast<void*>(out.data()) : out_half.data(), lse.data());
+    attnkern_attention_args a = args(out_half.empty() ? static_cast<void*>(out_buf.data()) : out_half.data(), lse_buf.data());
     a.q_dtype = q_type, a.k_dtype = k_type, a.v_dtype = v_type, a.out_dtype = out_type;
     a.q = static_cast<const char*>(typed(q_type)) + (q.offset * (q_type == ATTNKERN_F32 ? 4 : 2));
     a.k = static_cast<const char*>(typed(k_type)) + (k.offset * (k_type == ATTNKERN_F32 ? 4 : 2));
@@ -199,7 +224,25 @@ struct attention_case {
     const attnkern_status status = attnkern_attention(&a);
     INFO(attnkern_last_error_message());
     REQUIRE(status == ATTNKERN_OK);
-    from_half(out_half, out_type, out);
+    std::vector<float> out_wide(out_half.size());
+    from_half(out_half, out_type, out_wide);
+    std::vector<char> in_out(out_half.empty() ? out_buf.size() : out_half.size(), 0), in_lse(lse_buf.size(), 0);
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t h = 0; h < q_heads; ++h)
+        for (std::size_t i = 0; i < q_len; ++i) {
+          const std::size_t row = (b * q_heads + h) * q_len + i, o = offset(os, b, h, i), l = offset(ls, b, h, i);
+          for (std::size_t x = 0; x < value_dim; ++x) {
+            out[row * value_dim + x] = out_half.empty() ? out_buf[o + x] : out_wide[o + x];
+            in_out[o + x] = 1;
+          }
+          lse[row] = lse_buf[l];
+          in_lse[l] = 1;
+        }
+    std::size_t written_outside = 0;
+    for (std::size_t e = 0; e < in_out.size(); ++e)
+      written_outside += !in_out[e] && (out_half.empty() ? bits(out_buf[e]) != sentinel : out_half[e] != half_sentinel);
+    for (std::size_t e = 0; e < in_lse.size(); ++e) written_outside += !in_lse[e] && bits(lse_buf[e]) != sentinel;
+    REQUIRE(written_outside == 0);
   }
 };
 
@@ -364,6 +407,9 @@ attention_case random_case(uint32_t seed) {
     c.q_type = type(), c.k_type = type(), c.v_type = type(), c.out_type = type();
   }
   place(c, rng);
+  std::mt19937 where(seed ^ 0x5eedu);  // (its own generator: the draws above stay those of earlier versions)
+  c.out_place = static_cast<int>(std::uniform_int_distribution<int>(0, 2)(where));
+  c.lse_place = static_cast<int>(std::uniform_int_distribution<int>(0, 2)(where));
   return c;
 }
 
@@ -711,7 +757,7 @@ TEST_CASE("attention merge: two halves of the keys merge into the whole within t
 TEST_CASE("attention: bad arguments return their status, name the field and write nothing", "[attention_api][bad_input]") {
   const std::size_t H = 4, T = 8, d = 16;
   std::vector<float> q = uniform(H * T * d, -1, 1, 51), k = uniform(H * T * d, -1, 1, 52), v = uniform(H * T * d, -1, 1, 53);
-  std::vector<float> out(H * T * d, not_a_number);
+  std::vector<float> out(H * T * d, not_a_number), lse(H * T, not_a_number);
   auto base = [&] {
     attnkern_attention_args a;
     attnkern_attention_args_init(&a);
@@ -720,6 +766,7 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
     a.k = k.data(), a.k_strides = attnkern_strides_bhsd(H, T, d);
     a.v = v.data(), a.v_strides = attnkern_strides_bhsd(H, T, d);
     a.out = out.data(), a.out_strides = attnkern_strides_bhsd(H, T, d);
+    a.lse = lse.data(), a.lse_strides = attnkern_strides_bhsd(H, T, 1);
     return a;
   };
   int32_t too_long = static_cast<int32_t>(T + 1), start = 5, end = 3;
@@ -761,17 +808,29 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
        [&](auto& a) { a.kv_starts = &start, a.kv_lengths = &end; }},
       {"a stride whose span overflows", ATTNKERN_ERROR_INVALID_SIZE, "q spans",
        [](auto& a) { a.q_strides.head = INT64_MAX / 2; }},
+      {"an lse row stride of 0", ATTNKERN_ERROR_ALIASING, "lse_strides.seq", [](auto& a) { a.lse_strides.seq = 0; }},
+      {"an lse head stride of 0", ATTNKERN_ERROR_ALIASING, "lse_strides.head", [](auto& a) { a.lse_strides.head = 0; }},
+      {"lse strides whose rows overlap", ATTNKERN_ERROR_ALIASING, "lse_strides.head",
+       [](auto& a) { a.lse_strides.head = static_cast<int64_t>(T) - 1; }},
+      {"a negative lse stride", ATTNKERN_ERROR_INVALID_ARGUMENT, "lse_strides.seq", [](auto& a) { a.lse_strides.seq = -1; }},
+      {"lse overlapping out", ATTNKERN_ERROR_ALIASING, "lse overlaps out", [&](auto& a) { a.lse = out.data() + 5; }},
+      {"lse overlapping q", ATTNKERN_ERROR_ALIASING, "lse overlaps q", [&](auto& a) { a.lse = q.data(); }},
+      {"lse overlapping k", ATTNKERN_ERROR_ALIASING, "lse overlaps k", [&](auto& a) { a.lse = k.data() + 3; }},
+      {"lse overlapping the bias", ATTNKERN_ERROR_ALIASING, "lse overlaps bias",
+       [&](auto& a) { a.bias = lse.data(), a.bias_strides = {0, 0, 0}; }},
   };
   for (const bad& b : table) {
     INFO(b.what);
     attnkern_attention_args a = base();
     b.edit(a);
     std::fill(out.begin(), out.end(), not_a_number);
-    const std::vector<float> before = out;
+    std::fill(lse.begin(), lse.end(), not_a_number);
+    const std::vector<float> before = out, lse_before = lse;
     REQUIRE(attnkern_attention(&a) == b.status);
     INFO(attnkern_last_error_message());
     REQUIRE(std::strstr(attnkern_last_error_message(), b.names) != nullptr);
     REQUIRE(same_bits(out, before));
+    REQUIRE(same_bits(lse, lse_before));
   }
   // a window of any width (INT64_MAX: no window at all) gives the unwindowed bits
   {
