@@ -240,8 +240,11 @@ attnkern_status check_tensor(const char* function, tensor_arg& t) noexcept {
                   " times %zu)", t.name, t.name, names[i], st[i], n);
     span += static_cast<std::size_t>(step) * n;
   }
-  if (span > SIZE_MAX / t.element_bytes)
-    return fail(ATTNKERN_ERROR_INVALID_SIZE, function, "%s spans %zu elements, more bytes than size_t counts", t.name, span);
+  // (no object is larger than PTRDIFF_MAX bytes: a span past it cannot be the caller's memory, and
+  // p + span would not be a valid pointer)
+  if (span > static_cast<std::size_t>(PTRDIFF_MAX) / t.element_bytes)
+    return fail(ATTNKERN_ERROR_INVALID_SIZE, function, "%s spans %zu elements, more bytes than any object holds (PTRDIFF_MAX)",
+                t.name, span);
   t.elements = span;
   if (!t.p) return fail(ATTNKERN_ERROR_NULL_POINTER, function, "%s is NULL while it holds %zu x %zu x %zu x %zu elements",
                         t.name, t.batch, t.heads, t.seq, t.dim);
