@@ -9,7 +9,9 @@
 //    attnkern_sdpa_f32 equals the described call bit for bit;
 //  - a key hidden by the causal mask or the window, holding inf or NaN in K and V, changes no bit of
 //    the rows it is hidden from;
-//  - merge: two halves of the keys merged equal the whole within the bounds; empty sides are exact;
+//  - merge: two parts of the keys (either empty too) in any strides and batch merge within the
+//    documented bound of the float64 reference over all the keys, with and without lse; empty sides
+//    are exact; a NaN lse makes its row NaN; bad arguments return their status and write nothing;
 //  - the bad-input table: every refusal returns its status, names the field and writes nothing.
 #include <attnkern/attnkern.hpp>
 #include <attnkern/bounds.hpp>
@@ -420,6 +422,29 @@ struct worst_errors {
 };
 worst_errors worst[3];  // without modifiers, with them (both with a float32 out), and with an f16 or bf16 out
 
+// What a row's bounds depend on: sigma (the largest |scale q.k| + |bias term| + |ALiBi term| over the
+// keys it sees), n (how many it sees) and max|v| over them.
+struct row_stats {
+  double sigma = 0, max_v = 0;
+  std::size_t n = 0;
+};
+row_stats stats_of(const attnkern::reference::attention_problem<double>& p, std::size_t b, std::size_t h, std::size_t i) {
+  row_stats r;
+  const std::size_t g = h / (p.q_heads / p.kv_heads);
+  for (std::size_t j = 0; j < p.kv_len; ++j) {
+    if (!p.sees(b, h, i, j)) continue;
+    ++r.n;
+    double dot = 0;
+    for (std::size_t x = 0; x < p.head_dim; ++x) dot += std::fabs(p.q.row(b, h, i)[x] * p.k.row(b, g, j)[x]);
+    double extra = 0;  // the modifiers' terms
+    if (p.bias) extra += std::fabs(p.bias_at(b, h, i, j) * (p.bias_head_scales ? p.bias_head_scales[h] : 1.0));
+    if (p.alibi_slopes) extra += std::fabs(p.alibi_slopes[h] * static_cast<double>(static_cast<long long>(j) - p.diagonal(b, i)));
+    r.sigma = std::max(r.sigma, p.scale * dot + extra);
+    for (std::size_t x = 0; x < p.value_dim; ++x) r.max_v = std::max(r.max_v, std::fabs(p.v.row(b, g, j)[x]));
+  }
+  return r;
+}
+
 // Checks every row of `out` and `lse` against the oracle: within the documented bounds (and
 // sdpa_random_input_error, inputs being random); rows that see no key exactly 0 and -inf.
 void check_rows(const attention_case& c, const std::vector<float>& out, const std::vector<float>& lse) {
@@ -427,24 +452,13 @@ void check_rows(const attention_case& c, const std::vector<float>& out, const st
   const auto p = c.problem(d);
   std::vector<double> want(out.size()), want_lse(lse.size());
   attnkern::reference::attention(p, want.data(), want_lse.data());
-  const std::size_t group = c.q_heads / c.kv_heads;
   for (std::size_t b = 0; b < c.batch; ++b)
     for (std::size_t h = 0; h < c.q_heads; ++h)
       for (std::size_t i = 0; i < c.q_len; ++i) {
-        const std::size_t row = (b * c.q_heads + h) * c.q_len + i, g = h / group;
-        double sigma = 0, max_v = 0;
-        std::size_t n = 0;
-        for (std::size_t j = 0; j < c.kv_len; ++j) {
-          if (!p.sees(b, h, i, j)) continue;
-          ++n;
-          double dot = 0;
-          for (std::size_t x = 0; x < c.head_dim; ++x) dot += std::fabs(p.q.row(b, h, i)[x] * p.k.row(b, g, j)[x]);
-          double extra = 0;  // the modifiers' terms
-          if (p.bias) extra += std::fabs(p.bias_at(b, h, i, j) * (p.bias_head_scales ? p.bias_head_scales[h] : 1.0));
-          if (p.alibi_slopes) extra += std::fabs(p.alibi_slopes[h] * static_cast<double>(static_cast<long long>(j) - p.diagonal(b, i)));
-          sigma = std::max(sigma, p.scale * dot + extra);
-          for (std::size_t x = 0; x < c.value_dim; ++x) max_v = std::max(max_v, std::fabs(p.v.row(b, g, j)[x]));
-        }
+        const std::size_t row = (b * c.q_heads + h) * c.q_len + i;
+        const row_stats st = stats_of(p, b, h, i);
+        const double sigma = st.sigma, max_v = st.max_v;
+        const std::size_t n = st.n;
         const bool mod = c.modified() || !c.sinks.empty();
         const double bound = mod ? attention_max_error(c.head_dim, sigma, n) : sdpa_max_error(c.head_dim, sigma, n);
         const double lse_bound = lse_max_error(mod ? c.head_dim + 7 : c.head_dim, sigma, n + (c.sinks.empty() ? 0 : 1));
@@ -692,7 +706,7 @@ TEST_CASE("attention: a key that the causal mask, the window, the mask or a -inf
   }
 }
 
-TEST_CASE("attention merge: two halves of the keys merge into the whole within the bounds; empty sides are exact",
+TEST_CASE("attention merge: empty sides are exact, in place equals out of place",
           "[attention_api][merge]") {
   const std::size_t H = 3, T = 40, K = 700, d = 32;
   const auto q = uniform(H * T * d, -1, 1, 41), k = uniform(H * K * d, -1, 1, 42), v = uniform(H * K * d, -2, 2, 43);
@@ -731,26 +745,253 @@ TEST_CASE("attention merge: two halves of the keys merge into the whole within t
     call(0, 300, a, la);
     call(300, static_cast<int32_t>(K), b, lb);
     call(0, 0, none, lnone);
+    // (against the float64 reference within the documented bound: the next test case)
     std::vector<float> merged(H * T * d), merged_lse(H * T);
     REQUIRE(merge(a, la, b, lb, merged.data(), merged_lse.data()) == ATTNKERN_OK);
-    for (std::size_t i = 0; i < merged.size(); ++i) {
-      INFO("element " << i);
-      // each part within sdpa_random_input_error max|v| (2), their lse within 2^-20; then the merge's own
-      REQUIRE(std::fabs(merged[i] - whole[i]) <= 2 * (2 * sdpa_random_input_error + (0x1p-20 + merge_max_error) * 2));
-    }
-    for (std::size_t i = 0; i < merged_lse.size(); ++i) REQUIRE(std::fabs(merged_lse[i] - whole_lse[i]) <= 0x1p-19);
     // an empty side: the other copied bit for bit
     std::vector<float> same(H * T * d), same_lse(H * T);
     REQUIRE(merge(a, la, none, lnone, same.data(), same_lse.data()) == ATTNKERN_OK);
     REQUIRE(same_bits(same, a));
     REQUIRE(same_bits(same_lse, la));
     REQUIRE(merge(none, lnone, none, lnone, same.data(), same_lse.data()) == ATTNKERN_OK);
-    REQUIRE(same_bits(same, none));
+    REQUIRE(same_bits(same, none));  // zeros ...
+    for (float e : same) REQUIRE(bits(e) == 0);
+    for (float e : same_lse) REQUIRE(e == -std::numeric_limits<float>::infinity());  // ... and -inf
     // in place (out = out_a) gives the same bits as out of place
     std::vector<float> in_place = a, in_place_lse = la;
     REQUIRE(merge(in_place, in_place_lse, b, lb, in_place.data(), in_place_lse.data()) == ATTNKERN_OK);
     REQUIRE(same_bits(in_place, merged));
     REQUIRE(same_bits(in_place_lse, merged_lse));
+  }
+}
+
+namespace {
+
+// attnkern_attention over keys [lo_b, hi_b) of each item: out and lse in the given places.
+struct merge_problem {
+  std::size_t B = 2, Hq = 6, Hk = 3, T = 37, K = 700, d = 32, dv = 24;
+  std::vector<float> q, k, v;
+  merge_problem() : q(uniform(B * Hq * T * d, -1, 1, 61)), k(uniform(B * Hk * K * d, -1, 1, 62)), v(uniform(B * Hk * K * dv, -2, 2, 63)) {}
+  attnkern_attention_args args(const std::vector<int32_t>& lo, const std::vector<int32_t>& hi) const {
+    attnkern_attention_args a;
+    attnkern_attention_args_init(&a);
+    a.batch = B, a.q_heads = Hq, a.kv_heads = Hk, a.q_len = T, a.kv_len = K, a.head_dim = d, a.value_dim = dv;
+    a.q = q.data(), a.q_strides = attnkern_strides_bhsd(Hq, T, d);
+    a.k = k.data(), a.k_strides = attnkern_strides_bhsd(Hk, K, d);
+    a.v = v.data(), a.v_strides = attnkern_strides_bhsd(Hk, K, dv);
+    a.kv_starts = lo.data(), a.kv_lengths = hi.data();
+    return a;
+  }
+  // the float64 reference over [lo_b, hi_b): out and lse in BHSD order, and each row's stats
+  void reference(const std::vector<int32_t>& lo, const std::vector<int32_t>& hi, std::vector<double>& out,
+                 std::vector<double>& lse, std::vector<row_stats>& stats) const {
+    const std::vector<double> qd(q.begin(), q.end()), kd(k.begin(), k.end()), vd(v.begin(), v.end());
+    attnkern::reference::attention_problem<double> p{};
+    p.q = {qd.data(), Hq * T * d, T * d, d};
+    p.k = {kd.data(), Hk * K * d, K * d, d};
+    p.v = {vd.data(), Hk * K * dv, K * dv, dv};
+    p.batch = B, p.q_heads = Hq, p.kv_heads = Hk, p.q_len = T, p.kv_len = K, p.head_dim = d, p.value_dim = dv;
+    p.scale = 1.0 / std::sqrt(static_cast<double>(d));
+    p.kv_starts = lo.data(), p.kv_lengths = hi.data();
+    out.assign(B * Hq * T * dv, 0.0);
+    lse.assign(B * Hq * T, 0.0);
+    attnkern::reference::attention(p, out.data(), lse.data());
+    stats.clear();
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t h = 0; h < Hq; ++h)
+        for (std::size_t i = 0; i < T; ++i) stats.push_back(stats_of(p, b, h, i));
+  }
+};
+
+// A tensor [B, H, T, dim] at strides st inside a buffer of floats that starts as `sentinel`.
+struct strided {
+  attnkern_strides st;
+  std::vector<float> buf;
+  std::size_t at(std::size_t b, std::size_t h, std::size_t i) const {
+    return b * static_cast<std::size_t>(st.batch) + h * static_cast<std::size_t>(st.head) + i * static_cast<std::size_t>(st.seq);
+  }
+};
+const uint32_t merge_sentinel = 0x7fc0beef;
+strided make_strided(int place, std::size_t B, std::size_t H, std::size_t T, std::size_t dim) {
+  strided s;
+  if (place == 0) s.st = attnkern_strides_bhsd(H, T, dim);
+  else if (place == 1) s.st = attnkern_strides_bshd(H, T, dim);
+  else s.st = {static_cast<int64_t>(H * (T * (dim + 2) + 3) + 1), static_cast<int64_t>(T * (dim + 2) + 3), static_cast<int64_t>(dim + 2)};
+  s.buf.assign(s.at(B - 1, H - 1, T - 1) + dim, from_bits(merge_sentinel));
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("attention merge: two parts of the keys, in any strides and batch, merge within the documented bound of the float64 reference",
+          "[attention_api][merge]") {
+  const merge_problem mp;
+  const std::size_t B = mp.B, H = mp.Hq, T = mp.T, dv = mp.dv;
+  // where each item's keys split; {0, 700} and {700, 0}: one side empty
+  const std::vector<std::vector<int32_t>> splits = {{300, 517}, {1, 699}, {0, 700}, {700, 64}};
+  const std::vector<int32_t> zero(B, 0), whole(B, static_cast<int32_t>(mp.K));
+  std::vector<double> want, want_lse;
+  std::vector<row_stats> whole_stats;
+  mp.reference(zero, whole, want, want_lse, whole_stats);
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    for (std::size_t s = 0; s < splits.size(); ++s) {
+      const std::vector<int32_t>& cut = splits[s];
+      INFO("split at " << cut[0] << " and " << cut[1]);
+      // part a in BSHD with padded lse, part b padded with BSHD lse, the merge into padded out and BHSD lse
+      const int pa = static_cast<int>(s % 3), pb = static_cast<int>((s + 1) % 3), po = static_cast<int>((s + 2) % 3);
+      strided oa = make_strided(pa, B, H, T, dv), la = make_strided(pb, B, H, T, 1);
+      strided ob = make_strided(pb, B, H, T, dv), lb = make_strided(po, B, H, T, 1);
+      strided out = make_strided(po, B, H, T, dv), lse = make_strided(pa, B, H, T, 1);
+      attnkern_attention_args a = mp.args(zero, cut);
+      a.out = oa.buf.data(), a.out_strides = oa.st, a.lse = la.buf.data(), a.lse_strides = la.st;
+      REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+      a = mp.args(cut, whole);
+      a.out = ob.buf.data(), a.out_strides = ob.st, a.lse = lb.buf.data(), a.lse_strides = lb.st;
+      REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
+      std::vector<double> ra, rla, rb, rlb;
+      std::vector<row_stats> sa, sb;
+      mp.reference(zero, cut, ra, rla, sa);
+      mp.reference(cut, whole, rb, rlb, sb);
+      attnkern_merge_args m{};
+      m.struct_size = sizeof m;
+      m.batch = B, m.heads = H, m.rows = T, m.value_dim = dv;
+      m.out_a = oa.buf.data(), m.out_a_strides = oa.st, m.lse_a = la.buf.data(), m.lse_a_strides = la.st;
+      m.out_b = ob.buf.data(), m.out_b_strides = ob.st, m.lse_b = lb.buf.data(), m.lse_b_strides = lb.st;
+      m.out = out.buf.data(), m.out_strides = out.st, m.lse = lse.buf.data(), m.lse_strides = lse.st;
+      REQUIRE(attnkern_attention_merge(&m) == ATTNKERN_OK);
+      // without lse: the same out
+      strided out2 = make_strided(po, B, H, T, dv);
+      m.out = out2.buf.data(), m.lse = nullptr;
+      REQUIRE(attnkern_attention_merge(&m) == ATTNKERN_OK);
+      REQUIRE(same_bits(out.buf, out2.buf));
+      // every row within the merge's bound, from its parts' own bounds; nothing outside the tensors written
+      std::vector<char> used(out.buf.size(), 0), used_lse(lse.buf.size(), 0);
+      for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t h = 0; h < H; ++h)
+          for (std::size_t i = 0; i < T; ++i) {
+            const std::size_t row = (b * H + h) * T + i;
+            auto part_error = [&](const row_stats& st) {
+              return st.n == 0 ? 0.0 : sdpa_max_error(mp.d, st.sigma, st.n) * st.max_v + attention_abs_floor;
+            };
+            auto part_lse_error = [&](const row_stats& st) { return st.n == 0 ? 0.0 : lse_max_error(mp.d, st.sigma, st.n); };
+            double max_out = 0;
+            for (std::size_t x = 0; x < dv; ++x)
+              max_out = std::max({max_out, std::fabs(static_cast<double>(oa.buf[oa.at(b, h, i) + x])), std::fabs(static_cast<double>(ob.buf[ob.at(b, h, i) + x]))});
+            const double allowed = merge_out_max_error(part_error(sa[row]), part_error(sb[row]), part_lse_error(sa[row]),
+                                                       part_lse_error(sb[row]), max_out);
+            const double lse_allowed = merge_lse_max_error(part_lse_error(sa[row]), part_lse_error(sb[row]), want_lse[row]);
+            std::ostringstream why;
+            for (std::size_t x = 0; x < dv; ++x) {
+              const float got = out.buf[out.at(b, h, i) + x];
+              used[out.at(b, h, i) + x] = 1;
+              if (!(std::fabs(got - want[row * dv + x]) <= allowed))
+                why << "element " << x << ": got " << got << " want " << want[row * dv + x] << " allowed " << allowed << "; ";
+            }
+            const float got_lse = lse.buf[lse.at(b, h, i)];
+            used_lse[lse.at(b, h, i)] = 1;
+            if (!(std::fabs(got_lse - want_lse[row]) <= lse_allowed))
+              why << "lse: got " << got_lse << " want " << want_lse[row] << " allowed " << lse_allowed;
+            if (!why.str().empty()) {
+              INFO("row b=" << b << " h=" << h << " i=" << i << ": " << why.str());
+              REQUIRE(why.str().empty());
+            }
+          }
+      std::size_t written_outside = 0;
+      for (std::size_t e = 0; e < used.size(); ++e) written_outside += !used[e] && bits(out.buf[e]) != merge_sentinel;
+      for (std::size_t e = 0; e < used_lse.size(); ++e) written_outside += !used_lse[e] && bits(lse.buf[e]) != merge_sentinel;
+      REQUIRE(written_outside == 0);
+    }
+  }
+}
+
+TEST_CASE("attention merge: a NaN lse makes exactly its row NaN; bad arguments return their status, name the field and write nothing",
+          "[attention_api][merge][bad_input]") {
+  const std::size_t B = 2, H = 3, T = 5, dv = 4, n = B * H * T;
+  std::vector<float> oa = uniform(n * dv, -1, 1, 71), ob = uniform(n * dv, -1, 1, 72), la = uniform(n, -3, 3, 73),
+                     lb = uniform(n, -3, 3, 74);
+  std::vector<float> out(n * dv, not_a_number), lse(n, not_a_number);
+  auto base = [&] {
+    attnkern_merge_args m{};
+    m.struct_size = sizeof m;
+    m.batch = B, m.heads = H, m.rows = T, m.value_dim = dv;
+    m.out_a = oa.data(), m.out_a_strides = attnkern_strides_bhsd(H, T, dv);
+    m.lse_a = la.data(), m.lse_a_strides = attnkern_strides_bhsd(H, T, 1);
+    m.out_b = ob.data(), m.out_b_strides = attnkern_strides_bhsd(H, T, dv);
+    m.lse_b = lb.data(), m.lse_b_strides = attnkern_strides_bhsd(H, T, 1);
+    m.out = out.data(), m.out_strides = attnkern_strides_bhsd(H, T, dv);
+    m.lse = lse.data(), m.lse_strides = attnkern_strides_bhsd(H, T, 1);
+    return m;
+  };
+  for (const auto& isa : available_isas()) {
+    INFO("path " << isa);
+    isa_scope scope(isa);
+    {  // a NaN lse on either side: that row NaN (out and lse), the others as without it
+      attnkern_merge_args m = base();
+      REQUIRE(attnkern_attention_merge(&m) == ATTNKERN_OK);
+      const std::vector<float> clean = out, clean_lse = lse;
+      for (std::size_t side = 0; side < 2; ++side) {
+        std::vector<float>& l = side ? lb : la;
+        const std::size_t row = 7;
+        const float keep = l[row];
+        l[row] = not_a_number;
+        REQUIRE(attnkern_attention_merge(&m) == ATTNKERN_OK);
+        l[row] = keep;
+        INFO("NaN in lse_" << (side ? "b" : "a") << " of row " << row);
+        for (std::size_t r = 0; r < n; ++r) {
+          INFO("row " << r);
+          if (r == row) {
+            for (std::size_t x = 0; x < dv; ++x) REQUIRE(std::isnan(out[r * dv + x]));
+            REQUIRE(std::isnan(lse[r]));
+          } else {
+            for (std::size_t x = 0; x < dv; ++x) REQUIRE(bits(out[r * dv + x]) == bits(clean[r * dv + x]));
+            REQUIRE(bits(lse[r]) == bits(clean_lse[r]));
+          }
+        }
+      }
+    }
+    int64_t big = INT64_MAX / 4;
+    struct bad {
+      const char* what;
+      attnkern_status status;
+      const char* names;
+      std::function<void(attnkern_merge_args&)> edit;
+    };
+    const std::vector<bad> table = {
+        {"a null out_a", ATTNKERN_ERROR_NULL_POINTER, "out_a", [](auto& m) { m.out_a = nullptr; }},
+        {"a null lse_b", ATTNKERN_ERROR_NULL_POINTER, "lse_b", [](auto& m) { m.lse_b = nullptr; }},
+        {"a null out", ATTNKERN_ERROR_NULL_POINTER, "out", [](auto& m) { m.out = nullptr; }},
+        {"out overlapping out_b", ATTNKERN_ERROR_ALIASING, "out overlaps out_b", [&](auto& m) { m.out_b = out.data() + 3; }},
+        {"out equal to out_a with other strides", ATTNKERN_ERROR_ALIASING, "out overlaps out_a",
+         [&](auto& m) { m.out_a = out.data(), m.out_a_strides = attnkern_strides_bshd(H, T, dv); }},
+        {"lse overlapping lse_b", ATTNKERN_ERROR_ALIASING, "lse overlaps lse_b", [&](auto& m) { m.lse_b = lse.data(); }},
+        {"lse overlapping out", ATTNKERN_ERROR_ALIASING, "lse overlaps out", [&](auto& m) { m.lse = out.data() + 1; }},
+        {"an out row stride of 0", ATTNKERN_ERROR_ALIASING, "out_strides.seq", [](auto& m) { m.out_strides.seq = 0; }},
+        {"an lse head stride of 0", ATTNKERN_ERROR_ALIASING, "lse_strides.head", [](auto& m) { m.lse_strides.head = 0; }},
+        {"a negative stride", ATTNKERN_ERROR_INVALID_ARGUMENT, "out_b_strides.seq", [](auto& m) { m.out_b_strides.seq = -4; }},
+        {"a stride whose span passes PTRDIFF_MAX bytes", ATTNKERN_ERROR_INVALID_SIZE, "lse_a spans",
+         [&](auto& m) { m.lse_a_strides.batch = big; }},
+        {"a stride whose span overflows", ATTNKERN_ERROR_INVALID_SIZE, "out_b spans",
+         [](auto& m) { m.out_b_strides.head = INT64_MAX / 2; }},
+        {"struct_size 0", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size", [](auto& m) { m.struct_size = 0; }},
+        {"a struct_size of no version", ATTNKERN_ERROR_INVALID_ARGUMENT, "struct_size",
+         [](auto& m) { m.struct_size = sizeof m - 8; }},
+    };
+    for (const bad& b : table) {
+      INFO(b.what);
+      attnkern_merge_args m = base();
+      b.edit(m);
+      std::fill(out.begin(), out.end(), not_a_number);
+      std::fill(lse.begin(), lse.end(), not_a_number);
+      const std::vector<float> before = out, lse_before = lse;
+      REQUIRE(attnkern_attention_merge(&m) == b.status);
+      INFO(attnkern_last_error_message());
+      REQUIRE(std::strstr(attnkern_last_error_message(), b.names) != nullptr);
+      REQUIRE(same_bits(out, before));
+      REQUIRE(same_bits(lse, lse_before));
+    }
+    REQUIRE(attnkern_attention_merge(nullptr) == ATTNKERN_ERROR_NULL_POINTER);
   }
 }
 
