@@ -36,7 +36,8 @@ namespace attnkern_fuzz {
 
 // Values: the fuzzer's bytes while they last (input::value, specials included), then a xorshift
 // generator seeded by the whole input (uniform, no specials: a NaN in every few hundred values would
-// make nearly every row NaN).
+// make nearly every row NaN). The call's other fields come from input::byte, past the input's end
+// from its random_tail.
 class value_source {
  public:
   value_source(input& in, const uint8_t* data, std::size_t size) : in_(in) {
@@ -475,7 +476,7 @@ inline attention_case decode_case(input& in, value_source& vs, const decode_opti
   if (mods & 16) {
     c.sinks.resize(Hq);
     for (auto& s : c.sinks) s = vs.next(4.0f);  // (NaN and +-1e4 among the fuzzer's values)
-    const uint8_t inf_sink = in.byte() % 16;
+    const uint8_t inf_sink = in.byte() % 64;  // (now and then +-inf)
     if (inf_sink < 2) c.sinks[0] = inf_sink ? INFINITY : -INFINITY;
   }
   c.scales_d.assign(c.bias_scales.begin(), c.bias_scales.end());

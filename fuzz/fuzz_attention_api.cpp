@@ -185,6 +185,7 @@ bool make_invalid(input& in, attention_case& c, attnkern_attention_args& a, uint
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace attnkern::bounds;
   input in(data, size);
+  in.random_tail(data, size);
   in.select_isa();
   const bool invalid = in.byte() % 4 == 0;
   const uint8_t invalid_kind = in.byte();

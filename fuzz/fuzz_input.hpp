@@ -1,7 +1,7 @@
 // Shared by the libFuzzer targets (fuzz/fuzz_*.cpp): decodes the fuzzer's bytes into an ISA path,
 // sizes, lengths and float values (uniform in a range, or special: NaN, +-inf, +-0, denormals,
 // +-FLT_MAX, ...), and measures a result against the float64 reference. Running out of bytes
-// yields zeros, so every input decodes.
+// yields zeros (or, after random_tail, a generator's bytes), so every input decodes.
 #pragma once
 
 #include <attnkern/attnkern.h>
@@ -21,9 +21,20 @@ class input {
  public:
   input(const uint8_t* data, std::size_t size) : p_(data), n_(size) {}
   uint8_t byte() {
-    if (n_ == 0) return 0;
+    if (n_ == 0) {
+      if (tail_ == 0) return 0;
+      tail_ ^= tail_ << 13, tail_ ^= tail_ >> 7, tail_ ^= tail_ << 17;  // (xorshift64)
+      return static_cast<uint8_t>(tail_ >> 56);
+    }
     --n_;
     return *p_++;
+  }
+  // Past the input's end, bytes from a generator seeded by the whole input instead of zeros: a short
+  // input still decodes to a call with every feature in reach (attention_api, merge).
+  void random_tail(const uint8_t* data, std::size_t size) {
+    uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+    for (std::size_t i = 0; i < size; ++i) h = (h ^ data[i]) * 0x100000001b3ull;
+    tail_ = h | 1;
   }
   // in [0, m)
   std::size_t below(std::size_t m) {
@@ -74,6 +85,7 @@ class input {
  private:
   const uint8_t* p_;
   std::size_t n_;
+  uint64_t tail_ = 0;
 };
 
 // Stops the fuzzer with a message (libFuzzer keeps the input as a crash).

@@ -455,6 +455,7 @@ void invalid_args(input& in, value_source& vs) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   input in(data, size);
+  in.random_tail(data, size);
   in.select_isa();  // (the merge has one path; the parts' calls use it)
   const uint8_t mode = in.byte() % 4;
   value_source vs(in, data, size);
