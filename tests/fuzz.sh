@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/, clang, ASan + UBSan, in build-fuzz/) and runs each for
-# FUZZ_SECONDS (default 60) on a copy of its seed corpus in fuzz/corpus/<target>/ (the repository's
-# corpus is read, never written). Any finding fails: the input is kept in build-fuzz/findings/ and
-# the target's message printed. New inputs the run found are left in build-fuzz/corpus/ (merge them
+# FUZZ_SECONDS (default 40; six targets, 4 minutes in all) on a copy of its seed corpus in
+# fuzz/corpus/<target>/ (the repository's corpus is read, never written). Any finding fails: the
+# input is kept in build-fuzz/findings/ and the target's message printed. So does a run that
+# executed fewer inputs than its floor (below): a target that got slow, or stopped early, tests
+# little while its time passes. New inputs the run found are left in build-fuzz/corpus/ (merge them
 # into fuzz/corpus/ with the target's -merge=1 when they add coverage).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-seconds=${FUZZ_SECONDS:-60}
+seconds=${FUZZ_SECONDS:-40}
 build="$root/build-fuzz"
+# The least number of inputs per second of FUZZ_SECONDS each target must execute (seed corpus
+# included): about a fifth of what a 40 s run reached on a 2-core AMD EPYC (Zen 4) that was
+# building other things at the same time (2026-12-07; docs/tools.md has the figures). A target
+# whose inputs grew tenfold slower, or that stopped early, falls below it; a run under twice that
+# load stayed 3.4 to 4.6 times above it.
+declare -A floor=([tanh]=10000 [softmax]=3600 [attention]=650 [sdpa]=200 [attention_api]=50 [merge]=60)
 for tool in clang clang++; do
   command -v "$tool" >/dev/null || { echo "fuzz: $tool not found (tools/setup.sh installs clang and libclang-rt-14-dev)" >&2; exit 1; }
 done
@@ -15,7 +23,7 @@ CC=clang CXX=clang++ ATTNKERN_BUILD_DIR="$build" \
   ATTNKERN_CMAKE_ARGS="-DATTNKERN_FUZZ=ON -DBUILD_SHARED_LIBS=OFF -DATTNKERN_BUILD_TESTS=OFF -DATTNKERN_BUILD_BENCH=OFF -DATTNKERN_BUILD_TOOLS=OFF" \
   "$root/tools/build.sh"
 mkdir -p "$build/findings"
-for target in tanh softmax attention sdpa; do
+for target in tanh softmax attention sdpa attention_api merge; do
   work="$build/corpus/$target"
   rm -rf "$work"
   mkdir -p "$work"
@@ -29,5 +37,10 @@ for target in tanh softmax attention sdpa; do
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   cov=$(grep -o "cov: [0-9]*" "$log" | tail -1)
-  echo "fuzz: $target passed: $runs inputs, $cov"
+  least=$((floor[$target] * seconds))
+  if [ -z "$runs" ] || [ "$runs" -lt "$least" ]; then
+    echo "fuzz: $target FAILED: it executed ${runs:-no} inputs in $seconds s, fewer than its floor of $least (${floor[$target]} a second; full log: $log)" >&2
+    exit 1
+  fi
+  echo "fuzz: $target passed: $runs inputs (floor $least), $cov"
 done
