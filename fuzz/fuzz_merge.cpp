@@ -6,16 +6,16 @@
 //    masks over the whole range (any modifier; the call's own mask is kept inside both); the sink, if
 //    any, in one part. The parts are merged (in place into part a's out and lse one time in four; lse
 //    NULL now and then; any strides) and each row compared with the float64 reference of the whole
-//    call: within the larger of the parts' bounds (out_bound below, as fuzz_attention_api holds them)
-//    plus ((e_a + e_b) / 2 + merge_max_error) times the larger |out| of the parts' row, e_a and e_b
-//    the parts' lse_max_error; its lse within max(e_a, e_b) + merge_max_error max(1, |lse|)
-//    (bounds.hpp, docs/numerics.md). Where a part's lse is -inf (no key on that side) the other part
+//    call: within merge_out_max_error (bounds.hpp, docs/numerics.md) of the parts' bounds (out_bound,
+//    as fuzz_attention_api holds them), e_a and e_b their lse_max_error, and the larger |out| of the
+//    parts' row: the larger part bound plus ((e_a + e_b) / 2 + merge_max_error) times that |out|; its
+//    lse within merge_lse_max_error, max(e_a, e_b) + merge_max_error max(1, |lse|) (the reference's). Where a part's lse is -inf (no key on that side) the other part
 //    is copied bit for bit, both -inf give zeros and -inf, a NaN lse gives a NaN row.
 //  - Parts given by the fuzzer (a quarter): out values up to 1e30 and NaN, lse values up to 1e30,
 //    -inf and NaN, any strides, merged and compared with the same merge evaluated in long double from
-//    the same floats: each part exact, so within merge_max_error times the larger |out| of the parts
-//    plus attention_abs_floor (the least a part of attnkern_attention is ever held to), lse within
-//    merge_max_error max(1, |lse|); the exact cases as above.
+//    the same floats: each part exact, so merge_out_max_error with lse errors of 0 and part errors of
+//    attention_abs_floor (the least a part of attnkern_attention is ever held to), and
+//    merge_lse_max_error with lse errors of 0; the exact cases as above.
 //  - Invalid arguments (a quarter): NULL args or tensors, struct_size, a negative or overflowing
 //    stride, out or lse rows that overlap, out or lse over an input other than the exact in-place case,
 //    lse over out: the documented status, and nothing written.
@@ -213,7 +213,7 @@ void computed_parts(input& in, value_source& vs) {
         const double e_a = c.lse_bound(ra, sa), e_b = c.lse_bound(rb, sb);
         double largest = 0;
         for (std::size_t e = 0; e < dv; ++e) largest = std::max({largest, std::fabs(static_cast<double>(oa[e])), std::fabs(static_cast<double>(ob[e]))});
-        const double allowed = std::max(c.out_bound(ra, sa), c.out_bound(rb, sb)) + ((e_a + e_b) / 2 + merge_max_error) * largest;
+        const double allowed = merge_out_max_error(c.out_bound(ra, sa), c.out_bound(rb, sb), e_a, e_b, largest);
         const std::size_t row = (b * Hq + h) * T + i;
         for (std::size_t e = 0; e < dv; ++e) {
           const double ref = want[row * dv + e];
@@ -229,7 +229,7 @@ void computed_parts(input& in, value_source& vs) {
         }
         if (lse) {
           const double ref = want_lse[row];
-          const double allowed_l = std::max(e_a, e_b) + merge_max_error * std::max(1.0, std::fabs(ref));
+          const double allowed_l = merge_lse_max_error(e_a, e_b, ref);
           if (std::isnan(ref) ? !std::isnan(*lse) : !(std::fabs(static_cast<double>(*lse) - ref) <= allowed_l)) {
             char buf[200];
             std::snprintf(buf, sizeof buf, "lse = %.9g, reference %.17g, error %.3g, bound %.3g", static_cast<double>(*lse),
@@ -292,7 +292,7 @@ void given_parts(input& in, value_source& vs) {
         const long double wa = std::exp(static_cast<long double>(fa) - top), wb = std::exp(static_cast<long double>(fb) - top);
         double largest = 0;
         for (std::size_t e = 0; e < s.value_dim; ++e) largest = std::max({largest, std::fabs(static_cast<double>(pa[e])), std::fabs(static_cast<double>(pb[e]))});
-        const double allowed = attention_abs_floor + merge_max_error * largest;
+        const double allowed = merge_out_max_error(attention_abs_floor, attention_abs_floor, 0, 0, largest);
         for (std::size_t e = 0; e < s.value_dim; ++e) {
           const long double exact = (wa * pa[e] + wb * pb[e]) / (wa + wb);
           if (std::isnan(exact) ? !std::isnan(o[e]) : !(std::fabs(static_cast<long double>(o[e]) - exact) <= allowed)) {
@@ -304,7 +304,7 @@ void given_parts(input& in, value_source& vs) {
         }
         if (lse) {
           const long double exact = top + std::log(wa + wb);
-          const double allowed_l = merge_max_error * std::max(1.0L, std::fabs(exact));
+          const double allowed_l = merge_lse_max_error(0, 0, static_cast<double>(exact));
           if (!(std::fabs(static_cast<long double>(*lse) - exact) <= allowed_l)) {
             char buf[200];
             std::snprintf(buf, sizeof buf, "lse = %.9g, exact %.17Lg, bound %.3g", static_cast<double>(*lse), exact, allowed_l);
