@@ -931,14 +931,17 @@ TEST_CASE("attention merge: a NaN lse makes exactly its row NaN; bad arguments r
       attnkern_merge_args m = base();
       REQUIRE(attnkern_attention_merge(&m) == ATTNKERN_OK);
       const std::vector<float> clean = out, clean_lse = lse;
-      for (std::size_t side = 0; side < 2; ++side) {
-        std::vector<float>& l = side ? lb : la;
+      // (sides 2 and 3: the other side empty, lse -inf, which must not hide the NaN)
+      for (std::size_t side = 0; side < 4; ++side) {
+        std::vector<float>& l = side % 2 ? lb : la;
+        std::vector<float>& other = side % 2 ? la : lb;
         const std::size_t row = 7;
-        const float keep = l[row];
+        const float keep = l[row], keep_other = other[row];
         l[row] = not_a_number;
+        if (side >= 2) other[row] = -std::numeric_limits<float>::infinity();
         REQUIRE(attnkern_attention_merge(&m) == ATTNKERN_OK);
-        l[row] = keep;
-        INFO("NaN in lse_" << (side ? "b" : "a") << " of row " << row);
+        l[row] = keep, other[row] = keep_other;
+        INFO("NaN in lse_" << (side % 2 ? "b" : "a") << " of row " << row << (side >= 2 ? ", the other side empty" : ""));
         for (std::size_t r = 0; r < n; ++r) {
           INFO("row " << r);
           if (r == row) {
@@ -950,6 +953,15 @@ TEST_CASE("attention merge: a NaN lse makes exactly its row NaN; bad arguments r
           }
         }
       }
+    }
+    {  // one side empty (lse -inf), the other's lse +inf (a +inf sink on a row that saw no key): copied as it is
+      attnkern_merge_args m = base();
+      const float keep_a = la[3], keep_b = lb[3];
+      la[3] = -std::numeric_limits<float>::infinity(), lb[3] = std::numeric_limits<float>::infinity();
+      REQUIRE(attnkern_attention_merge(&m) == ATTNKERN_OK);
+      la[3] = keep_a, lb[3] = keep_b;
+      REQUIRE(lse[3] == std::numeric_limits<float>::infinity());
+      for (std::size_t x = 0; x < dv; ++x) REQUIRE(bits(out[3 * dv + x]) == bits(ob[3 * dv + x]));
     }
     int64_t big = INT64_MAX / 4;
     struct bad {

@@ -308,21 +308,28 @@ void attention_merge_run(const merge_args& m) noexcept {
         const double la = *at(m.lse_a, m.lse_a_strides, b, h, i), lb = *at(m.lse_b, m.lse_b_strides, b, h, i);
         float* o = at(m.out, m.out_strides, b, h, i);
         float* lse = m.lse ? at(m.lse, m.lse_strides, b, h, i) : nullptr;
-        const double top = std::isnan(la) || std::isnan(lb) ? std::nan("") : std::max(la, lb);
-        if (top == -std::numeric_limits<double>::infinity()) {  // no key on either side
+        constexpr double none = -std::numeric_limits<double>::infinity();
+        if (std::isnan(la) || std::isnan(lb)) {  // a NaN lse makes the row NaN, whatever the other side holds
+          std::fill(o, o + m.value_dim, std::numeric_limits<float>::quiet_NaN());
+          if (lse) *lse = std::numeric_limits<float>::quiet_NaN();
+          continue;
+        }
+        if (la == none && lb == none) {  // no key on either side
           std::fill(o, o + m.value_dim, 0.0f);
           if (lse) *lse = neg_inf;
           continue;
         }
-        // (an empty side, lse = -inf, has weight 0 exactly: the other side is copied bit for bit)
+        if (la == none || lb == none) {  // one side empty: the other side's out and lse, bit for bit
+          const float* from = la == none ? ob : oa;
+          const double other = la == none ? lb : la;
+          for (std::size_t e = 0; e < m.value_dim; ++e) o[e] = from[e];
+          if (lse) *lse = static_cast<float>(other);
+          continue;
+        }
+        const double top = std::max(la, lb);
         const double wa = std::exp(la - top), wb = std::exp(lb - top), total = wa + wb;
         const double fa = wa / total, fb = wb / total;
-        for (std::size_t e = 0; e < m.value_dim; ++e) {
-          const double x = la == -std::numeric_limits<double>::infinity() ? static_cast<double>(ob[e])
-                           : lb == -std::numeric_limits<double>::infinity() ? static_cast<double>(oa[e])
-                                                                              : fa * oa[e] + fb * ob[e];
-          o[e] = static_cast<float>(x);
-        }
+        for (std::size_t e = 0; e < m.value_dim; ++e) o[e] = static_cast<float>(fa * oa[e] + fb * ob[e]);
         if (lse) *lse = static_cast<float>(top + std::log(total));
       }
 }
