@@ -116,12 +116,19 @@ inline int64_t float_steps(float a, float b) {
   return d < 0 ? -d : d;
 }
 
-// Seeded uniform inputs; the seed is part of every failure message (INFO in the callers).
+// Seeded uniform inputs; the seed is part of every failure message (INFO in the callers). A range
+// wider than FLT_MAX (such as +-3.4e38) is drawn in double: in float, hi - lo is +inf and every draw
+// would be +inf.
 inline std::vector<float> uniform(std::size_t n, float lo, float hi, uint32_t seed) {
   std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
   std::vector<float> v(n);
-  for (auto& e : v) e = dist(rng);
+  if (std::isfinite(hi - lo)) {
+    std::uniform_real_distribution<float> dist(lo, hi);
+    for (auto& e : v) e = dist(rng);
+  } else {
+    std::uniform_real_distribution<double> dist(lo, hi);
+    for (auto& e : v) e = static_cast<float>(dist(rng));
+  }
   return v;
 }
 
