@@ -8,6 +8,7 @@
 #include "softmax/softmax_driver.hpp"
 #include "support.hpp"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <fstream>
@@ -82,6 +83,61 @@ void check_every_path(const std::vector<float>& x, std::size_t rows, std::size_t
   }
 }
 }  // namespace
+
+namespace {
+
+// Softmax and log-softmax written plainly, in long double, apart from attnkern/reference.hpp: the
+// largest entry, the sum of e^(x - max), then each entry.
+expected plain_softmax(const std::vector<float>& x, std::size_t rows, std::size_t cols) {
+  expected e{std::vector<double>(x.size()), std::vector<double>(x.size())};
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = x.data() + r * cols;
+    const long double top = *std::max_element(row, row + cols);
+    long double sum = 0;
+    for (std::size_t c = 0; c < cols; ++c) sum += std::exp(static_cast<long double>(row[c]) - top);
+    for (std::size_t c = 0; c < cols; ++c) {
+      const long double d = static_cast<long double>(row[c]) - top;
+      e.softmax[r * cols + c] = static_cast<double>(std::exp(d) / sum);
+      e.log_softmax[r * cols + c] = static_cast<double>(d - std::log(sum));
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("softmax: the float64 oracle and every path (scalar too) against a softmax written plainly in long double",
+          "[softmax][oracle]") {
+  // (the oracle, attnkern::reference::softmax<double>, and the scalar path's in-cache rows,
+  // reference::softmax<float>, are one template: this holds both to a computation of their own)
+  struct shape {
+    std::size_t rows, cols;
+    float lo, hi;
+  };
+  for (const shape s : {shape{1, 1, -1, 1}, shape{3, 17, -30, 30}, shape{32, 60, -4, 4}, shape{8, 1000, -100, 100},
+                        shape{2, 70000, -20, 20}, shape{4, 300, -3.4e38f, 3.4e38f}, shape{2, 500, -200, 0}}) {
+    const std::string what = std::to_string(s.rows) + " x " + std::to_string(s.cols) + " in [" + std::to_string(s.lo) +
+                              ", " + std::to_string(s.hi) + "]";
+    INFO(what);
+    const std::vector<float> x = uniform(s.rows * s.cols, s.lo, s.hi, 90 + static_cast<uint32_t>(s.cols));
+    const expected plain = plain_softmax(x, s.rows, s.cols), oracle = reference_of(x, s.rows, s.cols);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      // (the oracle rounds once to double from long double sums: within a few double units)
+      const bool ok = std::fabs(oracle.softmax[i] - plain.softmax[i]) <= 0x1p-50 * std::fabs(plain.softmax[i]) + 0x1p-1070 &&
+                      std::fabs(oracle.log_softmax[i] - plain.log_softmax[i]) <= 0x1p-50 * std::max(1.0, std::fabs(plain.log_softmax[i]));
+      if (!ok) {
+        INFO("element " << i << ": oracle " << oracle.softmax[i] << " / " << oracle.log_softmax[i] << ", plain "
+                        << plain.softmax[i] << " / " << plain.log_softmax[i]);
+        REQUIRE(ok);
+      }
+    }
+    for (const auto& isa : available_isas()) {
+      isa_scope scope(isa);
+      check_softmax(x, plain.softmax, s.rows, s.cols, false, what + " against the plain softmax");
+      check_softmax(x, plain.log_softmax, s.rows, s.cols, true, what + " against the plain log-softmax");
+    }
+  }
+}
 
 TEST_CASE("softmax: lengths around the vector width and the two algorithms, every path", "[softmax]") {
   std::vector<std::size_t> lengths;

@@ -194,3 +194,39 @@ TEST_CASE("tanh: the C++ wrapper gives the C function's result", "[tanh][cpp]") 
   attnkern::tanh(x.data(), y_cpp.data(), x.size());
   CHECK(std::memcmp(y_c.data(), y_cpp.data(), x.size() * sizeof(float)) == 0);
 }
+
+TEST_CASE("tanh: the float64 oracle and every path (scalar too) against std::tanh in long double, an independent computation",
+          "[tanh][oracle]") {
+  // (the oracle, attnkern::reference::tanh<double>, and the scalar path, reference::tanh<float>, are one
+  // template: this holds both to a tanh computed elsewhere, glibc's tanhl in x87 extended precision)
+  std::vector<float> x = uniform(1 << 16, -10.0f, 10.0f, 81);
+  std::mt19937 rng(82);
+  std::uniform_real_distribution<float> exponent(-40.0f, 5.0f);
+  for (int i = 0; i < (1 << 16); ++i) x.push_back((i % 2 ? -1.0f : 1.0f) * std::exp2(exponent(rng)));
+  for (float e : {0.0f, -0.0f, 1e-30f, FLT_MIN, 0.5f, 0.55f, 0.625f, 1.0f, 8.0f, 9.01f, 10.0f, 20.0f, FLT_MAX})
+    x.push_back(e), x.push_back(-e);
+  std::vector<long double> exact(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) exact[i] = std::tanh(static_cast<long double>(x[i]));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double oracle = attnkern::reference::tanh<double>(x[i]);
+    // within 4 double units of tanhl: glibc's double tanh is not correctly rounded (up to 2 units,
+    // its manual says; 1.7 seen here), a float unit being 2^29 double units
+    if (!(std::fabs(static_cast<long double>(oracle) - exact[i]) <= 0x1p-50L * std::fabs(exact[i]))) {
+      INFO("x = " << std::hexfloat << x[i] << ": oracle " << oracle << ", tanhl " << static_cast<double>(exact[i]));
+      REQUIRE(std::fabs(static_cast<long double>(oracle) - exact[i]) <= 0x1p-50L * std::fabs(exact[i]));
+    }
+  }
+  for (const auto& isa : available_isas()) {
+    isa_scope scope(isa);
+    std::vector<float> y(x.size());
+    REQUIRE(attnkern_tanh_f32(x.data(), y.data(), x.size()) == ATTNKERN_OK);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double ulp = ulp_error(y[i], static_cast<double>(exact[i]));
+      if (!(ulp <= tanh_max_ulp)) {
+        INFO("isa " << isa << ", x = " << std::hexfloat << x[i] << ", y = " << y[i] << ", tanhl "
+                    << static_cast<double>(exact[i]) << std::defaultfloat << ", error " << ulp << " ULP");
+        REQUIRE(ulp <= tanh_max_ulp);
+      }
+    }
+  }
+}
