@@ -45,14 +45,24 @@ bool all_within = true;
 
 std::vector<float> narrow(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
 
+// How print_compared applies its tolerance: as it is, or times each expected value's magnitude (plus
+// attention_abs_floor), as the weights' bounds are documented.
+enum class applied { absolute, relative };
+
 // Prints a matrix beside its expectation and the difference (attnkern - float64), row by row, and
-// the max |difference|, which must be within `tolerance` (rows and columns beyond `show_rows` x
-// `show_cols` are compared but not printed); returns it.
+// the max |difference|; every difference must be within `tolerance` (a NaN is not; rows and columns
+// beyond `show_rows` x `show_cols` are compared but not printed); returns the max.
 double print_compared(const std::string& title, const std::vector<float>& got, const std::vector<double>& want,
-                      std::size_t rows, std::size_t cols, double tolerance, std::size_t show_rows = 8,
-                      std::size_t show_cols = 6) {
+                      std::size_t rows, std::size_t cols, double tolerance, applied how = applied::absolute,
+                      std::size_t show_rows = 8, std::size_t show_cols = 6) {
   double worst = 0;
-  for (std::size_t i = 0; i < rows * cols; ++i) worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - want[i]));
+  bool ok = true;
+  for (std::size_t i = 0; i < rows * cols; ++i) {
+    const double diff = std::fabs(static_cast<double>(got[i]) - want[i]);
+    const double allowed = how == applied::relative ? tolerance * std::fabs(want[i]) + attention_abs_floor : tolerance;
+    ok = ok && diff <= allowed;
+    if (std::isnan(diff) || diff > worst) worst = diff;  // (a NaN stays)
+  }
   std::printf("%s (%zu x %zu)%s\n", title.c_str(), rows, cols,
               rows > show_rows || cols > show_cols ? ", first rows and columns shown" : "");
   auto row_text = [&](std::size_t r, const char* format, auto value) {
@@ -70,10 +80,9 @@ double print_compared(const std::string& title, const std::vector<float>& got, c
     std::printf("  diff     %s\n",
                 row_text(r, "%s% 11.1e", [&](std::size_t i) { return static_cast<double>(got[i]) - want[i]; }).c_str());
   }
-  const bool ok = worst <= tolerance;
   all_within = all_within && ok;
-  std::printf("  max |attnkern - float64| = %.2e over all %zu values (%s %.0e)\n\n", worst, rows * cols,
-              ok ? "within" : "NOT within", tolerance);
+  std::printf("  max |attnkern - float64| = %.2e over all %zu values (%s %.0e%s)\n\n", worst, rows * cols,
+              ok ? "within" : "NOT within", tolerance, how == applied::relative ? " x |float64| each" : "");
   return worst;
 }
 
@@ -156,8 +165,10 @@ void pooling(const arrays& a) {
     std::printf("-- %s: batch %zu%s\n\n", kind, batch,
                 k == "int" ? " of integer inputs in [0, 5) as in the notebook (every score saturates: alpha = 1/60)"
                            : " of standard normal h, w and bias scaled by 0.1");
-    print_compared("context vectors", context, a.at("context_" + k), batch, features, attention_pool_max_error * max_h, 4);
-    print_compared("attention weights alpha", alpha, a.at("alpha_" + k), batch, steps, attention_pool_max_error, 4);
+    print_compared("context vectors", context, a.at("context_" + k), batch, features, attention_pool_max_error * max_h,
+                   applied::absolute, 4);
+    print_compared("attention weights alpha", alpha, a.at("alpha_" + k), batch, steps, attention_pool_max_error,
+                   applied::relative, 4);
     heatmaps.push_back({"attention_pool_" + k + ".png",
                         k == "int" ? std::string("Attention pooling, the notebook's integer inputs: weights alpha (every score saturates: all 1/60)")
                                    : std::string("Attention pooling, normal inputs: weights alpha"),
@@ -180,8 +191,8 @@ void additive(const arrays& a, const std::string& file, const std::string& title
   for (float x : v) v_l1 += std::fabs(static_cast<double>(x));
   for (float x : values) max_x = std::max(max_x, std::fabs(static_cast<double>(x)));
   const double bound = additive_attention_max_error(v_l1);
-  print_compared("attention weights", weights, a.at("weights"), 1, steps, bound, 1, 16);
-  print_compared("context vector", context, a.at("context"), 1, features, bound * max_x, 1, 16);
+  print_compared("attention weights", weights, a.at("weights"), 1, steps, bound, applied::relative, 1, 16);
+  print_compared("context vector", context, a.at("context"), 1, features, bound * max_x, applied::absolute, 1, 16);
   const std::string name = file.substr(0, file.find('.'));
   heatmaps.push_back({name + ".png", title.substr(title.find(' ') + 1) + ": weights", "encoder step", "", numbered("", steps), {"decoder step"}, weights, 1,
                       steps});
