@@ -7,8 +7,8 @@
 # and examples tests, and the tanh and exp checks on every 61st input, again in an AddressSanitizer
 # + UndefinedBehaviorSanitizer build (build-sanitize/; any report fails), the unit tests in a ThreadSanitizer build (build-tsan/,
 # clang and LLVM's OpenMP runtime with its Archer tool, which tells TSan about OpenMP's
-# synchronisation; any report fails), and the libFuzzer targets for a minute each (tests/fuzz.sh,
-# build-fuzz/; FUZZ_SECONDS changes the minute). ATTNKERN_SKIP_SANITIZERS=1 skips all three. Extra
+# synchronisation; any report fails), and the six libFuzzer targets for 40 s each with a minimum
+# number of executions (tests/fuzz.sh, build-fuzz/; FUZZ_SECONDS changes the 40 s). ATTNKERN_SKIP_SANITIZERS=1 skips all three. Extra
 # arguments go to the first ctest (e.g. -L exhaustive, -E install).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
