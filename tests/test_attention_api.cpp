@@ -1094,6 +1094,12 @@ TEST_CASE("attention: bad arguments return their status, name the field and writ
     a.out = wide.data(), a.window = 1, a.window_left = a.window_right = INT64_MAX;
     REQUIRE(attnkern_attention(&a) == ATTNKERN_OK);
     REQUIRE(same_bits(plain, wide));
+    // and the reference sees every key through it (d +- INT64_MAX overflowed there: UndefinedBehaviorSanitizer)
+    attnkern::reference::attention_problem<double> p{};
+    p.batch = 1, p.q_len = p.kv_len = T, p.window = true, p.bottom_right = true;
+    p.window_left = p.window_right = static_cast<std::size_t>(INT64_MAX);
+    for (std::size_t i = 0; i < T; ++i)
+      for (std::size_t j = 0; j < T; ++j) REQUIRE(p.sees(0, i, j));
   }
   // a larger struct (a newer header's): zeros past this version's fields are fine, anything else is not
   struct newer {

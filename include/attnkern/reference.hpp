@@ -271,7 +271,9 @@ struct attention_problem {
     const long long d = bottom_right ? end - static_cast<long long>(q_len) + ii : start + ii;
     if (jj < start || jj >= end) return false;
     if (causal && jj > d) return false;
-    if (window && (jj < d - static_cast<long long>(window_left) || jj > d + static_cast<long long>(window_right)))
+    // (by distances from the diagonal: d +- a window of up to INT64_MAX would overflow)
+    if (window && ((jj < d && static_cast<unsigned long long>(d - jj) > window_left) ||
+                   (jj > d && static_cast<unsigned long long>(jj - d) > window_right)))
       return false;
     return true;
   }
