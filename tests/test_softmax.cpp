@@ -242,6 +242,8 @@ TEST_CASE("softmax: results do not depend on the thread count", "[softmax][threa
                         shape{2, 2 * two_pass_row + 1}}) {
     const auto x = uniform(s.rows * s.cols, -20.0f, 20.0f, 9);
     for (const auto& isa : available_isas()) {
+      // (under qemu-user the scalar path skips the two-pass rows of 4M and 8M: emulated, they take a minute)
+      if (reduced_run() && isa == "scalar" && s.cols >= two_pass_row) continue;
       isa_scope scope(isa);
       for (int log = 0; log < 2; ++log) {
         auto run = log ? attnkern_log_softmax_f32 : attnkern_softmax_f32;
