@@ -240,18 +240,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     return 0;
   }
 
-  attnkern_status got;
-  if (call_kind == 0) {
-    struct newer {
-      attnkern_attention_args a;
-      int64_t future[2];
-    } n{};
-    n.a = a;
-    n.a.struct_size = sizeof n;
-    got = attnkern_attention(&n.a);
-  } else {
-    got = attnkern_attention(&a);
-  }
+  const attnkern_status got = call_kind == 0 ? call_as_newer(a, attnkern_attention, 0, 0) : attnkern_attention(&a);
   if (got != ATTNKERN_OK)
     fail_case(c, std::string("status ") + attnkern_status_message(got) + " (" + attnkern_last_error_message() + ")");
 

@@ -114,4 +114,19 @@ inline void expect_untouched(const std::vector<float>& out, float sentinel, cons
     if (std::memcmp(&x, &sentinel, sizeof x) != 0) fail(std::string(call) + " wrote an output on error");
 }
 
+// Calls `call` on a copy of `args` inside a larger struct, as a newer header would pass it (struct_size
+// says so), with `future` in field `which` % 2 of the two past this version's (0: what a newer header
+// that sets none of them passes, which must be accepted).
+template <class Args, class Call>
+attnkern_status call_as_newer(const Args& args, Call call, int64_t future, std::size_t which) {
+  struct newer {
+    Args a;
+    int64_t future[2];
+  } n{};
+  n.a = args;
+  n.a.struct_size = sizeof n;
+  n.future[which % 2] = future;
+  return call(&n.a);
+}
+
 }  // namespace attnkern_fuzz

@@ -423,15 +423,9 @@ void invalid_args(input& in, value_source& vs) {
       want = ATTNKERN_ERROR_ALIASING, what = "lse overlaps lse_a, not in place";
       break;
     default: {  // a newer struct whose fields past this one are not zero
-      struct newer {
-        attnkern_merge_args a;
-        int64_t future[2];
-      } n{};
-      n.a = a;
-      n.a.struct_size = sizeof n;
-      n.future[in.byte() % 2] = -1;
+      const std::size_t which = in.byte();
       const std::vector<float> before[6] = {oa.data, la.data, ob.data, lb.data, m.out.data, m.lse.data};
-      const attnkern_status got = attnkern_attention_merge(&n.a);
+      const attnkern_status got = call_as_newer(a, attnkern_attention_merge, -1, which);
       if (got != ATTNKERN_ERROR_UNSUPPORTED)
         fail(std::string("merge, a newer struct's fields: status ") + attnkern_status_message(got));
       const std::vector<float> after[6] = {oa.data, la.data, ob.data, lb.data, m.out.data, m.lse.data};
