@@ -28,7 +28,7 @@ namespace {
 
 using attnkern::kernels::active_table;
 
-std::atomic<int> requested_threads{0};  // 0 = OpenMP's default
+std::atomic<int> requested_threads{0};  // 0 = the threading mode's default
 
 // attnkern_last_error_message: the calling thread's last failure, "function: what and which value".
 thread_local char last_error[320] = "";
@@ -367,19 +367,39 @@ attnkern_status attnkern_set_thread_pool(attnkern_parallel_for_fn parallel_for, 
   return ATTNKERN_OK;
 }
 
+attnkern_status attnkern_set_threading(const char* mode) {
+  if (const char* why = attnkern::kernels::threading_refusal(mode))
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, __func__, "mode \"%s\" cannot be set: %s", mode, why);
+  attnkern::kernels::select_threading(mode);
+  return ATTNKERN_OK;
+}
+
+const char* attnkern_threading_mode(void) {
+  return attnkern::kernels::threading_name(attnkern::kernels::current_threading().mode);
+}
+
+attnkern_status attnkern_threading_env_status(void) {
+  const char* ignored = attnkern::kernels::threading_env_ignored();
+  if (!ignored) return ATTNKERN_OK;
+  const char* why = attnkern::kernels::threading_refusal(ignored);
+  return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, __func__, "ATTNKERN_THREADING=\"%s\" was ignored: %s; the initial mode was \"pool\"",
+              ignored, why ? why : "it names no mode");
+}
+
 int attnkern_num_threads(void) {
+  using attnkern::kernels::threading;
   const int n = requested_threads.load(std::memory_order_relaxed);
-  if (const attnkern::kernels::thread_pool* pool = attnkern::kernels::current_thread_pool())
-    return n > 0 ? n : pool->threads;
+  const attnkern::kernels::threading_now now = attnkern::kernels::current_threading();
+  if (now.mode == threading::external) return n > 0 ? n : now.external->threads;
 #if defined(_OPENMP)
   // Inside an active parallel region: one thread, unless the caller has allowed nested parallelism
   // (omp_set_max_active_levels, OMP_MAX_ACTIVE_LEVELS) deep enough for one more level, which is
-  // when an inner `omp parallel` of its own would fork too.
+  // when an inner `omp parallel` of its own would fork too. The same for the built-in pool: the
+  // region's threads have the cores.
   if (omp_get_active_level() >= omp_get_max_active_levels()) return 1;
-  return n > 0 ? n : omp_get_max_threads();
-#else
-  return 1;
+  if (now.mode == threading::openmp) return n > 0 ? n : omp_get_max_threads();
 #endif
+  return n > 0 ? n : attnkern::kernels::pool_default_threads();
 }
 
 attnkern_status attnkern_tanh_f32(const float* x, float* y, size_t n) {

@@ -4,9 +4,9 @@
 // Threads. A call is worth `threads_for(work, min_per_thread, tasks, cap)` threads: one per
 // min_per_thread of its work, at most the caller's cap (attnkern_num_threads: 1 inside an enclosing
 // OpenMP region) and at most the tasks there are; one below the threshold (a fork costs microseconds).
-// `for_each_parallel<schedule>(threads, n, fn)` shares a loop among that many workers: on the caller's
-// thread pool when one is set (attnkern_set_thread_pool), else on OpenMP's threads. Which worker runs
-// which item never changes a result.
+// `for_each_parallel<schedule>(threads, n, fn)` shares a loop among that many workers, in the
+// threading mode of threading.hpp (the built-in pool by default, OpenMP, or the caller's pool). Which
+// worker runs which item never changes a result.
 //
 // The chunked online-softmax executor, `run_chunked(plan, cap)`. A plan cuts a call into units (a
 // softmax row, a sequence of the fused kernels, a block of query rows of attention) and each unit
@@ -42,6 +42,7 @@
 #pragma once
 
 #include "scratch.hpp"
+#include "threading.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -67,17 +68,6 @@ enum class schedule {
   fixed,    // contiguous equal shares, decided in advance: for tasks of equal cost
   dynamic,  // a task at a time to whichever worker asks first: for tasks of unequal cost
 };
-
-// The caller's thread pool (attnkern_set_thread_pool), when one is set: its parallel-for, its
-// context and how many threads it has. Immutable once published.
-struct thread_pool {
-  void (*parallel_for)(void* pool, void (*task)(void*, std::size_t), void* context, std::size_t count);
-  void* pool;
-  int threads;
-};
-const thread_pool* current_thread_pool() noexcept;  // null: OpenMP (or none)
-bool publish_thread_pool(const thread_pool& pool) noexcept;  // false: no memory for its record
-void unset_thread_pool() noexcept;
 
 namespace executor_detail {
 
@@ -105,36 +95,43 @@ struct pool_loop {
 }  // namespace executor_detail
 
 // fn(worker, i) for i in [0, n), on `threads` workers (indices 0 .. threads - 1, whose calls never
-// overlap: a worker's scratch is its own), returning when all are done. On the caller's pool when one
-// is set (one task per worker), else on an OpenMP parallel region, or on the calling thread alone when
-// threads <= 1. The workers never wait for one another, so any pool that runs every task, in any
-// order, on any of its threads or the caller's, is enough. Which worker runs which item never changes
-// a result.
+// overlap: a worker's scratch is its own), returning when all are done: on the threading mode's
+// threads (threading.hpp: the built-in pool, an OpenMP parallel region, or the caller's pool with one
+// task per worker), or on the calling thread alone when threads <= 1. The workers never wait for one
+// another, so any pool that runs every task, in any order, on any of its threads or the caller's, is
+// enough. Which worker runs which item never changes a result.
 template <schedule Schedule, class Fn>
 void for_each_parallel(int threads, std::size_t n, Fn&& fn) {
   if (threads > 1 && n > 1) {
     const std::size_t workers = std::min(static_cast<std::size_t>(threads), n);
-    if (const thread_pool* pool = current_thread_pool()) {
-      using loop = executor_detail::pool_loop<Schedule, std::remove_reference_t<Fn>>;
-      loop l{&fn, n, workers};
-      pool->parallel_for(pool->pool, &loop::task, &l, workers);
+    const threading_now now = current_threading();
+    using F = std::remove_reference_t<Fn>;
+    if (now.mode == threading::external) {
+      executor_detail::pool_loop<Schedule, F> l{&fn, n, workers};
+      now.external->parallel_for(now.external->pool, &executor_detail::pool_loop<Schedule, F>::task, &l, workers);
       return;
     }
 #if defined(_OPENMP)
-    const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(n);
+    if (now.mode == threading::openmp) {
+      const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(n);
 #pragma omp parallel num_threads(static_cast<int>(workers))
-    {
-      const std::size_t w = static_cast<std::size_t>(omp_get_thread_num());
-      if constexpr (Schedule == schedule::fixed) {
+      {
+        const std::size_t w = static_cast<std::size_t>(omp_get_thread_num());
+        if constexpr (Schedule == schedule::fixed) {
 #pragma omp for schedule(static)
-        for (std::ptrdiff_t i = 0; i < count; ++i) fn(w, static_cast<std::size_t>(i));
-      } else {
+          for (std::ptrdiff_t i = 0; i < count; ++i) fn(w, static_cast<std::size_t>(i));
+        } else {
 #pragma omp for schedule(dynamic)
-        for (std::ptrdiff_t i = 0; i < count; ++i) fn(w, static_cast<std::size_t>(i));
+          for (std::ptrdiff_t i = 0; i < count; ++i) fn(w, static_cast<std::size_t>(i));
+        }
       }
+      return;
     }
-    return;
 #endif
+    // (the built-in pool takes items one at a time whatever the schedule: a worker that has claimed
+    // none never delays the call)
+    pool_run(workers, n, [](void* f, std::size_t w, std::size_t i) { (*static_cast<F*>(f))(w, i); }, &fn);
+    return;
   }
   for (std::size_t i = 0; i < n; ++i) fn(std::size_t(0), i);
 }

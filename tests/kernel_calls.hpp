@@ -114,9 +114,10 @@ inline std::vector<std::vector<float>> each_once(const std::vector<call>& all) {
   return results;
 }
 
-// Sequential results of every call on every path: expected[path][call].
+// Sequential results of every call on every path, on one thread: expected[path][call].
 inline std::map<std::string, std::vector<std::vector<float>>> sequential(const std::vector<call>& all) {
   std::map<std::string, std::vector<std::vector<float>>> expected;
+  threads_scope one(1);
   for (const auto& isa : available_isas()) {
     isa_scope scope(isa);
     expected[isa] = each_once(all);

@@ -145,10 +145,33 @@ inline void from_half(const std::vector<uint16_t>& h, int32_t t, std::vector<flo
   for (std::size_t i = 0; i < h.size(); ++i) x[i] = t == ATTNKERN_F16 ? to_float(f16_t{h[i]}) : to_float(bf16_t{h[i]});
 }
 
-// Restores OpenMP's default thread count when it goes out of scope.
+// Restores the threading mode's default thread count when it goes out of scope.
 struct threads_scope {
   explicit threads_scope(int n) { attnkern_set_num_threads(n); }
   ~threads_scope() { attnkern_set_num_threads(0); }
+};
+
+// The threading modes this build has (attnkern_set_threading): "pool", and "openmp" with OpenMP.
+inline std::vector<std::string> threading_modes() {
+#if defined(_OPENMP)
+  return {"pool", "openmp"};
+#else
+  return {"pool"};
+#endif
+}
+
+// Selects a threading mode for the lifetime of the object, then the one before it. Main thread only.
+class threading_scope {
+ public:
+  explicit threading_scope(const std::string& mode) : outer_(attnkern_threading_mode()) {
+    REQUIRE(attnkern_set_threading(mode.c_str()) == ATTNKERN_OK);
+  }
+  ~threading_scope() { attnkern_set_threading(outer_ == "external" ? "auto" : outer_.c_str()); }
+  threading_scope(const threading_scope&) = delete;
+  threading_scope& operator=(const threading_scope&) = delete;
+
+ private:
+  std::string outer_;
 };
 
 // Reads the arrays of a golden file (tools/golden.hpp); the file must exist and hold arrays.

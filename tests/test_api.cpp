@@ -5,6 +5,8 @@
 #include "support.hpp"
 #include "../tools/ulp.hpp"
 
+#include <sched.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -101,52 +103,127 @@ TEST_CASE("api: an unusable ATTNKERN_ISA is ignored", "[.env-bad]") {
   CHECK(std::string(attnkern_isa()) == available_isas().front());
 }
 
-TEST_CASE("api: thread control", "[api][threads]") {
-#if defined(_OPENMP)
-  const int default_threads = omp_get_max_threads();
-  CHECK(attnkern_num_threads() == default_threads);
-  attnkern_set_num_threads(3);
-  CHECK(attnkern_num_threads() == 3);
-  CHECK(attnkern::num_threads() == 3);
-  attnkern_set_num_threads(-2);
-  CHECK(attnkern_num_threads() == default_threads);
-  attnkern_set_num_threads(5);
-  attnkern_set_num_threads(0);
-  CHECK(attnkern_num_threads() == default_threads);
+namespace {
 
-  // Inside an enclosing parallel region, kernels run on the calling thread only, unless the caller
-  // allows one more level of nesting: then what an inner region of its own would get.
-  REQUIRE(omp_get_max_active_levels() == 1);  // (OpenMP's default)
-  int inside = -1, nested = -1, nested_capped = -1, too_deep = -1;
-#pragma omp parallel num_threads(2)
-  {
-#pragma omp single
-    inside = attnkern_num_threads();
+// What the built-in pool's default thread count must be (attnkern.h): OMP_NUM_THREADS's first value
+// when it is a positive number, else the CPUs of the process's affinity mask.
+int expected_pool_threads() {
+  if (const char* v = std::getenv("OMP_NUM_THREADS")) {
+    const int n = std::atoi(v);
+    if (n > 0) return n;
   }
-  CHECK(inside == 1);
-  omp_set_max_active_levels(2);
-#pragma omp parallel num_threads(2)
+  cpu_set_t set;
+  REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  return CPU_COUNT(&set);
+}
+
+}  // namespace
+
+TEST_CASE("api: threading modes", "[api][threads]") {
+  const char* env = std::getenv("ATTNKERN_THREADING");
+  if (!env || !*env) {
+    CHECK(std::string(attnkern_threading_mode()) == "pool");  // the default
+    CHECK(attnkern_threading_env_status() == ATTNKERN_OK);
+  }
   {
-#pragma omp single
-    {
-      omp_set_num_threads(3);
-      nested = attnkern_num_threads();
-      attnkern_set_num_threads(5);
-      nested_capped = attnkern_num_threads();
-      attnkern_set_num_threads(0);
+    threading_scope pool("pool");
+    CHECK(attnkern::threading_mode() == "pool");
+    CHECK(attnkern_num_threads() == expected_pool_threads());
+    attnkern_set_num_threads(3);
+    CHECK(attnkern_num_threads() == 3);
+    attnkern_set_num_threads(0);
+  }
+#if defined(_OPENMP)
+  {
+    threading_scope openmp("openmp");
+    CHECK(std::string(attnkern_threading_mode()) == "openmp");
+    CHECK(attnkern_num_threads() == omp_get_max_threads());
+  }
+#else
+  CHECK(attnkern_set_threading("openmp") == ATTNKERN_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(attnkern_last_error_message()).find("ATTNKERN_OPENMP=OFF") != std::string::npos);
+#endif
+  // refused names change nothing
+  const std::string before = attnkern_threading_mode();
+  for (const char* bad : {"external", "OpenMP", "tbb", "", " pool"}) {
+    INFO(bad);
+    CHECK(attnkern_set_threading(bad) == ATTNKERN_ERROR_INVALID_ARGUMENT);
+    CHECK(std::string(attnkern_last_error_message()).rfind(std::string("attnkern_set_threading: mode \"") + bad + "\" cannot be set: ", 0) == 0);
+    CHECK(attnkern_threading_mode() == before);
+  }
+  CHECK_THROWS_AS(attnkern::set_threading("tbb"), attnkern::error);
+  // the caller's pool is the "external" mode while it is set; NULL returns to the mode set before
+  for (const std::string& mode : threading_modes()) {
+    threading_scope scope(mode);
+    REQUIRE(attnkern_set_thread_pool([](void*, attnkern_task_fn task, void* context, std::size_t count) {
+              for (std::size_t i = 0; i < count; ++i) task(context, i);
+            }, nullptr, 7) == ATTNKERN_OK);
+    CHECK(std::string(attnkern_threading_mode()) == "external");
+    CHECK(attnkern_num_threads() == 7);
+    REQUIRE(attnkern_set_thread_pool(nullptr, nullptr, 0) == ATTNKERN_OK);
+    CHECK(attnkern_threading_mode() == mode);
+  }
+  // setting a mode unsets the caller's pool; "auto" and NULL are the initial mode
+  REQUIRE(attnkern_set_thread_pool([](void*, attnkern_task_fn, void*, std::size_t) {}, nullptr, 2) == ATTNKERN_OK);
+  CHECK(attnkern_set_threading(nullptr) == ATTNKERN_OK);
+  const std::string initial = attnkern_threading_mode();
+  CHECK(initial != "external");
+  CHECK(attnkern_set_threading("pool") == ATTNKERN_OK);
+  CHECK(attnkern_set_threading("auto") == ATTNKERN_OK);
+  CHECK(attnkern_threading_mode() == initial);
+}
+
+TEST_CASE("api: thread control in an OpenMP program", "[api][threads]") {
+#if defined(_OPENMP)
+  for (const std::string& mode : threading_modes()) {
+    threading_scope scope(mode);
+    INFO("mode " << mode);
+    const int default_threads = mode == "openmp" ? omp_get_max_threads() : expected_pool_threads();
+    CHECK(attnkern_num_threads() == default_threads);
+    attnkern_set_num_threads(3);
+    CHECK(attnkern_num_threads() == 3);
+    CHECK(attnkern::num_threads() == 3);
+    attnkern_set_num_threads(-2);
+    CHECK(attnkern_num_threads() == default_threads);
+    attnkern_set_num_threads(5);
+    attnkern_set_num_threads(0);
+    CHECK(attnkern_num_threads() == default_threads);
+
+    // Inside an enclosing parallel region, kernels run on the calling thread only, unless the caller
+    // allows one more level of nesting: then what an inner region of its own would get (OpenMP), or
+    // the pool's default.
+    REQUIRE(omp_get_max_active_levels() == 1);  // (OpenMP's default)
+    int inside = -1, nested = -1, nested_capped = -1, too_deep = -1;
 #pragma omp parallel num_threads(2)
-      {
+    {
 #pragma omp single
-        too_deep = attnkern_num_threads();  // (level 2 of 2)
+      inside = attnkern_num_threads();
+    }
+    CHECK(inside == 1);
+    omp_set_max_active_levels(2);
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp single
+      {
+        omp_set_num_threads(3);
+        nested = attnkern_num_threads();
+        attnkern_set_num_threads(5);
+        nested_capped = attnkern_num_threads();
+        attnkern_set_num_threads(0);
+#pragma omp parallel num_threads(2)
+        {
+#pragma omp single
+          too_deep = attnkern_num_threads();  // (level 2 of 2)
+        }
       }
     }
+    omp_set_max_active_levels(1);
+    CHECK(nested == (mode == "openmp" ? 3 : default_threads));
+    CHECK(nested_capped == 5);
+    CHECK(too_deep == 1);
   }
-  omp_set_max_active_levels(1);
-  CHECK(nested == 3);
-  CHECK(nested_capped == 5);
-  CHECK(too_deep == 1);
 #else
-  CHECK(attnkern_num_threads() == 1);
+  SUCCEED("built without OpenMP");
 #endif
 }
 

@@ -1,5 +1,6 @@
-// Concurrent callers: many std::threads, and the threads of an enclosing OpenMP parallel region,
-// calling every kernel at once with different shapes get exactly the bits of sequential calls;
+// Concurrent callers: many std::threads (in every threading mode), and the threads of an enclosing
+// OpenMP parallel region, calling every kernel at once with different shapes get exactly the bits of
+// sequential calls;
 // attnkern_set_isa and attnkern_set_num_threads called meanwhile change nothing but which path or
 // how many threads a later call uses (each call runs on the path active when it started).
 // tools/test.sh also runs these under ThreadSanitizer (build-tsan/, clang with libomp's Archer tool,
@@ -26,19 +27,24 @@
 
 using namespace attnkern_test;
 
-TEST_CASE("concurrency: std::threads calling every kernel at once get the sequential bits", "[concurrency]") {
+TEST_CASE("concurrency: std::threads calling every kernel at once get the sequential bits, in every threading mode",
+          "[concurrency]") {
   const auto all = calls();
   const auto expected = sequential(all);
   const std::string path = attnkern_isa();
-  constexpr int threads = 8, rounds = 3;
-  std::atomic<int> mismatches{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      for (int r = 0; r < rounds; ++r) mismatches += mismatches_from(all, expected.at(path), static_cast<std::size_t>(t));
-    });
-  for (auto& th : pool) th.join();
-  CHECK(mismatches == 0);
+  for (const std::string& mode : threading_modes()) {
+    threading_scope use(mode);
+    constexpr int threads = 8, rounds = 3;
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        for (int r = 0; r < rounds; ++r) mismatches += mismatches_from(all, expected.at(path), static_cast<std::size_t>(t));
+      });
+    for (auto& th : pool) th.join();
+    INFO("mode " << mode);
+    CHECK(mismatches == 0);
+  }
 }
 
 TEST_CASE("concurrency: calls inside an OpenMP parallel region run on their thread and get the sequential bits",

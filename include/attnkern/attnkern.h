@@ -17,11 +17,13 @@
  *  - Error bounds: each is defined once, in attnkern/bounds.hpp (namespace attnkern::bounds), and
  *    quoted below by its name; docs/numerics.md explains them. Errors are against the float64
  *    reference (attnkern/reference.hpp).
- *  - Threads: kernels run on OpenMP threads above a work threshold (see attnkern_set_num_threads),
- *    or on the caller's thread pool (attnkern_set_thread_pool); called from inside an enclosing
- *    OpenMP parallel region they run on the calling thread only, unless the caller has allowed
- *    nested parallelism (omp_set_max_active_levels or OMP_MAX_ACTIVE_LEVELS above the current
- *    level), as for an inner `omp parallel` of its own.
+ *  - Threads: above a work threshold, kernels share their work with the library's own thread pool,
+ *    whose calling thread takes part and takes every item no worker has claimed (so a call never
+ *    waits for a worker that is asleep or whose core another program has), or with OpenMP's threads,
+ *    or with the caller's pool: attnkern_set_threading and attnkern_set_thread_pool choose. Called
+ *    from inside an enclosing OpenMP parallel region they run on the calling thread only, unless the
+ *    caller has allowed nested parallelism (omp_set_max_active_levels or OMP_MAX_ACTIVE_LEVELS above
+ *    the current level), as for an inner `omp parallel` of its own.
  */
 #ifndef ATTNKERN_ATTNKERN_H
 #define ATTNKERN_ATTNKERN_H
@@ -102,13 +104,46 @@ ATTNKERN_API attnkern_status attnkern_isa_env_status(void);
 ATTNKERN_API attnkern_status attnkern_set_isa(const char* name);
 
 /* The number of threads kernels may use: n > 0 sets it, 0 (or a negative n) restores the default
- * (the thread pool's `threads` when one is set, else OpenMP's omp_get_max_threads() of the calling
- * thread). Process-wide. */
+ * of the threading mode (attnkern_threading_mode): "pool": OMP_NUM_THREADS's first value when it is
+ * a positive number, else the CPUs the process may run on (its affinity mask), read once; "openmp":
+ * omp_get_max_threads() of the calling thread; "external": the caller's pool's `threads`.
+ * Process-wide. */
 ATTNKERN_API void attnkern_set_num_threads(int n);
 /* The number of threads a kernel called now from this thread may use: the number set, or the
- * default above. Without a thread pool: 1 inside an active OpenMP parallel region when nested
- * parallelism is not allowed one more level (OpenMP's default), and in a build without OpenMP. */
+ * default above. In the "pool" and "openmp" modes: 1 inside an active OpenMP parallel region when
+ * nested parallelism is not allowed one more level (OpenMP's default). */
 ATTNKERN_API int attnkern_num_threads(void);
+
+/* Where the kernels' parallel work runs, process-wide; the output bits are the same in every mode.
+ *  - "pool" (the default): the library's own pool. The calling thread takes part, and takes every
+ *    item of work that no worker has claimed, so a call never waits for a worker that has not
+ *    started, is asleep, or has lost its core to another program; workers are started on first need,
+ *    spin 50 us after a call, then sleep; nothing is allocated per call. One call at a time uses the
+ *    pool: a call made while another thread's call has it runs on its calling thread. When a call had
+ *    to wait far longer for a worker's last item than it worked itself (the machine is
+ *    oversubscribed), the next calls run on the calling thread for 10 ms (doubled at each repeat
+ *    within a second, up to 1 s). A forked child gets a fresh pool. The library's threads are named
+ *    "attnkern" and block every signal.
+ *  - "openmp": an OpenMP parallel region per parallel loop (a build with ATTNKERN_OPENMP, the
+ *    default build). The better choice on a machine whose cores are the program's alone, and in a
+ *    program whose own threads are OpenMP's (docs/embedding.md has the measured figures).
+ *  - "auto" or NULL: the initial mode again: "pool", unless the environment variable
+ *    ATTNKERN_THREADING named another mode (see attnkern_threading_env_status).
+ * Setting a mode unsets the caller's pool (attnkern_set_thread_pool). Returns
+ * ATTNKERN_ERROR_INVALID_ARGUMENT, and changes nothing, for another name ("external" included: that
+ * mode is set by attnkern_set_thread_pool) and for "openmp" in a build without OpenMP;
+ * attnkern_last_error_message() says why. A call running while the mode changes may run its
+ * remaining parallel loops in the new mode (with the same bits). */
+ATTNKERN_API attnkern_status attnkern_set_threading(const char* mode);
+/* The current mode: "pool", "openmp", or "external" while the caller's pool is set. A static
+ * string. */
+ATTNKERN_API const char* attnkern_threading_mode(void);
+/* Whether the environment variable ATTNKERN_THREADING was used; it is read once, at the first call
+ * that needs the mode. ATTNKERN_OK when it was unset, empty, "auto", "pool", or "openmp" in a build
+ * with OpenMP (which then became the initial mode); ATTNKERN_ERROR_INVALID_ARGUMENT when it was set
+ * to anything else and ignored (the initial mode is then "pool"), with attnkern_last_error_message()
+ * saying what the value was and why. */
+ATTNKERN_API attnkern_status attnkern_threading_env_status(void);
 
 /* A task of a kernel's parallel work: attnkern's, called by the pool with the context it was given
  * and an index in [0, count). */
@@ -118,10 +153,10 @@ typedef void (*attnkern_task_fn)(void* context, size_t index);
  * after another, and return when all have returned. */
 typedef void (*attnkern_parallel_for_fn)(void* pool, attnkern_task_fn task, void* context, size_t count);
 
-/* Runs every kernel's parallel work on the caller's thread pool instead of OpenMP's threads:
- * parallel_for(pool, ...) with count <= threads tasks per parallel loop (or attnkern_set_num_threads'
- * number, when set). NULL parallel_for returns to OpenMP (or, in a build without it, to the calling
- * thread). Process-wide, like attnkern_set_num_threads: every entry point and every calling thread
+/* Runs every kernel's parallel work on the caller's thread pool (the "external" mode of
+ * attnkern_threading_mode): parallel_for(pool, ...) with count <= threads tasks per parallel loop (or
+ * attnkern_set_num_threads' number, when set). NULL parallel_for returns to the mode set before
+ * ("pool" unless attnkern_set_threading chose another). Process-wide, like attnkern_set_num_threads: every entry point and every calling thread
  * use it without a new argument. A call running while the pool is changed may run its remaining
  * parallel loops on the new one (its bits are the same either way): the old pool must stay usable
  * until such calls return.
@@ -129,7 +164,8 @@ typedef void (*attnkern_parallel_for_fn)(void* pool, attnkern_task_fn task, void
  *  - attnkern's tasks never wait for one another, so a pool that runs them one after another on
  *    the calling thread is correct too. A kernel called from inside one of the pool's own tasks calls
  *    parallel_for from there: the pool must not deadlock then (run the tasks on the calling thread,
- *    or let it take part, as oneTBB and the example pool of examples/thread_pool.cpp do).
+ *    or let it take part, as oneTBB, the library's own pool and the example pool of
+ *    examples/thread_pool.cpp do).
  *  - Scratch memory stays the calling thread's (docs/embedding.md, Memory): task i of a loop uses
  *    part i of it, whichever thread runs it.
  * Returns ATTNKERN_ERROR_INVALID_ARGUMENT, and changes nothing, when parallel_for is set and

@@ -47,6 +47,10 @@ inline std::vector<std::string> isa_list() {
 inline void set_isa(const char* name) { check(attnkern_set_isa(name)); }
 inline void set_num_threads(int n) noexcept { attnkern_set_num_threads(n); }
 inline int num_threads() noexcept { return attnkern_num_threads(); }
+// Where the parallel work runs: "pool" (the default), "openmp", "auto"; threading_mode() also
+// answers "external" while the caller's pool (attnkern_set_thread_pool) is set.
+inline void set_threading(const char* mode) { check(attnkern_set_threading(mode)); }
+inline std::string threading_mode() { return attnkern_threading_mode(); }
 
 // y[i] = tanh(x[i]) for i < n; y may equal x.
 inline void tanh(const float* x, float* y, std::size_t n) { check(attnkern_tanh_f32(x, y, n)); }

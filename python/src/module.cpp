@@ -9,7 +9,6 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <pthread.h>
 
 #include <chrono>
 #include <algorithm>
@@ -23,7 +22,6 @@
 #include <vector>
 
 #include "arrays.hpp"
-#include "thread_pool.hpp"  // examples/thread_pool.hpp: a pool whose caller takes part
 
 namespace py = pybind11;
 using namespace attnkern_py;
@@ -664,37 +662,12 @@ py::object attention_merge(py::handle out_a_obj, py::handle lse_a_obj, py::handl
   return py::make_tuple(out_result, lse_result);
 }
 
-// ---- threads: the module's own pool by default (see set_threading's docstring)
+// ---- threads: the library's threading modes (attnkern_set_threading; see set_threading's docstring)
 
-attnkern_example::thread_pool* module_pool = nullptr;  // created once, never destroyed (threads at exit)
-const char* threading_mode = "openmp";
-
-void set_threading(const std::string& mode) {
-  attnkern_status s;
-  if (mode == "pool") {
-    if (module_pool == nullptr) {
-      attnkern_set_thread_pool(nullptr, nullptr, 0);  // OpenMP's default thread count (OMP_NUM_THREADS)
-      module_pool = new attnkern_example::thread_pool(static_cast<unsigned>(std::max(1, attnkern_num_threads())));
-    }
-    s = attnkern_set_thread_pool(&attnkern_example::thread_pool::attnkern_parallel_for, module_pool,
-                                 static_cast<int>(module_pool->threads()));
-  } else if (mode == "openmp") {
-    s = attnkern_set_thread_pool(nullptr, nullptr, 0);
-  } else {
-    throw py::value_error("set_threading: expected \"pool\" or \"openmp\", got \"" + mode + "\"");
-  }
+void set_threading(py::object mode) {
+  const std::string m = mode.is_none() ? std::string("auto") : py::cast<std::string>(mode);
+  const attnkern_status s = attnkern_set_threading(m.c_str());
   if (s != ATTNKERN_OK) raise_status(s, attnkern_last_error_message());
-  threading_mode = mode == "pool" ? "pool" : "openmp";
-}
-
-// In a child forked by a process whose pool had workers: the workers did not come along (and one may
-// have held the pool's mutex at the fork), so the child gets a pool without workers, whose calling
-// thread runs every index: its kernels run on one thread, correct and with the same bits.
-void after_fork_in_child() {
-  if (module_pool == nullptr) return;
-  module_pool = new attnkern_example::thread_pool(1);  // (the parent's is left as the fork copied it)
-  if (std::string(threading_mode) == "pool")
-    attnkern_set_thread_pool(&attnkern_example::thread_pool::attnkern_parallel_for, module_pool, 1);
 }
 
 // pybind11 keeps a docstring's pointer: the strings built here live as long as the process
@@ -720,8 +693,6 @@ PYBIND11_MODULE(_attnkern, m) {
   options.disable_function_signatures();  // each docstring starts with its own, in Python's terms
   m.doc() = "attnkern's kernels on NumPy arrays and DLPack tensors (see the package attnkern).";
   m.attr("__version__") = attnkern_version();
-  set_threading("pool");
-  pthread_atfork(nullptr, nullptr, &after_fork_in_child);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -831,20 +802,23 @@ PYBIND11_MODULE(_attnkern, m) {
     if (s != ATTNKERN_OK) raise_status(s, attnkern_last_error_message());
   }, arg("name"), "Forces an ISA path by name (one of available_isas()); 'auto' or None picks the best again. Process-wide.");
   m.def("set_num_threads", [](int n) { attnkern_set_num_threads(n); }, arg("n"),
-        "Threads the kernels may use: n > 0 sets it, 0 restores the default (OpenMP's). Process-wide. Results are "
-        "bitwise identical for any number.");
+        "Threads the kernels may use: n > 0 sets it, 0 restores the default (the threading mode's: for 'pool', "
+        "OMP_NUM_THREADS or the CPUs this process may run on). Process-wide. Results are bitwise identical for any "
+        "number.");
   m.def("num_threads", [] { return attnkern_num_threads(); }, "Threads a kernel called now may use.");
   m.def("set_threading", &set_threading, arg("mode"),
         "set_threading(mode) -> None\n\n"
-        "Where the kernels' parallel work runs. 'pool' (the module's default): a pool of the module's own, "
-        "OpenMP's default thread count (OMP_NUM_THREADS), whose calling thread takes part and takes every index "
-        "a worker has not claimed, so a call never waits for a worker the OS has descheduled (NumPy's OpenBLAS "
-        "threads spinning after a matmul, another process); its workers spin 50 µs after a call, then sleep. "
-        "'openmp': the C library's default, an OpenMP team (libgomp's threads spin about a millisecond after a "
-        "call, and a region ends when its last thread does). Results are bitwise identical either way. In a "
-        "process forked from one that used the pool, the kernels run on the calling thread only.");
-  m.def("threading_mode", [] { return std::string(threading_mode); },
-        "The current set_threading mode.");
+        "Where the kernels' parallel work runs, process-wide (the C library's attnkern_set_threading). 'pool' (the "
+        "default): the library's own pool, whose calling thread takes part and takes every item a worker has not "
+        "claimed, so a call never waits for a worker the OS has descheduled (NumPy's OpenBLAS threads spinning after a "
+        "matmul, another process); its workers spin 50 µs after a call, then sleep; a forked child gets a fresh pool. "
+        "'openmp': an OpenMP team per parallel loop (libgomp's threads spin about a millisecond after a call, and a "
+        "region ends when its last thread does): the better choice on cores that are the program's alone. 'auto' or "
+        "None: the initial mode (ATTNKERN_THREADING, else 'pool'). Results are bitwise identical in every mode. "
+        "Raises ValueError for another name.");
+  m.def("threading_mode", [] { return std::string(attnkern_threading_mode()); },
+        "The current threading mode: 'pool', 'openmp', or 'external' while a C caller's pool is set "
+        "(attnkern_set_thread_pool).");
   m.def("_last_call_pointers", [] {
     py::dict d;
     for (const auto& p : last_pointers) d[py::str(p.first)] = py::int_(p.second);

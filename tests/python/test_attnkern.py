@@ -585,7 +585,7 @@ def test_the_stubs_cover_the_module():
 
 
 def test_threading_modes_give_the_same_bits():
-    """The module's own pool (the default) and OpenMP: the same bits, as for any thread count."""
+    """The library's pool (the default) and OpenMP: the same bits, as for any thread count."""
     assert attnkern.threading_mode() == "pool"
     q, k, v = attention_case(40, Sq=70, Skv=300)
     x = rng(41).standard_normal((300, 700)).astype(np.float32)
@@ -598,10 +598,13 @@ def test_threading_modes_give_the_same_bits():
             assert attnkern.threading_mode() == mode
             results[mode] = (attnkern.attention(q, k, v, causal=True), attnkern.softmax(x), attnkern.attention_pool(h, w))
     finally:
-        attnkern.set_threading("pool")
+        attnkern.set_threading(None)
+    assert attnkern.threading_mode() == "pool"
     assert all(np.array_equal(a, b) for a, b in zip(results["pool"], results["openmp"]))
-    with pytest.raises(ValueError, match="set_threading"):
-        attnkern.set_threading("tbb")
+    for bad in ("tbb", "external", "OpenMP"):
+        with pytest.raises(ValueError, match=f'set_threading: mode "{bad}" cannot be set'):
+            attnkern.set_threading(bad)
+    assert attnkern.threading_mode() == "pool"
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
