@@ -130,6 +130,7 @@ void describe_machine(const options& opt, const std::string& kernels) {
   std::string paths;
   for (const std::string& isa : attnkern::isa_list()) paths += (paths.empty() ? "" : ",") + isa;
   benchmark::AddCustomContext("attnkern_isa_paths", paths);
+  benchmark::AddCustomContext("attnkern_threading", attnkern_threading_mode());
   benchmark::AddCustomContext("cpu_model", cpu_model());
   benchmark::AddCustomContext("hardware_threads", std::to_string(std::thread::hardware_concurrency()));
   std::string threads;
@@ -232,8 +233,10 @@ int main(int argc, char** argv) {
   describe_machine(opt, kernels);
   if (attnkern_isa_env_status() != ATTNKERN_OK)
     std::fprintf(stderr, "bench: note: %s; the %s path is measured\n", attnkern_last_error_message(), attnkern_isa());
-  std::fprintf(stderr, "bench: attnkern %s, %s path, threads %s; %s sweep, %zu benchmarks, about %s\n", attnkern_version(),
-               attnkern_isa(), opt.threads().size() > 1 ? ("1 to " + std::to_string(max_threads())).c_str() : "1",
+  if (attnkern_threading_env_status() != ATTNKERN_OK)
+    std::fprintf(stderr, "bench: note: %s; the %s threading mode is measured\n", attnkern_last_error_message(), attnkern_threading_mode());
+  std::fprintf(stderr, "bench: attnkern %s, %s path, %s threading, threads %s; %s sweep, %zu benchmarks, about %s\n", attnkern_version(),
+               attnkern_isa(), attnkern_threading_mode(), opt.threads().size() > 1 ? ("1 to " + std::to_string(max_threads())).c_str() : "1",
                opt.full ? "full" : "default", benchmarks().selected(), format_seconds(benchmarks().guessed_seconds()).c_str());
   if (wanted("tanh")) {
     std::fprintf(stderr, "bench: measuring the tanh implementations' accuracy on a sample ...\n");

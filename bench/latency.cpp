@@ -1,7 +1,6 @@
 // attnkern-latency: the latency of small calls, single calls timed one by one (median, p99, maximum),
-// with attnkern's threads from OpenMP, from the caller's pool (examples/thread_pool.hpp, set with
-// attnkern_set_thread_pool) and on one thread, each on a quiet machine and beside three kinds of
-// competition for the cores:
+// in each threading mode (attnkern_set_threading): the library's own pool (the default), OpenMP, and
+// one thread; each on a quiet machine and beside three kinds of competition for the cores:
 //   - alone;
 //   - spinning pool: a thread per core of another pool in the same process, idle and spinning with
 //     sched_yield, as OpenBLAS's threads wait between calls;
@@ -16,9 +15,8 @@
 //   --calls N    timed calls per cell (default 1000), after 50 untimed ones
 //   --json FILE  the table as JSON too (tools/bench_report.py puts it into the report)
 // Prints a progress line per cell on stderr and the table on stdout. The work of each call is the
-// same in every mode (the bits are, too: tests/test_thread_pool.cpp).
-#include "../examples/thread_pool.hpp"
-
+// same in every mode (the bits are, too: tests/test_thread_pool.cpp). A build without OpenMP has no
+// OpenMP rows.
 #include <attnkern/attnkern.h>
 
 #include <pthread.h>
@@ -192,31 +190,33 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto all = calls();
-  attnkern_example::thread_pool pool(cores());
-  const char* modes[] = {"OpenMP", "caller pool", "one thread"};
+  struct mode {
+    const char* name;
+    const char* threading;
+    int threads;
+  };
+  std::vector<mode> modes = {{"pool (default)", "pool", 0}, {"OpenMP", "openmp", 0}, {"one thread", "pool", 1}};
+  if (attnkern_set_threading("openmp") != ATTNKERN_OK) modes.erase(modes.begin() + 1);
   const load::kind loads[] = {load::none, load::spinning_pool, load::busy_core, load::openmp_process};
   struct row {
     std::string load, mode, call;
     stats s;
   };
   std::vector<row> rows;
-  const int cells = 4 * 3 * static_cast<int>(all.size());
+  const int cells = 4 * static_cast<int>(modes.size() * all.size());
   int cell = 0;
   for (load::kind k : loads) {
     const load competition(k, argv[0]);
-    for (int m = 0; m < 3; ++m) {
-      if (m == 1)
-        attnkern_set_thread_pool(&attnkern_example::thread_pool::attnkern_parallel_for, &pool, static_cast<int>(pool.threads()));
-      else
-        attnkern_set_thread_pool(nullptr, nullptr, 0);
-      attnkern_set_num_threads(m == 2 ? 1 : 0);
+    for (const mode& m : modes) {
+      attnkern_set_threading(m.threading);
+      attnkern_set_num_threads(m.threads);
       for (const auto& c : all) {
-        std::fprintf(stderr, "latency: [%d/%d] %s, %s, %s\n", ++cell, cells, load::name(k), modes[m], c.name.c_str());
-        rows.push_back({load::name(k), modes[m], c.name, time_calls(c.run, calls_per_cell)});
+        std::fprintf(stderr, "latency: [%d/%d] %s, %s, %s\n", ++cell, cells, load::name(k), m.name, c.name.c_str());
+        rows.push_back({load::name(k), m.name, c.name, time_calls(c.run, calls_per_cell)});
       }
     }
   }
-  attnkern_set_thread_pool(nullptr, nullptr, 0);
+  attnkern_set_threading(nullptr);
   attnkern_set_num_threads(0);
 
   std::printf("| competition | threads | call | median | p99 | max | p99 / median |\n|---|---|---|---|---|---|---|\n");

@@ -4,8 +4,8 @@
 # table and writes the report folder:
 #   benchmark.json   Google Benchmark's JSON (every benchmark's median, mean, stddev, cv)
 #   report.md        the machine, the roofline, a summary, per kernel a plot and tables, and the
-#                    latency of small calls (median, p99, max) with OpenMP, a caller's pool and one
-#                    thread, beside competing loads (attnkern-latency, about 40 s; latency.json),
+#                    latency of small calls (median, p99, max) on the library's pool, on OpenMP and
+#                    on one thread, beside competing loads (attnkern-latency, about 40 s; latency.json),
 #                    and the Python module's call overhead and its speed against the notebooks'
 #                    NumPy code and PyTorch (bench/python_bench.py, about 40 s; python.json)
 #   plots/*.png      per kernel throughput by size against the ceilings; speed-up over the peers;
@@ -57,7 +57,7 @@ mkdir -p "$(dirname "$out")"
 tmp=$(mktemp -d "$(dirname "$out")/.bench-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 "$root/build/bench/attnkern-bench" "${args[@]}" --benchmark_out="$tmp/benchmark.json" --benchmark_out_format=json
-echo "bench: the latency of small calls, with OpenMP, a caller's pool and one thread, beside competing loads (attnkern-latency) ..."
+echo "bench: the latency of small calls, on the library's pool, on OpenMP and on one thread, beside competing loads (attnkern-latency) ..."
 "$root/build/bench/attnkern-latency" --json "$tmp/latency.json" >/dev/null
 echo "bench: the Python module: its call overhead, and against the notebooks' NumPy code and PyTorch (bench/python_bench.py) ..."
 module_python=$(sed -n 's/^ATTNKERN_PYTHON_EXECUTABLE:[A-Z]*=//p' "$root/build/CMakeCache.txt")

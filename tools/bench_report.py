@@ -331,8 +331,8 @@ def latency_section(out):
     rows = lat["rows"]
     md = ["## Latency of small calls", "",
           f"`attnkern-latency`: {lat.get('calls')} single calls per row, each timed alone, after 50 untimed; "
-          f"{lat.get('threads')} threads. 'caller pool' is examples/thread_pool.hpp set with "
-          "attnkern_set_thread_pool; competition: 'spinning pool', a thread per core of another pool in the "
+          f"{lat.get('threads')} threads. 'pool (default)' is the library's own pool, 'OpenMP' the openmp "
+          "threading mode (attnkern_set_threading), 'one thread' attnkern_set_num_threads(1); competition: 'spinning pool', a thread per core of another pool in the "
           "process, idle and spinning with sched_yield as OpenBLAS's do; 'busy core', a busy loop bound to the "
           "last core; 'other OpenMP process', OpenMP regions on every core back to back in another process.", "",
           "| competition | threads | call | median | p99 | max | p99 / median |", "|---|---|---|---|---|---|---|"]

@@ -66,7 +66,8 @@ archer="$(dirname "$(dirname "$(clang -print-resource-dir)")")/libarcher.so"
 [ -f "$archer" ] || { echo "test: $archer not found (tools/setup.sh installs libomp-14-dev)" >&2; exit 1; }
 CC=clang CXX=clang++ ATTNKERN_BUILD_DIR="$root/build-tsan" \
   ATTNKERN_CMAKE_ARGS="-DATTNKERN_TSAN=ON -DBUILD_SHARED_LIBS=OFF -DATTNKERN_BUILD_BENCH=OFF -DATTNKERN_BUILD_TOOLS=OFF" \
-  "$root/tools/build.sh" attnkern-tests
-OMP_TOOL_LIBRARIES="$archer" ARCHER_OPTIONS="verbose=1" TSAN_OPTIONS="halt_on_error=1:ignore_noninstrumented_modules=1" \
-  ctest_named "$root/build-tsan" unit
+  "$root/tools/build.sh" attnkern-tests attnkern-pool-tests
+# die_after_fork=0: the fork tests' children start pool workers of their own
+OMP_TOOL_LIBRARIES="$archer" ARCHER_OPTIONS="verbose=1" TSAN_OPTIONS="halt_on_error=1:ignore_noninstrumented_modules=1:die_after_fork=0" \
+  ctest_named "$root/build-tsan" pool unit
 "$root/tests/fuzz.sh"
