@@ -10,9 +10,10 @@
 // The calls: attention_pool 32 x 60 x 128 (the notebooks' Bi-LSTM batch), softmax 32 x 60, and a
 // decode step 32 x 1 x 1024 x 128 (f32 K/V cache).
 //
-//   attnkern-latency [--calls N] [--json FILE]
+//   attnkern-latency [--calls N] [--competition NAME] [--json FILE]
 //
-//   --calls N    timed calls per cell (default 1000), after 50 untimed ones
+//   --calls N           timed calls per cell (default 1000), after 50 untimed ones
+//   --competition NAME  only this competition: alone, spinning, busy or openmp (default: all four)
 //   --json FILE  the table as JSON too (tools/bench_report.py puts it into the report)
 // Prints a progress line per cell on stderr and the table on stdout. The work of each call is the
 // same in every mode (the bits are, too: tests/test_thread_pool.cpp). A build without OpenMP has no
@@ -174,14 +175,23 @@ std::vector<call_case> calls() {
 int main(int argc, char** argv) {
   int calls_per_cell = 1000;
   const char* json = nullptr;
+  const char* only = nullptr;
+  const char* competitions[] = {"alone", "spinning", "busy", "openmp"};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--load-openmp")) openmp_load();
     if (!std::strcmp(argv[i], "--calls") && i + 1 < argc) {
       calls_per_cell = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--competition") && i + 1 < argc) {
+      only = argv[++i];
+      if (std::find_if(std::begin(competitions), std::end(competitions), [&](const char* c) { return !std::strcmp(c, only); }) ==
+          std::end(competitions)) {
+        std::fprintf(stderr, "attnkern-latency: --competition is alone, spinning, busy or openmp, not \"%s\"\n", only);
+        return 2;
+      }
     } else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) {
       json = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--calls N] [--json FILE]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--calls N] [--competition alone|spinning|busy|openmp] [--json FILE]\n", argv[0]);
       return !std::strcmp(argv[i], "--help") ? 0 : 2;
     }
   }
@@ -197,13 +207,15 @@ int main(int argc, char** argv) {
   };
   std::vector<mode> modes = {{"pool (default)", "pool", 0}, {"OpenMP", "openmp", 0}, {"one thread", "pool", 1}};
   if (attnkern_set_threading("openmp") != ATTNKERN_OK) modes.erase(modes.begin() + 1);
-  const load::kind loads[] = {load::none, load::spinning_pool, load::busy_core, load::openmp_process};
+  std::vector<load::kind> loads;
+  for (int k = 0; k < 4; ++k)
+    if (!only || !std::strcmp(only, competitions[k])) loads.push_back(static_cast<load::kind>(k));
   struct row {
     std::string load, mode, call;
     stats s;
   };
   std::vector<row> rows;
-  const int cells = 4 * static_cast<int>(modes.size() * all.size());
+  const int cells = static_cast<int>(loads.size() * modes.size() * all.size());
   int cell = 0;
   for (load::kind k : loads) {
     const load competition(k, argv[0]);

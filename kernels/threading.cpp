@@ -98,15 +98,24 @@ constexpr std::chrono::microseconds spin_time{50};
 // plus this; then the calls run alone for a back-off time (threading.hpp).
 constexpr std::chrono::microseconds stall_floor{100};
 constexpr std::chrono::milliseconds first_backoff{10}, last_backoff{1000}, backoff_memory{1000};
+// After this many calls in a row in which no worker took an item (asleep too long, or without a core
+// of their own), the calls run alone for first_backoff: the workers go back to sleep rather than
+// spin for nothing (on a shared core, a spinning worker takes the caller's time).
+constexpr unsigned useless_calls = 8;
 
-// Spins while busy() for up to spin_time; true when it ended because busy() turned false.
+// Spins while busy() for up to spin_time; true when it ended because busy() turned false. Every 64
+// checks it yields the core (sched_yield: at once back when no other thread of the core is ready),
+// so that a thread it waits for, or the caller, sharing its core gets it.
 template <class Busy>
 bool spin_while(Busy busy) noexcept {
   const steady::time_point until = steady::now() + spin_time;
   for (unsigned k = 1;; ++k) {
     if (!busy()) return true;
     cpu_relax();
-    if (k % 64 == 0 && steady::now() >= until) return false;
+    if (k % 64 == 0) {
+      if (steady::now() >= until) return false;
+      sched_yield();
+    }
   }
 }
 
@@ -136,7 +145,7 @@ class pool {
       { const std::lock_guard<std::mutex> lock(mutex_); }  // (a worker about to sleep has checked the state)
       for (std::size_t k = 0; k < std::min(helpers, static_cast<std::size_t>(asleep)); ++k) wake_.notify_one();
     }
-    take_items(0);
+    const std::size_t mine = take_items(0);
     const steady::time_point worked = steady::now();
     // No more joiners; then wait for those inside to finish their items.
     if (participants_of(state_.fetch_and(~free_mask, std::memory_order_seq_cst)) > 0 &&
@@ -147,10 +156,15 @@ class pool {
       caller_waiting_.store(false, std::memory_order_relaxed);
     }
     const steady::time_point end = steady::now();
+    useless_ = mine == n ? useless_ + 1 : 0;
+    if (useless_ >= useless_calls) {
+      useless_ = 0;
+      solo_until_ = end + first_backoff;
+    }
     if (end - worked > 2 * (worked - start) + stall_floor) {
-      backoff_ = end - last_stall_ < backoff_memory ? std::min<steady::duration>(2 * backoff_, last_backoff)
-                                                    : steady::duration(first_backoff);
-      last_stall_ = end;
+      // (a stall within a second after the last back-off ended doubles it)
+      backoff_ = end - solo_until_ < backoff_memory ? std::min<steady::duration>(2 * backoff_, last_backoff)
+                                                   : steady::duration(first_backoff);
       solo_until_ = end + backoff_;
     }
     busy_.store(false, std::memory_order_release);
@@ -161,10 +175,12 @@ class pool {
     for (std::size_t i = 0; i < n; ++i) item(context, 0, i);
   }
 
-  void take_items(std::size_t w) noexcept {
+  std::size_t take_items(std::size_t w) noexcept {
+    std::size_t k = 0;
     for (std::size_t i = next_.fetch_add(1, std::memory_order_relaxed); i < n_;
-         i = next_.fetch_add(1, std::memory_order_relaxed))
+         i = next_.fetch_add(1, std::memory_order_relaxed), ++k)
       item_(context_, w, i);
+    return k;
   }
 
   // Starts workers until there are `count` (at most max_workers), with every signal blocked; stops
@@ -234,8 +250,9 @@ class pool {
   std::atomic<std::size_t> started_{0};
   // The holder's (under busy_): the epoch counter and the back-off.
   std::uint64_t epoch_ = 0;
-  steady::time_point solo_until_{}, last_stall_{};
+  steady::time_point solo_until_{};
   steady::duration backoff_{first_backoff};
+  unsigned useless_ = 0;  // calls in a row in which no worker took an item
 };
 
 std::atomic<pool*> the_pool{nullptr};

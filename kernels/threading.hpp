@@ -16,14 +16,18 @@
 // already claimed can keep the caller waiting. Further:
 //   - Workers are started on first need (workers - 1 of them for a call of `workers`) and kept; after
 //     a call they spin for spin_time (so that back-to-back calls find them awake), then sleep on a
-//     condition variable. Their signals are blocked.
+//     condition variable. Spinning, a worker (and a caller waiting for a worker's last item) yields
+//     its core every few microseconds, so that a thread sharing the core (the caller itself, when the
+//     OS put both on one) gets it. Their signals are blocked.
 //   - One call at a time uses the pool; a call made while another thread's call holds it runs on its
 //     own thread (so calls from many threads at once, or from an engine's own threads, neither wait
 //     for each other nor deadlock).
 //   - Oversubscription: when the caller had to wait far longer for a worker's last item than it
 //     worked itself (the worker's core was taken from it mid-item), the next calls run on the
-//     calling thread for a back-off time (10 ms, doubled at each repeat up to 1 s), after which the
-//     pool is tried again.
+//     calling thread for a back-off time (10 ms, doubled at each repeat within a second of the last
+//     back-off, up to 1 s), after which the pool is tried again. After 8 calls in a row in which no
+//     worker took an item (too slow to wake, or without a core), the next calls run alone for 10 ms,
+//     so that the workers sleep rather than spin for nothing.
 //   - Nothing is allocated per call (the pool's state is one object, created on first use and never
 //     freed; the library is linked -z nodelete, so that its workers' code stays mapped).
 //   - Fork: a child gets a fresh pool (pthread_atfork), whose workers start on its first call.

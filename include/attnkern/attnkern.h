@@ -118,12 +118,13 @@ ATTNKERN_API int attnkern_num_threads(void);
  *  - "pool" (the default): the library's own pool. The calling thread takes part, and takes every
  *    item of work that no worker has claimed, so a call never waits for a worker that has not
  *    started, is asleep, or has lost its core to another program; workers are started on first need,
- *    spin 50 us after a call, then sleep; nothing is allocated per call. One call at a time uses the
- *    pool: a call made while another thread's call has it runs on its calling thread. When a call had
- *    to wait far longer for a worker's last item than it worked itself (the machine is
- *    oversubscribed), the next calls run on the calling thread for 10 ms (doubled at each repeat
- *    within a second, up to 1 s). A forked child gets a fresh pool. The library's threads are named
- *    "attnkern" and block every signal.
+ *    spin 50 us after a call (yielding their core to any other ready thread every few microseconds),
+ *    then sleep; nothing is allocated per call. One call at a time uses the pool: a call made while
+ *    another thread's call has it runs on its calling thread. When a call had to wait far longer for
+ *    a worker's last item than it worked itself (the machine is oversubscribed), the next calls run
+ *    on the calling thread for 10 ms (doubled at each repeat within a second, up to 1 s); after 8
+ *    calls in a row that no worker helped, for 10 ms. A forked child gets a fresh pool. The library's
+ *    threads are named "attnkern" and block every signal.
  *  - "openmp": an OpenMP parallel region per parallel loop (a build with ATTNKERN_OPENMP, the
  *    default build). The better choice on a machine whose cores are the program's alone, and in a
  *    program whose own threads are OpenMP's (docs/embedding.md has the measured figures).
