@@ -128,9 +128,9 @@ void for_each_parallel(int threads, std::size_t n, Fn&& fn) {
       return;
     }
 #endif
-    // (the built-in pool takes items one at a time whatever the schedule: a worker that has claimed
-    // none never delays the call)
-    pool_run(workers, n, [](void* f, std::size_t w, std::size_t i) { (*static_cast<F*>(f))(w, i); }, &fn);
+    // (the built-in pool claims items one at a time in either schedule, so that a worker that has
+    // claimed none never delays the call; fixed: from each participant's own contiguous share first)
+    pool_run(workers, n, Schedule == schedule::fixed, [](void* f, std::size_t w, std::size_t i) { (*static_cast<F*>(f))(w, i); }, &fn);
     return;
   }
   for (std::size_t i = 0; i < n; ++i) fn(std::size_t(0), i);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
@@ -95,9 +96,15 @@ std::uint64_t epoch_of(std::uint64_t s) noexcept { return s >> 32; }
 // Spin this long before sleeping: a worker after a call, the caller for the workers' last items.
 constexpr std::chrono::microseconds spin_time{50};
 // A call counts as stalled when the caller waited for the workers longer than twice its own work
-// plus this; then the calls run alone for a back-off time (threading.hpp).
+// plus stall_floor. The pool keeps a ledger of what the workers saved (the items they ran, timed at
+// the caller's own pace) and what stalls cost (the waits), both decaying by half every
+// ledger_half_life; a stall whose ledger shows the stalls costing more than a quarter of what the
+// workers save sends the next calls to the caller for a back-off time (threading.hpp), doubled when
+// the last back-off ended less than backoff_memory before. So a stall now and then on a machine
+// whose workers pay (a noisy neighbour) changes nothing, and steady stalls (a core taken) do.
 constexpr std::chrono::microseconds stall_floor{100};
 constexpr std::chrono::milliseconds first_backoff{10}, last_backoff{1000}, backoff_memory{1000};
+constexpr double ledger_half_life = 1.0, stall_share = 0.25;  // (seconds; the share of the savings)
 // After this many calls in a row in which no worker took an item (asleep too long, or without a core
 // of their own), the calls run alone for first_backoff: the workers go back to sleep rather than
 // spin for nothing (on a shared core, a spinning worker takes the caller's time).
@@ -121,7 +128,7 @@ bool spin_while(Busy busy) noexcept {
 
 class pool {
  public:
-  void run(std::size_t workers, std::size_t n, pool_item item, void* context) noexcept {
+  void run(std::size_t workers, std::size_t n, bool contiguous, pool_item item, void* context) noexcept {
     if (busy_.exchange(true, std::memory_order_acquire)) return alone(n, item, context);
     const steady::time_point start = steady::now();
     std::size_t helpers = 0;
@@ -136,8 +143,11 @@ class pool {
     }
     item_ = item;
     context_ = context;
-    n_ = n;
-    next_.store(0, std::memory_order_relaxed);
+    ranges_ = contiguous ? helpers + 1 : 1;
+    for (std::size_t r = 0; r < ranges_; ++r) {
+      ranges[r].next.store(n * r / ranges_, std::memory_order_relaxed);
+      ranges[r].end = n * (r + 1) / ranges_;
+    }
     next_worker_.store(1, std::memory_order_relaxed);
     ++epoch_;
     state_.store(epoch_ << 32 | helpers, std::memory_order_seq_cst);
@@ -161,11 +171,18 @@ class pool {
       useless_ = 0;
       solo_until_ = end + first_backoff;
     }
+    const double decay = std::exp2(-std::chrono::duration<double>(end - ledger_at_).count() / ledger_half_life);
+    const double own = std::chrono::duration<double>(worked - start).count();
+    ledger_at_ = end;
+    saved_ = saved_ * decay + static_cast<double>(n - mine) * own / static_cast<double>(std::max<std::size_t>(mine, 1));
+    lost_ *= decay;
     if (end - worked > 2 * (worked - start) + stall_floor) {
-      // (a stall within a second after the last back-off ended doubles it)
-      backoff_ = end - solo_until_ < backoff_memory ? std::min<steady::duration>(2 * backoff_, last_backoff)
-                                                   : steady::duration(first_backoff);
-      solo_until_ = end + backoff_;
+      lost_ += std::chrono::duration<double>(end - worked).count();
+      if (lost_ > stall_share * saved_) {
+        backoff_ = end - solo_until_ < backoff_memory ? std::min<steady::duration>(2 * backoff_, last_backoff)
+                                                     : steady::duration(first_backoff);
+        solo_until_ = end + backoff_;
+      }
     }
     busy_.store(false, std::memory_order_release);
   }
@@ -175,11 +192,15 @@ class pool {
     for (std::size_t i = 0; i < n; ++i) item(context, 0, i);
   }
 
+  // Participant w's items: its own range's, then every other range's that are left; returns how many.
   std::size_t take_items(std::size_t w) noexcept {
     std::size_t k = 0;
-    for (std::size_t i = next_.fetch_add(1, std::memory_order_relaxed); i < n_;
-         i = next_.fetch_add(1, std::memory_order_relaxed), ++k)
-      item_(context_, w, i);
+    for (std::size_t step = 0; step < ranges_; ++step) {
+      range& r = ranges[(w + step) % ranges_];
+      for (std::size_t i = r.next.fetch_add(1, std::memory_order_relaxed); i < r.end;
+           i = r.next.fetch_add(1, std::memory_order_relaxed), ++k)
+        item_(context_, w, i);
+    }
     return k;
   }
 
@@ -238,9 +259,15 @@ class pool {
   // that joined it.
   pool_item item_ = nullptr;
   void* context_ = nullptr;
-  std::size_t n_ = 0;
+  std::size_t ranges_ = 1;
   std::atomic<std::size_t> next_worker_{1};
-  alignas(64) std::atomic<std::size_t> next_{0};  // the next item to claim
+  // The items, cut into ranges_ ranges: one (every participant claims the next item of all), or one
+  // per participant (contiguous: participant w claims from range w first, then from the others).
+  struct alignas(64) range {
+    std::atomic<std::size_t> next{0};  // the next item to claim
+    std::size_t end = 0;
+  };
+  range ranges[max_workers + 1];
   alignas(64) std::atomic<bool> busy_{false};     // a call holds the pool
   std::atomic<bool> caller_waiting_{false};
   std::atomic<int> sleeping_{0};
@@ -250,8 +277,9 @@ class pool {
   std::atomic<std::size_t> started_{0};
   // The holder's (under busy_): the epoch counter and the back-off.
   std::uint64_t epoch_ = 0;
-  steady::time_point solo_until_{};
+  steady::time_point solo_until_{}, ledger_at_{};
   steady::duration backoff_{first_backoff};
+  double saved_ = 0, lost_ = 0;  // the ledger (seconds, decayed to ledger_at_)
   unsigned useless_ = 0;  // calls in a row in which no worker took an item
 };
 
@@ -339,13 +367,13 @@ int pool_default_threads() noexcept {
   return threads;
 }
 
-void pool_run(std::size_t workers, std::size_t n, pool_item item, void* context) noexcept {
+void pool_run(std::size_t workers, std::size_t n, bool contiguous, pool_item item, void* context) noexcept {
   pool* p = workers > 1 && n > 1 ? get_pool() : nullptr;
   if (!p) {
     for (std::size_t i = 0; i < n; ++i) item(context, 0, i);
     return;
   }
-  p->run(workers, n, item, context);
+  p->run(workers, n, contiguous, item, context);
 }
 
 }  // namespace kernels

@@ -7,13 +7,17 @@
 // The mode decides who runs a loop's items, never how the work is cut: the bits are the same in every
 // mode (executor.hpp).
 //
-// The built-in pool. `pool_run(workers, n, item, context)` runs item(context, w, i) for every i in
-// [0, n), w in [0, workers) naming the participant (whose calls never overlap: a participant's
-// scratch is its own). The calling thread is participant 0 and takes items from the start; the
-// pool's threads join while free places are left and take items one at a time (dynamic), so an item
-// waits only for a thread that is running, and a worker that is asleep, or whose core went to another
-// program, never delays the call: the caller takes what nobody claimed. Only an item a worker has
-// already claimed can keep the caller waiting. Further:
+// The built-in pool. `pool_run(workers, n, contiguous, item, context)` runs item(context, w, i) for
+// every i in [0, n), w in [0, workers) naming the participant (whose calls never overlap: a
+// participant's scratch is its own). The calling thread is participant 0; the pool's threads join
+// while free places are left. Every participant claims items one at a time: the next item of the
+// whole loop, or, `contiguous` (the executor's fixed schedule: tasks of equal cost, streaming through
+// memory), the next of its own contiguous share first (participant w's share is the w-th of
+// `workers`, as OpenMP's static schedule cuts them: a thread streams through one block, the same in
+// every call), then the next of any share left. So an item waits only for a thread that is running,
+// and a worker that is asleep, or whose core went to another program, never delays the call: the
+// caller takes what nobody claimed. Only an item a worker has already claimed can keep the caller
+// waiting. Further:
 //   - Workers are started on first need (workers - 1 of them for a call of `workers`) and kept; after
 //     a call they spin for spin_time (so that back-to-back calls find them awake), then sleep on a
 //     condition variable. Spinning, a worker (and a caller waiting for a worker's last item) yields
@@ -74,7 +78,7 @@ void unset_thread_pool() noexcept;
 int pool_default_threads() noexcept;
 
 using pool_item = void (*)(void* context, std::size_t worker, std::size_t i);
-void pool_run(std::size_t workers, std::size_t n, pool_item item, void* context) noexcept;
+void pool_run(std::size_t workers, std::size_t n, bool contiguous, pool_item item, void* context) noexcept;
 
 }  // namespace kernels
 }  // namespace attnkern

@@ -26,8 +26,8 @@ namespace {
 
 // pool_run with a lambda.
 template <class Fn>
-void run(std::size_t workers, std::size_t n, Fn&& fn) {
-  pool_run(workers, n, [](void* f, std::size_t w, std::size_t i) { (*static_cast<Fn*>(f))(w, i); }, &fn);
+void run(std::size_t workers, std::size_t n, Fn&& fn, bool contiguous = false) {
+  pool_run(workers, n, contiguous, [](void* f, std::size_t w, std::size_t i) { (*static_cast<Fn*>(f))(w, i); }, &fn);
 }
 
 // Items that each wait until `threads` distinct threads have run an item (or until a deadline): the
@@ -58,9 +58,10 @@ void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(1100)); }
 }  // namespace
 
 TEST_CASE("pool: every item once, a participant's items one at a time", "[pool]") {
+  for (bool contiguous : {false, true})
   for (std::size_t workers : {2, 3, 5}) {
     for (std::size_t n : {2, 3, 17, 1000}) {
-      for (int round = 0; round < 200; ++round) {
+      for (int round = 0; round < 100; ++round) {
         std::vector<std::atomic<int>> runs(n);
         std::vector<std::atomic<int>> inside(workers);
         std::atomic<int> bad_worker{0}, overlap{0};
@@ -72,10 +73,10 @@ TEST_CASE("pool: every item once, a participant's items one at a time", "[pool]"
           if (inside[w].fetch_add(1) != 0) ++overlap;
           ++runs[i];
           inside[w].fetch_sub(1);
-        });
+        }, contiguous);
         int wrong = 0;
         for (auto& r : runs) wrong += r.load() != 1;
-        INFO(workers << " workers, " << n << " items, round " << round);
+        INFO(workers << " workers, " << n << " items, round " << round << (contiguous ? ", contiguous" : ""));
         REQUIRE(wrong == 0);
         REQUIRE(bad_worker == 0);
         REQUIRE(overlap == 0);
