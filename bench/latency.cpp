@@ -6,14 +6,17 @@
 //     sched_yield, as OpenBLAS's threads wait between calls;
 //   - busy core: one thread in a busy loop, bound to the last core;
 //   - other OpenMP process: another process running OpenMP parallel regions on every core, back to
-//     back (this program again, with --load-openmp).
+//     back (this program again, with --load-openmp);
+//   - own OpenMP regions: this program runs an OpenMP parallel region on every core (about 20 us of
+//     work) before each call, as a program whose own code is OpenMP does (untimed; libgomp's threads
+//     then spin between its regions and the calls).
 // The calls: attention_pool 32 x 60 x 128 (the notebooks' Bi-LSTM batch), softmax 32 x 60, and a
 // decode step 32 x 1 x 1024 x 128 (f32 K/V cache).
 //
 //   attnkern-latency [--calls N] [--competition NAME] [--json FILE]
 //
 //   --calls N           timed calls per cell (default 1000), after 50 untimed ones
-//   --competition NAME  only this competition: alone, spinning, busy or openmp (default: all four)
+//   --competition NAME  only this competition: alone, spinning, busy, openmp or program (default: all)
 //   --json FILE  the table as JSON too (tools/bench_report.py puts it into the report)
 // Prints a progress line per cell on stderr and the table on stdout. The work of each call is the
 // same in every mode (the bits are, too: tests/test_thread_pool.cpp). A build without OpenMP has no
@@ -73,10 +76,12 @@ unsigned cores() {
 // A competing load, running from construction to destruction.
 class load {
  public:
-  enum kind { none, spinning_pool, busy_core, openmp_process };
+  enum kind { none, spinning_pool, busy_core, openmp_process, openmp_program };
   static const char* name(kind k) {
-    return k == none ? "alone" : k == spinning_pool ? "spinning pool" : k == busy_core ? "busy core" : "other OpenMP process";
+    return k == none ? "alone" : k == spinning_pool ? "spinning pool" : k == busy_core ? "busy core"
+         : k == openmp_process ? "other OpenMP process" : "own OpenMP regions";
   }
+  // own OpenMP regions: the program's own work between the calls (time_calls runs it).
   load(kind k, const char* self) {
     if (k == spinning_pool) {
       for (unsigned t = 0; t < cores(); ++t)
@@ -122,10 +127,26 @@ struct stats {
   double median, p99, max;  // microseconds
 };
 
-stats time_calls(const std::function<void()>& call, int calls) {
+// An OpenMP parallel region on every core, about 20 us of work each: the program's own OpenMP code
+// that runs between the calls for "own OpenMP regions".
+void own_openmp_region() {
+#if defined(_OPENMP)
+  static std::vector<double> acc(64 * 16, 1.0);
+#pragma omp parallel
+  {
+    const std::size_t t = static_cast<std::size_t>(omp_get_thread_num() % 64) * 16;
+    double x = acc[t];
+    for (int i = 0; i < 20000; ++i) x = x * 1.0000001 + 1e-9;
+    acc[t] = x;
+  }
+#endif
+}
+
+stats time_calls(const std::function<void()>& call, int calls, bool openmp_between) {
   for (int i = 0; i < 50; ++i) call();
   std::vector<double> us(static_cast<std::size_t>(calls));
   for (auto& t : us) {
+    if (openmp_between) own_openmp_region();
     const auto t0 = std::chrono::steady_clock::now();
     call();
     t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
@@ -176,7 +197,7 @@ int main(int argc, char** argv) {
   int calls_per_cell = 1000;
   const char* json = nullptr;
   const char* only = nullptr;
-  const char* competitions[] = {"alone", "spinning", "busy", "openmp"};
+  const char* competitions[] = {"alone", "spinning", "busy", "openmp", "program"};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--load-openmp")) openmp_load();
     if (!std::strcmp(argv[i], "--calls") && i + 1 < argc) {
@@ -185,13 +206,13 @@ int main(int argc, char** argv) {
       only = argv[++i];
       if (std::find_if(std::begin(competitions), std::end(competitions), [&](const char* c) { return !std::strcmp(c, only); }) ==
           std::end(competitions)) {
-        std::fprintf(stderr, "attnkern-latency: --competition is alone, spinning, busy or openmp, not \"%s\"\n", only);
+        std::fprintf(stderr, "attnkern-latency: --competition is alone, spinning, busy, openmp or program, not \"%s\"\n", only);
         return 2;
       }
     } else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) {
       json = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--calls N] [--competition alone|spinning|busy|openmp] [--json FILE]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--calls N] [--competition alone|spinning|busy|openmp|program] [--json FILE]\n", argv[0]);
       return !std::strcmp(argv[i], "--help") ? 0 : 2;
     }
   }
@@ -208,7 +229,7 @@ int main(int argc, char** argv) {
   std::vector<mode> modes = {{"pool (default)", "pool", 0}, {"OpenMP", "openmp", 0}, {"one thread", "pool", 1}};
   if (attnkern_set_threading("openmp") != ATTNKERN_OK) modes.erase(modes.begin() + 1);
   std::vector<load::kind> loads;
-  for (int k = 0; k < 4; ++k)
+  for (int k = 0; k < 5; ++k)
     if (!only || !std::strcmp(only, competitions[k])) loads.push_back(static_cast<load::kind>(k));
   struct row {
     std::string load, mode, call;
@@ -224,7 +245,7 @@ int main(int argc, char** argv) {
       attnkern_set_num_threads(m.threads);
       for (const auto& c : all) {
         std::fprintf(stderr, "latency: [%d/%d] %s, %s, %s\n", ++cell, cells, load::name(k), m.name, c.name.c_str());
-        rows.push_back({load::name(k), m.name, c.name, time_calls(c.run, calls_per_cell)});
+        rows.push_back({load::name(k), m.name, c.name, time_calls(c.run, calls_per_cell, k == load::openmp_program)});
       }
     }
   }
