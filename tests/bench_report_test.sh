@@ -4,7 +4,8 @@
 #     formatted as tools/bench_report.py formats them), and each row's ceiling is the probe's median;
 #   - the summary printed is the report's summary;
 #   - the plots are written and non-empty (when matplotlib is installed);
-#   - attnkern-latency's table (a short run) is in the report, all 36 rows;
+#   - attnkern-latency's table (a short run) is in the report, all 45 rows (5 competitions x 3
+#     threading modes x 3 calls);
 #   - bench/python_bench.py's tables (a quick run) are in the report (when the Python module was
 #     built: ATTNKERN_PYTHON_DIR and ATTNKERN_MODULE_PYTHON set);
 #   - the binary refuses an unknown kernel (exit 2), and the report refuses a file that is not JSON.
@@ -26,7 +27,7 @@ grep -q "bench: .* benchmarks in" "$tmp/progress" || fail "no progress output: $
 mkdir -p "$tmp/report"
 "$(dirname "$bench")/attnkern-latency" --calls 100 --json "$tmp/report/latency.json" >"$tmp/latency.md" 2>"$tmp/latency-progress" ||
   fail "attnkern-latency failed: $(cat "$tmp/latency-progress")"
-[ "$(grep -c '^latency: \[' "$tmp/latency-progress")" = 36 ] || fail "attnkern-latency showed no progress per row"
+[ "$(grep -c '^latency: \[' "$tmp/latency-progress")" = 45 ] || fail "attnkern-latency showed no progress per row"
 if [ -n "${ATTNKERN_PYTHON_DIR:-}" ]; then
   PYTHONPATH="$ATTNKERN_PYTHON_DIR" "$ATTNKERN_MODULE_PYTHON" "$root/bench/python_bench.py" --quick --rounds 2 \
     --json "$tmp/report/python.json" >"$tmp/python-bench" 2>&1 || fail "python_bench.py failed: $(cat "$tmp/python-bench")"
@@ -40,8 +41,8 @@ if [ -n "${ATTNKERN_PYTHON_DIR:-}" ]; then
     fail "the Python speed-up table does not have its 4 rows"
 fi
 grep -q "^## Latency of small calls" "$tmp/report/report.md" || fail "the report has no latency section"
-[ "$(grep -c '^| \(alone\|spinning pool\|busy core\|other OpenMP process\) | ' "$tmp/report/report.md")" = 36 ] ||
-  fail "the report's latency table does not have its 36 rows"
+[ "$(grep -c '^| \(alone\|spinning pool\|busy core\|other OpenMP process\|own OpenMP regions\) | ' "$tmp/report/report.md")" = 45 ] ||
+  fail "the report's latency table does not have its 45 rows"
 
 "$python" - "$root/tools" "$tmp/benchmark.json" "$tmp/report/report.md" "$tmp/summary" <<'PY'
 import json, sys

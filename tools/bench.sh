@@ -5,7 +5,7 @@
 #   benchmark.json   Google Benchmark's JSON (every benchmark's median, mean, stddev, cv)
 #   report.md        the machine, the roofline, a summary, per kernel a plot and tables, and the
 #                    latency of small calls (median, p99, max) on the library's pool, on OpenMP and
-#                    on one thread, beside competing loads (attnkern-latency, about 40 s; latency.json),
+#                    on one thread, beside competing loads and the program's own OpenMP (attnkern-latency, about 50 s; latency.json),
 #                    and the Python module's call overhead and its speed against the notebooks'
 #                    NumPy code and PyTorch (bench/python_bench.py, about 40 s; python.json)
 #   plots/*.png      per kernel throughput by size against the ceilings; speed-up over the peers;
