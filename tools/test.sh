@@ -51,11 +51,11 @@ fi
 echo "test: the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize/) ..."
 ATTNKERN_BUILD_DIR="$root/build-sanitize" \
   ATTNKERN_CMAKE_ARGS="-DATTNKERN_SANITIZE=ON -DATTNKERN_BUILD_BENCH=OFF" \
-  "$root/tools/build.sh" attnkern-tests attnkern-ulp attnkern-numerics attnkern-examples
+  "$root/tools/build.sh" attnkern-tests attnkern-pool-tests attnkern-ulp attnkern-numerics attnkern-examples
 # halt at the first report of either sanitizer; leaks count too
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-ctest_named "$root/build-sanitize" unit env_isa env_isa_unusable tanh_strided exp_strided ulp_cli numerics_fingerprint examples
+ctest_named "$root/build-sanitize" pool unit env_isa env_isa_unusable tanh_strided exp_strided ulp_cli numerics_fingerprint examples
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "test: the unit tests under ThreadSanitizer (build-tsan/) ..."
