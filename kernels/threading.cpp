@@ -105,10 +105,14 @@ constexpr std::chrono::microseconds spin_time{50};
 constexpr std::chrono::microseconds stall_floor{100};
 constexpr std::chrono::milliseconds first_backoff{10}, last_backoff{1000}, backoff_memory{1000};
 constexpr double ledger_half_life = 1.0, stall_share = 0.25;  // (seconds; the share of the savings)
-// After this many calls in a row in which no worker took an item (asleep too long, or without a core
-// of their own), the calls run alone for first_backoff: the workers go back to sleep rather than
-// spin for nothing (on a shared core, a spinning worker takes the caller's time).
-constexpr unsigned useless_calls = 8;
+// After useless_calls calls in a row in which no worker took an item although none was asleep (the
+// workers have no core of their own), the calls run alone for first_backoff: the workers go back to
+// sleep rather than spin for nothing (on a shared core, a spinning worker takes the caller's time).
+// Calls that had to wake a worker count towards useless_woken_calls instead, so that the first calls
+// after a pause, which wait for nobody while the workers wake, do not send the next ones away; a
+// program whose calls always find the workers asleep and too short to wait for pays the wake-up
+// 64 times, then runs alone.
+constexpr unsigned useless_calls = 8, useless_woken_calls = 64;
 
 // Spins while busy() for up to spin_time; true when it ended because busy() turned false. Every 64
 // checks it yields the core (sched_yield: at once back when no other thread of the core is ready),
@@ -151,7 +155,8 @@ class pool {
     next_worker_.store(1, std::memory_order_relaxed);
     ++epoch_;
     state_.store(epoch_ << 32 | helpers, std::memory_order_seq_cst);
-    if (const int asleep = sleeping_.load(std::memory_order_seq_cst); asleep > 0) {
+    const int asleep = sleeping_.load(std::memory_order_seq_cst);
+    if (asleep > 0) {
       { const std::lock_guard<std::mutex> lock(mutex_); }  // (a worker about to sleep has checked the state)
       for (std::size_t k = 0; k < std::min(helpers, static_cast<std::size_t>(asleep)); ++k) wake_.notify_one();
     }
@@ -166,9 +171,10 @@ class pool {
       caller_waiting_.store(false, std::memory_order_relaxed);
     }
     const steady::time_point end = steady::now();
-    useless_ = mine == n ? useless_ + 1 : 0;
-    if (useless_ >= useless_calls) {
-      useless_ = 0;
+    if (mine < n) {
+      useless_ = useless_woken_ = 0;
+    } else if (asleep > 0 ? ++useless_woken_ >= useless_woken_calls : ++useless_ >= useless_calls) {
+      useless_ = useless_woken_ = 0;
       solo_until_ = end + first_backoff;
     }
     const double decay = std::exp2(-std::chrono::duration<double>(end - ledger_at_).count() / ledger_half_life);
@@ -280,7 +286,7 @@ class pool {
   steady::time_point solo_until_{}, ledger_at_{};
   steady::duration backoff_{first_backoff};
   double saved_ = 0, lost_ = 0;  // the ledger (seconds, decayed to ledger_at_)
-  unsigned useless_ = 0;  // calls in a row in which no worker took an item
+  unsigned useless_ = 0, useless_woken_ = 0;  // calls in a row in which no worker took an item
 };
 
 std::atomic<pool*> the_pool{nullptr};

@@ -30,8 +30,9 @@
 //     worked itself (the worker's core was taken from it mid-item), the next calls run on the
 //     calling thread for a back-off time (10 ms, doubled at each repeat within a second of the last
 //     back-off, up to 1 s), after which the pool is tried again. After 8 calls in a row in which no
-//     worker took an item (too slow to wake, or without a core), the next calls run alone for 10 ms,
-//     so that the workers sleep rather than spin for nothing.
+//     worker took an item though none was asleep (they have no core), or 64 that each had to wake
+//     one in vain, the next calls run alone for 10 ms, so that the workers sleep rather than spin
+//     for nothing.
 //   - Nothing is allocated per call (the pool's state is one object, created on first use and never
 //     freed; the library is linked -z nodelete, so that its workers' code stays mapped).
 //   - Fork: a child gets a fresh pool (pthread_atfork), whose workers start on its first call.
