@@ -53,24 +53,28 @@ unsigned cores() {
   return n > 0 ? n : 2;
 }
 
-// --load-openmp: OpenMP parallel regions on every core, back to back, until killed.
-[[noreturn]] void openmp_load() {
-  std::vector<double> acc(64 * 16, 1.0);
-  for (;;) {
+// An OpenMP parallel region on every core, `steps` multiply-adds per thread (200,000: about 200 us;
+// 20,000: about 20 us); without OpenMP the same work on the calling thread.
+void openmp_region(int steps) {
+  static std::vector<double> acc(64 * 16, 1.0);
 #if defined(_OPENMP)
 #pragma omp parallel
-    {
-      const int t = omp_get_thread_num();
-      double x = acc[static_cast<std::size_t>(t % 64) * 16];
-      for (int i = 0; i < 200000; ++i) x = x * 1.0000001 + 1e-9;
-      acc[static_cast<std::size_t>(t % 64) * 16] = x;
-    }
-#else
-    double x = acc[0];
-    for (int i = 0; i < 200000; ++i) x = x * 1.0000001 + 1e-9;
-    acc[0] = x;
-#endif
+  {
+    const std::size_t t = static_cast<std::size_t>(omp_get_thread_num() % 64) * 16;
+    double x = acc[t];
+    for (int i = 0; i < steps; ++i) x = x * 1.0000001 + 1e-9;
+    acc[t] = x;
   }
+#else
+  double x = acc[0];
+  for (int i = 0; i < steps; ++i) x = x * 1.0000001 + 1e-9;
+  acc[0] = x;
+#endif
+}
+
+// --load-openmp: OpenMP parallel regions on every core, back to back, until killed.
+[[noreturn]] void openmp_load() {
+  for (;;) openmp_region(200000);
 }
 
 // A competing load, running from construction to destruction.
@@ -127,26 +131,11 @@ struct stats {
   double median, p99, max;  // microseconds
 };
 
-// An OpenMP parallel region on every core, about 20 us of work each: the program's own OpenMP code
-// that runs between the calls for "own OpenMP regions".
-void own_openmp_region() {
-#if defined(_OPENMP)
-  static std::vector<double> acc(64 * 16, 1.0);
-#pragma omp parallel
-  {
-    const std::size_t t = static_cast<std::size_t>(omp_get_thread_num() % 64) * 16;
-    double x = acc[t];
-    for (int i = 0; i < 20000; ++i) x = x * 1.0000001 + 1e-9;
-    acc[t] = x;
-  }
-#endif
-}
-
 stats time_calls(const std::function<void()>& call, int calls, bool openmp_between) {
   for (int i = 0; i < 50; ++i) call();
   std::vector<double> us(static_cast<std::size_t>(calls));
   for (auto& t : us) {
-    if (openmp_between) own_openmp_region();
+    if (openmp_between) openmp_region(20000);  // the program's own OpenMP code, untimed
     const auto t0 = std::chrono::steady_clock::now();
     call();
     t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();

@@ -71,6 +71,24 @@ std::size_t library_threads() {
   return n;
 }
 
+// An engine's job on its own pool: `tasks` tasks, task i calling every kernel from call i on
+// (mismatches_from); returns the results that differ from `expected`.
+struct engine_job {
+  const std::vector<call>* all;
+  const std::vector<std::vector<float>>* expected;
+  std::atomic<int> mismatches{0};
+  static void task(void* context, std::size_t i) {
+    auto& job = *static_cast<engine_job*>(context);
+    job.mismatches += mismatches_from(*job.all, *job.expected, i);
+  }
+  static int mismatches_on(attnkern_example::thread_pool& engine, const std::vector<call>& all,
+                           const std::vector<std::vector<float>>& expected, std::size_t tasks) {
+    engine_job job{&all, &expected};
+    engine.parallel_for(&task, &job, tasks);
+    return job.mismatches;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("threading: every kernel in every mode gets the bits of one thread, on every path", "[thread_pool]") {
@@ -102,17 +120,7 @@ TEST_CASE("threading: an engine's own threads calling the kernels on the library
   // 6 tasks of an engine's pool of 2 (not set as the caller's pool), each calling every kernel: the
   // two engine threads' calls meet at the library's pool
   attnkern_example::thread_pool engine(2);
-  struct engine_job {
-    const std::vector<call>* all;
-    const std::vector<std::vector<float>>* expected;
-    std::atomic<int> mismatches{0};
-    static void task(void* context, std::size_t i) {
-      auto& job = *static_cast<engine_job*>(context);
-      job.mismatches += mismatches_from(*job.all, *job.expected, i);
-    }
-  } job{&all, &expected.at(path)};
-  engine.parallel_for(&engine_job::task, &job, 6);
-  CHECK(job.mismatches == 0);
+  CHECK(engine_job::mismatches_on(engine, all, expected.at(path), 6) == 0);
 }
 
 TEST_CASE("threading: a forked child computes the same bits on a pool of its own", "[thread_pool]") {
@@ -180,17 +188,7 @@ TEST_CASE("thread pool: kernels called from inside the pool's own tasks", "[thre
   pool_scope use(&counting_pool::parallel_for, &counter, 2);
   // 6 tasks of an engine's own on a pool of 2, each calling every kernel: every kernel's parallel-for
   // is then called from a pool thread while the other is busy too
-  struct engine_job {
-    const std::vector<call>* all;
-    const std::vector<std::vector<float>>* expected;
-    std::atomic<int> mismatches{0};
-    static void task(void* context, std::size_t i) {
-      auto& job = *static_cast<engine_job*>(context);
-      job.mismatches += mismatches_from(*job.all, *job.expected, i);
-    }
-  } job{&all, &expected.at(path)};
-  pool.parallel_for(&engine_job::task, &job, 6);
-  CHECK(job.mismatches == 0);
+  CHECK(engine_job::mismatches_on(pool, all, expected.at(path), 6) == 0);
   CHECK(counter.most_tasks <= 2);
 }
 
