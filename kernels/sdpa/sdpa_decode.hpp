@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 namespace attnkern {
 namespace kernels {
@@ -88,19 +89,6 @@ ATTNKERN_INLINE void decode_scores(const key_block_t<TK>& kb, std::size_t g, con
     for (std::size_t v = 0; v < NV; ++v) (acc[rr][v] * sc).store_aligned(s + rr * sp + v * W);
 }
 
-// decode_scores for `count` (1 .. NV) vectors of keys.
-template <class Arch, std::size_t NR, std::size_t NV, class TK>
-ATTNKERN_INLINE void decode_scores_n(std::size_t count, const key_block_t<TK>& kb, std::size_t g, const float* const* q,
-                                     std::size_t head_dim, float scale, float* s, std::size_t sp) noexcept {
-  if constexpr (NV > 0) {
-    if (count == NV) {
-      decode_scores<Arch, NR, NV>(kb, g, q, head_dim, scale, s, sp);
-    } else {
-      decode_scores_n<Arch, NR, NV - 1>(count, kb, g, q, head_dim, scale, s, sp);
-    }
-  }
-}
-
 // The scores of all the unit's rows for the vectors of keys [g0, g1), in one pass over K: rows in
 // tiles of NR (1, 2, 4 or 8; a tile's rows past the unit's are row 0 again, computed and dropped)
 // and NV vectors of keys (4, 4, 2, 1: at most 8 chains, enough to hide the fmadd's latency).
@@ -115,10 +103,12 @@ __attribute__((noinline)) void decode_block_scores(const key_block_t<TK>& kb, st
   for (std::size_t r = 0; r < sdpa_max_decode_rows; ++r) qr[r] = q[r < rows ? r : 0];
   auto each = [&](auto nr, auto nv) {
     constexpr std::size_t NR = decltype(nr)::value, NV = decltype(nv)::value;
-    for (std::size_t g = g0; g < g1; g += NV * W) {
-      const std::size_t count = (g1 - g) / W < NV ? (g1 - g) / W : NV;
-      decode_scores_n<Arch, NR, NV>(count, kb, g, qr, head_dim, scale, s + g, sp);
-    }
+    std::size_t g = g0;
+    for (; g + NV * W <= g1; g += NV * W) decode_scores<Arch, NR, NV>(kb, g, qr, head_dim, scale, s + g, sp);
+    // the block's last vectors one at a time (one body per tile rather than one per count: each
+    // score is its own chain, so the grouping changes no bit)
+    if constexpr (NV > 1)
+      for (; g < g1; g += W) decode_scores<Arch, NR, 1>(kb, g, qr, head_dim, scale, s + g, sp);
   };
   using std::integral_constant;
   if (rows == 1)
@@ -140,8 +130,30 @@ ATTNKERN_INLINE void zero_outside(T* row, std::size_t f, std::size_t e, std::siz
   for (std::size_t j = hi; j < b; ++j) row[j] = T(0);
 }
 
-// TK, TV: the element types of K and V (float, f16_t, bf16_t), widened as they are loaded.
-template <class Arch, class TK, class TV>
+// decode_block_scores for the chunk's K type, on the block at slot jb.
+template <class Arch>
+ATTNKERN_INLINE void decode_block_scores_of(const sdpa_chunk_args& a, std::size_t jb, std::size_t j0, std::size_t nk,
+                                            std::size_t hi, std::size_t g0, std::size_t g1, float* s,
+                                            std::size_t sp) noexcept {
+  auto run = [&](auto* k) {
+    using TK = std::remove_const_t<std::remove_pointer_t<decltype(k)>>;
+    const key_block_t<TK> kb{k + jb * a.ldk, a.ldk, j0, nk, hi - jb};
+    decode_block_scores<Arch>(kb, g0, g1, a.q, a.rows, a.head_dim, a.scale, s, sp);
+  };
+  switch (a.k_type) {
+    case dtype::f16:
+      return run(static_cast<const f16_t*>(a.k));
+    case dtype::bf16:
+      return run(static_cast<const bf16_t*>(a.k));
+    default:
+      return run(static_cast<const float*>(a.k));
+  }
+}
+
+// TV: the element type of V (float, f16_t, bf16_t), widened as it is loaded; K's type is switched on
+// per block, in decode_block_scores_of (one instance per V type rather than per (K, V) pair: the
+// nine pairs were most of the library's build time, and the switch costs nothing measurable).
+template <class Arch, class TV>
 void decode_chunk(const sdpa_chunk_args& a) noexcept {
   using V = typename tiles<Arch>::V;
   using C = simd::compute_t<Arch>;  // the exps' type: float with FMA, double without
@@ -150,7 +162,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
   constexpr std::size_t EV = tiles<Arch>::decode_value_vectors;
   constexpr std::size_t SP = KB + 16;  // a row of scores, with room for a vector past the block
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
-  const std::size_t d = a.head_dim, stride = sdpa_acc_stride(a.value_dim), rows = a.rows;
+  const std::size_t stride = sdpa_acc_stride(a.value_dim), rows = a.rows;
 
   alignas(64) float s[sdpa_max_decode_rows * SP];  // per row: the block's scores, then its p (scaled)
   alignas(64) C pc[sdpa_max_decode_rows * SP];     // per row: the block's p, unscaled, for its sums
@@ -179,8 +191,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     const std::size_t nk = hi - jb < KB ? hi - jb : KB;
     // 1. the scores of the vectors of keys that hold the slots read, [g0, g1) (slots outside [j0, nk): 0)
     const std::size_t g0 = j0 / W * W, g1 = (nk + W - 1) / W * W;
-    const key_block_t<TK> kb{static_cast<const TK*>(a.k) + jb * a.ldk, a.ldk, j0, nk, hi - jb};
-    decode_block_scores<Arch>(kb, g0, g1, a.q, rows, d, a.scale, s, SP);
+    decode_block_scores_of<Arch>(a, jb, j0, nk, hi, g0, g1, s, SP);
 
     // 2. each row's keys [f, e) of the block, its modifiers and mask, and its max
     bool any_visible = false, grew = false;
@@ -320,28 +331,16 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
   }
 }
 
-template <class Arch, class TK>
-void decode_chunk_k(const sdpa_chunk_args& a) noexcept {
-  switch (a.v_type) {
-    case dtype::f16:
-      return decode_chunk<Arch, TK, f16_t>(a);
-    case dtype::bf16:
-      return decode_chunk<Arch, TK, bf16_t>(a);
-    default:
-      return decode_chunk<Arch, TK, float>(a);
-  }
-}
-
-// decode_chunk for the chunk's K and V types.
+// decode_chunk for the chunk's V type.
 template <class Arch>
 void decode_chunk(const sdpa_chunk_args& a) noexcept {
-  switch (a.k_type) {
+  switch (a.v_type) {
     case dtype::f16:
-      return decode_chunk_k<Arch, f16_t>(a);
+      return decode_chunk<Arch, f16_t>(a);
     case dtype::bf16:
-      return decode_chunk_k<Arch, bf16_t>(a);
+      return decode_chunk<Arch, bf16_t>(a);
     default:
-      return decode_chunk_k<Arch, float>(a);
+      return decode_chunk<Arch, float>(a);
   }
 }
 
