@@ -514,7 +514,7 @@ attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v
 attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   const char* const fn = __func__;
   attnkern_attention_args a;
-  // (the first published layout is this one: 0.2.0)
+  // (the first published layout is this one, that of 0.1.0: `oldest` is `known`)
   if (const attnkern_status s = read_struct(fn, "attnkern_attention_args", args, sizeof a, sizeof a, &a)) return s;
   const struct {
     const char* name;
