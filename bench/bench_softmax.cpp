@@ -9,8 +9,8 @@
 #include <attnkern/reference.hpp>
 
 #include "bench_common.hpp"
-#include "dispatch.hpp"
-#include "softmax/softmax_driver.hpp"
+#include "runtime/dispatch.hpp"
+#include "drivers/softmax_driver.hpp"
 
 #include <algorithm>
 #include <functional>

@@ -1,6 +1,6 @@
 // A plain std::thread pool with the parallel-for attnkern_set_thread_pool takes: the example of
 // examples/thread_pool.cpp, and the pool of tests/test_thread_pool.cpp. An example of an engine's
-// own pool only: attnkern's default threading is a pool of its own (kernels/threading.cpp, the
+// own pool only: attnkern's default threading is a pool of its own (kernels/runtime/threading.cpp, the
 // "pool" mode of attnkern_set_threading), which needs nothing of this file.
 //
 // parallel_for(task, context, count) queues a job and the calling thread takes part in it: it claims

@@ -20,7 +20,7 @@
 #include <attnkern/bounds.hpp>
 #include <attnkern/reference.hpp>
 
-#include "dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
+#include "isa/dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
 #include "fuzz_input.hpp"
 
 #include <algorithm>

@@ -75,7 +75,11 @@ class input {
   // An ISA path: "auto" or a named one, which is skipped for "auto" when this CPU or build lacks it
   // (neon: an aarch64 build).
   void select_isa() {
-    static const char* const names[] = {"auto", "avx512", "avx2", "sse2", "neon", "scalar"};
+    static const char* const names[] = {"auto",
+#define ATTNKERN_ISA(name, family, arch, flags) #name,
+#include "isa/isas.def"  // (kernels/: every path, best first)
+#undef ATTNKERN_ISA
+                                        "scalar"};
     const char* name = names[byte() % (sizeof names / sizeof names[0])];
     if (attnkern_set_isa(name) != ATTNKERN_OK) attnkern_set_isa("auto");
   }

@@ -1,14 +1,15 @@
 // The C API: every argument checked (a failure returns its status, records the detail for
 // attnkern_last_error_message and writes nothing), then the active ISA's table handed to the
-// kernel's driver (kernels/*/..._driver.cpp), whose plan the executor (kernels/executor.hpp) runs on
-// its threads; tanh's chunks go to the executor from here, below.
+// kernel's driver (kernels/drivers/), whose plan the executor (kernels/runtime/executor.hpp) runs on
+// its threads.
 #include <attnkern/attnkern.h>
 
-#include "attention/attention_driver.hpp"
-#include "sdpa/sdpa_driver.hpp"
-#include "dispatch.hpp"
-#include "executor.hpp"
-#include "softmax/softmax_driver.hpp"
+#include "drivers/attention_driver.hpp"
+#include "drivers/pooling_driver.hpp"
+#include "drivers/softmax_driver.hpp"
+#include "drivers/tanh_driver.hpp"
+#include "runtime/dispatch.hpp"
+#include "runtime/executor.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -67,29 +68,6 @@ attnkern_status check_in_out(const char* function, const float* x, const float* 
   if (x != y && overlaps(x, bytes, y, bytes))
     return fail(ATTNKERN_ERROR_ALIASING, function, "y overlaps x without being equal to it (only y == x, in place, is allowed)");
   return ATTNKERN_OK;
-}
-
-// Elementwise kernels split arrays into chunks of this many elements, and go parallel only when
-// each thread gets at least tanh_min_per_thread of them. Measured on 2 Zen 4 cores (best of 2000
-// warm calls): 2 threads give 1.06x at 4K elements, 1.39x at 8K, 1.64x at 16K, 1.80x at 32K; a
-// cold fork costs more, so tanh starts at 16K (8K per thread).
-constexpr std::size_t elementwise_chunk = 8192;
-constexpr std::size_t tanh_min_per_thread = 8192;
-
-// fn over x[0, n) -> y in chunks of elementwise_chunk, on the executor's threads.
-template <class Fn>
-void for_each_chunk(const float* x, float* y, std::size_t n, std::size_t min_per_thread, Fn fn) noexcept {
-  using namespace attnkern::kernels;
-  const std::size_t chunks = (n + elementwise_chunk - 1) / elementwise_chunk;
-  const int threads = threads_for(n, min_per_thread, chunks, attnkern_num_threads());
-  if (threads <= 1) {
-    fn(x, y, n);
-    return;
-  }
-  for_each_parallel<schedule::fixed>(threads, chunks, [&](std::size_t, std::size_t c) {
-    const std::size_t begin = c * elementwise_chunk;
-    fn(x + begin, y + begin, std::min(elementwise_chunk, n - begin));
-  });
 }
 
 attnkern_status softmax_common(const char* function, const float* x, float* y, std::size_t rows, std::size_t cols,
@@ -405,7 +383,7 @@ int attnkern_num_threads(void) {
 attnkern_status attnkern_tanh_f32(const float* x, float* y, size_t n) {
   const attnkern_status status = check_in_out(__func__, x, y, n);
   if (status != ATTNKERN_OK || n == 0) return status;
-  for_each_chunk(x, y, n, tanh_min_per_thread, active_table().tanh_f32);
+  attnkern::kernels::tanh_run(active_table(), x, y, n, attnkern_num_threads());
   return ATTNKERN_OK;
 }
 

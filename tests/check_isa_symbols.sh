@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one-definition-rule guard of the per-ISA code (kernels/isa_namespace.hpp): every weak symbol
-# that a per-ISA object file (kernels/arch/<isa>.cpp, compiled with that ISA's flags) defines must
+# The one-definition-rule guard of the per-ISA code (kernels/isa/isa_namespace.hpp): every weak symbol
+# that a per-ISA object file (isa_<isa>.cpp, generated from kernels/isa/table.cpp.in and compiled with
+# that ISA's flags) defines must
 # name an xsimd architecture (a template instantiated for it) or that ISA's own inline namespace
 # (isa_<isa>::). Anything else (a plain inline helper emitted there) could be picked by the linker
 # for every caller, baseline code included, and run AVX-512 instructions on a CPU without them.
@@ -11,7 +12,7 @@ checked=0
 for object in "$@"; do
   name=$(basename "$object")
   case "$name" in
-    sse2.cpp.o|avx2.cpp.o|avx512.cpp.o|neon64.cpp.o) isa=${name%.cpp.o} ;;
+    isa_*.cpp.o) isa=${name%.cpp.o}; isa=${isa#isa_} ;;  # (generated from kernels/isa/isas.def)
     *) continue ;;
   esac
   checked=$((checked + 1))
@@ -19,7 +20,7 @@ for object in "$@"; do
   bad=$(nm -C --defined-only "$object" | awk '$2 == "W" || $2 == "V" { $1 = ""; $2 = ""; print }' |
         grep -v "DW.ref.__gxx_personality_v0" | grep -v "xsimd::" | grep -v "isa_${isa}::" || true)
   if [ -n "$bad" ]; then
-    echo "check_isa_symbols: $name defines weak symbols that are neither templates on an xsimd architecture nor in isa_${isa}:: (kernels/isa_namespace.hpp):" >&2
+    echo "check_isa_symbols: $name defines weak symbols that are neither templates on an xsimd architecture nor in isa_${isa}:: (kernels/isa/isa_namespace.hpp):" >&2
     echo "$bad" >&2
     status=1
   fi

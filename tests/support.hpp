@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
+#include "isa/dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
 
 namespace attnkern_test {
 
@@ -29,7 +29,11 @@ using namespace attnkern::bounds;
 
 // Every ISA name the C API knows, best first.
 inline const std::vector<std::string>& all_isa_names() {
-  static const std::vector<std::string> names{"avx512", "avx2", "sse2", "neon", "scalar"};
+  static const std::vector<std::string> names{
+#define ATTNKERN_ISA(name, family, arch, flags) #name,
+#include "isa/isas.def"  // (kernels/)
+#undef ATTNKERN_ISA
+      "scalar"};
   return names;
 }
 

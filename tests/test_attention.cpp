@@ -5,7 +5,7 @@
 #include <attnkern/attnkern.hpp>
 #include <attnkern/reference.hpp>
 
-#include "attention/attention_partial.hpp"
+#include "isa/pooling/pooling_partial.hpp"
 #include "support.hpp"
 
 #include <cmath>

@@ -1,9 +1,9 @@
-// The built-in pool itself (kernels/threading.cpp, compiled into this test program: its own copy of
+// The built-in pool itself (kernels/runtime/threading.cpp, compiled into this test program: its own copy of
 // the pool, reached through pool_run): every item runs once, a participant never runs two items at
 // once, a worker takes the items the caller cannot, calls from two threads at once neither wait for
 // each other, a forked child gets a pool that works, and a stalled call sends the next ones to the
 // calling thread. The kernels on the pool: tests/test_thread_pool.cpp.
-#include "threading.hpp"
+#include "runtime/threading.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -145,7 +145,7 @@ TEST_CASE("pool: a forked child gets a pool of its own that works", "[pool]") {
 TEST_CASE("pool: after a call that waited long for a worker's item, the next calls run on the caller", "[pool]") {
   // A worker's item takes 250 ms; the caller's waits only until the worker holds one: the caller then
   // waits far longer than it worked, and more than a quarter of what the workers saved in the earlier
-  // calls (after 3 s, an eighth of it is left on the ledger: kernels/threading.cpp).
+  // calls (after 3 s, an eighth of it is left on the ledger: kernels/runtime/threading.cpp).
   std::this_thread::sleep_for(std::chrono::seconds(3));
   std::atomic<int> worker_items{0};
   run(2, 2, [&](std::size_t w, std::size_t) {

@@ -4,7 +4,7 @@
 // checks, and the notebook's word example (tests/data/sdpa_words.txt).
 #include <attnkern/reference.hpp>
 
-#include "sdpa/sdpa_chunk.hpp"
+#include "isa/attention/attention_chunk.hpp"
 #include "support.hpp"
 
 #include <algorithm>

@@ -5,7 +5,7 @@
 #include <attnkern/attnkern.hpp>
 #include <attnkern/reference.hpp>
 
-#include "softmax/softmax_driver.hpp"
+#include "drivers/softmax_driver.hpp"
 #include "support.hpp"
 
 #include <algorithm>
@@ -25,7 +25,7 @@ const float inf = std::numeric_limits<float>::infinity();
 const float not_a_number = std::numeric_limits<float>::quiet_NaN();
 
 // A row longer than L2 (three passes still), and the length from which the driver switches to
-// two passes (kernels/softmax/softmax_driver.hpp): the tests that sweep shapes cover both algorithms.
+// two passes (kernels/drivers/softmax_driver.hpp): the tests that sweep shapes cover both algorithms.
 constexpr std::size_t long_row = 65536;
 constexpr std::size_t two_pass_row = attnkern::kernels::softmax_two_pass_from;
 

@@ -58,8 +58,8 @@ run "$build/tests/attnkern-pool-tests" >/dev/null || { echo "test_aarch64: the p
 ATTNKERN_ISA=scalar run "$tests" "[.env]" >/dev/null
 ATTNKERN_ISA=no-such-isa run "$tests" "[.env-bad]" >/dev/null
 echo "test_aarch64: unit tests passed under qemu in $((SECONDS - t)) s"
-# the per-ISA object defines no weak symbol but its ISA's (kernels/isa_namespace.hpp)
-"$root/tests/check_isa_symbols.sh" "$build"/CMakeFiles/attnkern_kernels.dir/kernels/arch/*.cpp.o >/dev/null
+# the per-ISA object defines no weak symbol but its ISA's (kernels/isa/isa_namespace.hpp)
+"$root/tests/check_isa_symbols.sh" "$build"/CMakeFiles/attnkern_kernels.dir/kernels/isa_*.cpp.o >/dev/null
 
 t=$SECONDS
 run "$build/tools/attnkern-ulp" --function tanh --stride "$stride" --quiet

@@ -16,12 +16,12 @@
 // the last sample below 1.0f and the first one at it, the gap is searched input by input (in rounds
 // of at most 65536 evenly spaced inputs when the gap is larger), a few thousand extra inputs.
 //
-// The kernels are called directly, each ISA path's table side by side (kernels/dispatch.hpp), the
+// The kernels are called directly, each ISA path's table side by side (kernels/runtime/dispatch.hpp), the
 // same code the library dispatches to.
 #include <attnkern/attnkern.h>
 #include <attnkern/bounds.hpp>
 
-#include "dispatch.hpp"
+#include "runtime/dispatch.hpp"
 #include "simd/exp_core.hpp"
 #include "ulp.hpp"
 
@@ -251,7 +251,11 @@ int main(int argc, char** argv) {
   }
   if (bound < 0) bound = f->default_bound;
   if (paths.empty()) {
-    for (const char* name : {"avx512", "avx2", "sse2", "neon", "scalar"})
+    for (const char* name : {
+#define ATTNKERN_ISA(name, family, arch, flags) #name,
+#include "isa/isas.def"  // (kernels/: every path, best first)
+#undef ATTNKERN_ISA
+             "scalar"})
       if (attnkern::kernels::usable_table(name)) paths.push_back(name);
   }
   std::vector<void (*)(const float*, float*, std::size_t) noexcept> kernels;

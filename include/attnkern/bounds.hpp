@@ -17,19 +17,19 @@
 namespace attnkern {
 namespace bounds {
 
-// tanh (kernels/tanh/tanh_kernel.hpp), in ULP against float64.
+// tanh (kernels/isa/tanh/tanh_kernel.hpp), in ULP against float64.
 constexpr double tanh_max_ulp = 1.0;
 // Against the float scalar reference (correctly rounded but for double rounding, 0.5 ULP): both lie
 // within 1 + 0.5 ULP of the float64 value, so they are at most one float apart.
 constexpr std::int64_t tanh_max_floats_from_reference = 1;
-// softmax (kernels/softmax/softmax_kernel.hpp): |y - ref| <= 1e-6 |ref| + 2^-126 per output (the
+// softmax (kernels/isa/softmax/softmax_kernel.hpp): |y - ref| <= 1e-6 |ref| + 2^-126 per output (the
 // absolute floor covers outputs below FLT_MIN, which cannot carry relative precision), row sums
 // within 1e-6 of 1; log-softmax within 1e-6 max(1, |y|).
 constexpr double softmax_max_rel_error = 1e-6;
 constexpr double softmax_abs_floor = 0x1p-126;
 constexpr double softmax_max_sum_error = 1e-6;
 constexpr double log_softmax_max_error = 1e-6;
-// The fused attention kernels (kernels/attention/attention_kernel.hpp): weights within the bound
+// The fused attention kernels (kernels/isa/pooling/pooling_kernel.hpp): weights within the bound
 // relative, contexts within the bound times max|x| (x = h or values, over the positions read), each
 // with an absolute floor of 2^-126 for results near the bottom of the float range. attention_pool:
 // 1e-5; additive_attention: max(1e-5, 5e-7 ||v||_1), the float32 tanh's rounding growing with ||v||_1.
@@ -41,7 +41,7 @@ inline double additive_attention_max_error(double v_l1) {
   return v_l1 * additive_attention_error_per_v > additive_attention_base_error ? v_l1 * additive_attention_error_per_v
                                                                                : additive_attention_base_error;
 }
-// Scaled dot-product attention (kernels/sdpa/sdpa_kernel.hpp): each output row within
+// Scaled dot-product attention (kernels/isa/attention/attention_kernel.hpp): each output row within
 //   max|v| 2^-24 (2 (d + 1) sigma + 2 ln n + 136)  (+ 2^-126)
 // of the float64 reference, sigma = scale * max_j sum_c |q[i,c] k[j,c]| and max|v| over the n keys
 // the row sees. On random inputs (q, k uniform in [-1, 1], scale 1/sqrt(d)) the tests also hold every
@@ -52,7 +52,7 @@ inline double sdpa_max_error(std::size_t head_dim, double sigma, std::size_t key
   return 0x1p-24 * (2.0 * (static_cast<double>(head_dim) + 1.0) * sigma + 2.0 * std::log(n) + 136.0);
 }
 constexpr double sdpa_random_input_error = 1e-5;
-// attnkern_attention with a softcap, a bias or ALiBi (kernels/sdpa/sdpa_kernel.hpp): as sdpa_max_error
+// attnkern_attention with a softcap, a bias or ALiBi (kernels/isa/attention/attention_kernel.hpp): as sdpa_max_error
 // with head_dim + 7 in place of head_dim and sigma = the largest |scale q.k| + |bias term| + |ALiBi
 // term| of the row: the modifiers' roundings (softcap's division, tanh and product: 3.88 u; the bias
 // and ALiBi products and sums: 3 u) are at most 7 u of that sigma per score. A sink adds one key to n.
@@ -60,7 +60,7 @@ constexpr double sdpa_random_input_error = 1e-5;
 inline double attention_max_error(std::size_t head_dim, double sigma, std::size_t keys) {
   return sdpa_max_error(head_dim + 7, sigma, keys + 1);
 }
-// attnkern_attention's log-sum-exp per row (kernels/sdpa/sdpa_kernel.hpp): within
+// attnkern_attention's log-sum-exp per row (kernels/isa/attention/attention_kernel.hpp): within
 //   2^-24 ((d + 2) sigma + 2 ln n + 52)
 // of the float64 reference, absolute, with sigma and n as for sdpa_max_error.
 inline double lse_max_error(std::size_t head_dim, double sigma, std::size_t keys) {

@@ -1,5 +1,5 @@
 // tanh on a SIMD batch: the core shared by the tanh kernel and (later) the fused attention kernels.
-// The maths, the error analysis and the measured bound are in kernels/tanh/tanh_kernel.hpp.
+// The maths, the error analysis and the measured bound are in kernels/isa/tanh/tanh_kernel.hpp.
 #pragma once
 
 #include "simd_ops.hpp"

@@ -1,5 +1,5 @@
 // The in-register transpose of a square tile of floats: W batches of W lanes (W = the batch's width),
-// row r lane c becoming row c lane r. The decode kernel (kernels/sdpa/sdpa_decode.hpp) turns a block
+// row r lane c becoming row c lane r. The decode kernel (kernels/isa/attention/attention_decode.hpp) turns a block
 // of K's rows into columns with it, so that the keys lie across the lanes. Shuffles only (no gathers:
 // they are microcoded, and slower still under the Downfall mitigation): AVX-512 16 x 16 in 64
 // shuffles, AVX2 8 x 8 in 24, SSE2 4 x 4 in 8, NEON 4 x 4 in 8 (trn1/trn2, then the 64-bit halves paired);

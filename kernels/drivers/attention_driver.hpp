@@ -1,0 +1,83 @@
+// The attention driver: cuts a call into units (a batch item's K/V head and a block of the query rows
+// that share it: positions, and the query heads of a GQA group), each unit's visible keys into chunks
+// at fixed positions, a plan that the executor (kernels/runtime/executor.hpp) runs on its threads with the
+// per-ISA chunk kernel, merging each unit's chunks in chunk order; then writes the outputs. Called by
+// the C API (checked arguments) and by the benchmark.
+#pragma once
+
+#include "isa/dtype.hpp"
+#include "isa/kernel_table.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace attnkern {
+namespace kernels {
+
+// Work (multiply-adds) per thread below which a thread is not worth its start-up (about 10 us).
+constexpr std::size_t sdpa_min_per_thread = std::size_t(1) << 19;
+
+// Element strides of a [batch, heads, seq, dim] tensor whose last dimension is contiguous.
+struct strides {
+  std::size_t batch, head, seq;
+};
+
+// Where row i of batch item b is aligned: its diagonal key d (causal: the keys j <= d; window: [d -
+// left, d + right]).
+enum class alignment {
+  top_left,             // d = start_b + i
+  bottom_right,         // d = end_b - q_len + i: the last row on the item's last key
+  bottom_right_tensor,  // d = kv_len - q_len + i (attnkern_sdpa_f32's, whatever the lengths)
+};
+
+struct attention_args {
+  const void* q;  // [batch, q_heads, q_len, head_dim], q_type
+  const void* k;  // [batch, kv_heads, kv_len, head_dim], k_type
+  const void* v;  // [batch, kv_heads, kv_len, value_dim], v_type
+  void* out;      // [batch, q_heads, q_len, value_dim], out_type
+  float* lse;     // [batch, q_heads, q_len], or null
+  dtype q_type, k_type, v_type, out_type;  // (strides count elements)
+  strides q_strides, k_strides, v_strides, out_strides, lse_strides;
+  std::size_t batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim;
+  float scale;
+  // Keys [start_b, end_b) of item b: kv_starts[b] (or 0) to kv_lengths[b] (or kv_len).
+  const std::int32_t* kv_starts;
+  const std::int32_t* kv_lengths;
+  bool causal;
+  bool window;
+  std::size_t window_left, window_right;
+  alignment align;
+  // Score modifiers (attnkern.h's order of operations); off when 0 or null.
+  float softcap;
+  const void* bias;  // [batch, q_heads, q_len, kv_len], keys contiguous, bias_type
+  dtype bias_type;
+  strides bias_strides;
+  const float* bias_head_scales;  // [q_heads]
+  const float* alibi_slopes;      // [q_heads]
+  const unsigned char* mask;      // [batch, q_heads, q_len, kv_len], keys contiguous
+  strides mask_strides;
+  const float* sinks;  // [q_heads]
+};
+
+// max_threads: the caller's thread budget (1 inside an enclosing parallel region). The result does
+// not depend on it. False when the scratch could not be allocated: then nothing was written. All
+// scratch is the calling thread's (its region's threads get parts of it), sized before any thread
+// starts, grown to the largest call seen and kept (docs/embedding.md, Memory: the bytes per shape).
+[[nodiscard]] bool attention_run(const kernel_table& table, const attention_args& args, int max_threads) noexcept;
+
+// attnkern_attention_merge, checked: two partial results (out, lse) of the same rows merged, row by
+// row in double, on the calling thread (it reads and writes each element once: memory speed).
+struct merge_args {
+  const float* out_a;
+  const float* lse_a;
+  const float* out_b;
+  const float* lse_b;
+  float* out;
+  float* lse;  // or null
+  strides out_a_strides, lse_a_strides, out_b_strides, lse_b_strides, out_strides, lse_strides;
+  std::size_t batch, heads, rows, value_dim;
+};
+void attention_merge_run(const merge_args& args) noexcept;
+
+}  // namespace kernels
+}  // namespace attnkern

@@ -1,0 +1,349 @@
+// The decode shape of the attention kernel: a unit of a few query rows (one decoded position, a few
+// speculative ones, or the G query heads of a GQA group; at most tiles<Arch>::decode_rows) against one
+// chunk of keys, with the KEYS across the lanes. The query-rows shape (kernels/isa/attention/attention_kernel.hpp)
+// would fill 1 lane of its 32 at q_len = 1; this one fills them all, and reads each K and V byte once
+// per unit.
+//
+// It computes, row for row, exactly what the query-rows shape computes (attention_kernel.hpp's steps 1 to
+// 4), in the same order, so that a row's bits do not depend on the shape that computed it (and so on
+// q_len, the batch, the group or the thread count: docs/numerics.md, "Bits"):
+//   1. Scores: the block's K rows are transposed into the lanes as they are loaded
+//      (simd::transpose_widen, shuffles), a few columns at a time, each column going at once into the
+//      chains of all the unit's rows; each score is one chain of head_dim fmadds from zero, q[c]
+//      broadcast times the keys' column c, then one product with scale: the query-rows shape's
+//      chain, operand for operand.
+//   2. The modifiers and the mask per row, over the row's own keys [f, e) of the block (the other
+//      columns are never looked at: the query-rows shape gives them p = 0, which adds nothing).
+//   3. The row's max (exact whatever the order; a NaN tracked apart), alpha when any row's max grew,
+//      p = e^(s - m) by the same exp on the same arguments, stored times sdpa_p_scale; the block's
+//      sum of p per row is the same two chains, keys of even and of odd position in order, summed in
+//      the same type, then l alpha + sum (the rows' chains run side by side, over the slots any row
+//      sees: a slot the row does not see adds +0, which changes nothing, as the sums are never -0).
+//   4. acc += P V by value_rows (attention_tiles.hpp), the same chain of fmadds per element over the
+//      keys in order, in tiles of 1 to 4 rows that share V's loads (a row's p is 0 at the tile's keys
+//      it does not see); where the block's V holds an inf or a NaN and rows of a tile see different
+//      keys, or a mask or a -inf bias hides some, value_row sums each row's own keys, as the
+//      query-rows shape does.
+// The error bound is therefore attention_kernel.hpp's, unchanged.
+#pragma once
+
+#include "simd/exp_core.hpp"
+#include "simd/half.hpp"
+#include "simd/tanh_core.hpp"
+#include "simd/transpose.hpp"
+#include "isa/attention/attention_chunk.hpp"
+#include "isa/attention/attention_tiles.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+namespace attnkern {
+namespace kernels {
+namespace sdpa_detail {
+
+// A block's keys as decode_scores reads them: k + j * ldk for the slots j in [j0, nk), the others
+// zeros; the slots [sdpa_key_block, next) (the next block's, within the chunk) are prefetched into L2
+// as the same slots of this block are read.
+template <class TK>
+struct key_block_t {
+  const TK* k;
+  std::size_t ldk, j0, nk, next;
+};
+
+// s[rr * sp + v * W + lane] = scale * dot(q[rr], key g + v * W + lane) for NR rows and NV vectors of
+// keys. The keys are transposed into the lanes span columns at a time (simd::transpose_widen) and
+// each column goes at once into the chains of the rows: column c times q[c] broadcast, c in order.
+// (Nothing is stored between the two: a block's K^T written out and read back took more time than
+// all the scores' fmadds, the 32 KB of it pushing K and V out of L1.)
+template <class Arch, std::size_t NR, std::size_t NV, class TK>
+ATTNKERN_INLINE void decode_scores(const key_block_t<TK>& kb, std::size_t g, const float* const* q,
+                                   std::size_t head_dim, float scale, float* s, std::size_t sp) noexcept {
+  using V = typename tiles<Arch>::V;
+  constexpr std::size_t W = tiles<Arch>::width, span = simd::transpose_span<V, TK>;
+  V acc[NR][NV];
+#pragma GCC unroll 16
+  for (std::size_t rr = 0; rr < NR; ++rr)
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) acc[rr][v] = V(0.0f);
+  for (std::size_t c0 = 0; c0 < head_dim; c0 += span) {
+    const std::size_t n = head_dim - c0 < span ? head_dim - c0 : span;
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) {
+      const std::size_t j = g + v * W;  // the vector's first slot
+      const TK* p = kb.k + j * kb.ldk + c0;
+      const std::size_t ahead = kb.next > sdpa_key_block + j ? kb.next - sdpa_key_block - j : 0;
+      for (std::size_t i = 0; i < W && i < ahead; ++i) __builtin_prefetch(p + (sdpa_key_block + i) * kb.ldk, 0, 1);
+      const std::size_t i0 = kb.j0 > j ? kb.j0 - j : 0, i1 = kb.nk > j ? kb.nk - j : 0;
+      simd::transpose_widen<V>(p, kb.ldk, i0, i1, n, [&](std::size_t c, const V& column) {
+#pragma GCC unroll 16
+        for (std::size_t rr = 0; rr < NR; ++rr) acc[rr][v] = simd::fmadd(V(q[rr][c0 + c]), column, acc[rr][v]);
+      });
+    }
+  }
+  const V sc(scale);
+#pragma GCC unroll 16
+  for (std::size_t rr = 0; rr < NR; ++rr)
+#pragma GCC unroll 16
+    for (std::size_t v = 0; v < NV; ++v) (acc[rr][v] * sc).store_aligned(s + rr * sp + v * W);
+}
+
+// The scores of all the unit's rows for the vectors of keys [g0, g1), in one pass over K: rows in
+// tiles of NR (1, 2, 4 or 8; a tile's rows past the unit's are row 0 again, computed and dropped)
+// and NV vectors of keys (4, 4, 2, 1: at most 8 chains, enough to hide the fmadd's latency).
+// Not inlined: one copy per K type, not per (K, V) pair (its eleven unrolled tile bodies, inlined into
+// each of decode_chunk's nine instances, took a sanitized clang build of one ISA's file 20 minutes).
+template <class Arch, class TK>
+__attribute__((noinline)) void decode_block_scores(const key_block_t<TK>& kb, std::size_t g0, std::size_t g1,
+                                         const float* const* q, std::size_t rows, std::size_t head_dim, float scale,
+                                         float* s, std::size_t sp) noexcept {
+  constexpr std::size_t W = tiles<Arch>::width;
+  const float* qr[sdpa_max_decode_rows];
+  for (std::size_t r = 0; r < sdpa_max_decode_rows; ++r) qr[r] = q[r < rows ? r : 0];
+  auto each = [&](auto nr, auto nv) {
+    constexpr std::size_t NR = decltype(nr)::value, NV = decltype(nv)::value;
+    std::size_t g = g0;
+    for (; g + NV * W <= g1; g += NV * W) decode_scores<Arch, NR, NV>(kb, g, qr, head_dim, scale, s + g, sp);
+    // the block's last vectors one at a time (one body per tile rather than one per count: each
+    // score is its own chain, so the grouping changes no bit)
+    if constexpr (NV > 1)
+      for (; g < g1; g += W) decode_scores<Arch, NR, 1>(kb, g, qr, head_dim, scale, s + g, sp);
+  };
+  using std::integral_constant;
+  if (rows == 1)
+    each(integral_constant<std::size_t, 1>(), integral_constant<std::size_t, 4>());
+  else if (rows == 2)
+    each(integral_constant<std::size_t, 2>(), integral_constant<std::size_t, 4>());
+  else if (rows <= 4)
+    each(integral_constant<std::size_t, 4>(), integral_constant<std::size_t, 2>());
+  else
+    each(integral_constant<std::size_t, sdpa_max_decode_rows>(), integral_constant<std::size_t, 1>());
+}
+
+// row[j] = 0 for the slots j of [a, b) that lie outside the row's own keys [f, e) (all of them when
+// f >= e: a row that sees none).
+template <class T>
+ATTNKERN_INLINE void zero_outside(T* row, std::size_t f, std::size_t e, std::size_t a, std::size_t b) noexcept {
+  const std::size_t lo = f < e ? f : b, hi = f < e ? e : b;
+  for (std::size_t j = a; j < lo; ++j) row[j] = T(0);
+  for (std::size_t j = hi; j < b; ++j) row[j] = T(0);
+}
+
+// decode_block_scores for the chunk's K type, on the block at slot jb.
+template <class Arch>
+ATTNKERN_INLINE void decode_block_scores_of(const sdpa_chunk_args& a, std::size_t jb, std::size_t j0, std::size_t nk,
+                                            std::size_t hi, std::size_t g0, std::size_t g1, float* s,
+                                            std::size_t sp) noexcept {
+  auto run = [&](auto* k) {
+    using TK = std::remove_const_t<std::remove_pointer_t<decltype(k)>>;
+    const key_block_t<TK> kb{k + jb * a.ldk, a.ldk, j0, nk, hi - jb};
+    decode_block_scores<Arch>(kb, g0, g1, a.q, a.rows, a.head_dim, a.scale, s, sp);
+  };
+  switch (a.k_type) {
+    case dtype::f16:
+      return run(static_cast<const f16_t*>(a.k));
+    case dtype::bf16:
+      return run(static_cast<const bf16_t*>(a.k));
+    default:
+      return run(static_cast<const float*>(a.k));
+  }
+}
+
+// TV: the element type of V (float, f16_t, bf16_t), widened as it is loaded; K's type is switched on
+// per block, in decode_block_scores_of (one instance per V type rather than per (K, V) pair: the
+// nine pairs were most of the library's build time, and the switch costs nothing measurable).
+template <class Arch, class TV>
+void decode_chunk(const sdpa_chunk_args& a) noexcept {
+  using V = typename tiles<Arch>::V;
+  using C = simd::compute_t<Arch>;  // the exps' type: float with FMA, double without
+  using VC = xsimd::batch<C, Arch>;
+  constexpr std::size_t W = tiles<Arch>::width, WC = VC::size, KB = sdpa_key_block;
+  constexpr std::size_t EV = tiles<Arch>::decode_value_vectors;
+  constexpr std::size_t SP = KB + 16;  // a row of scores, with room for a vector past the block
+  constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+  const std::size_t stride = sdpa_acc_stride(a.value_dim), rows = a.rows;
+
+  alignas(64) float s[sdpa_max_decode_rows * SP];  // per row: the block's scores, then its p (scaled)
+  alignas(64) C pc[sdpa_max_decode_rows * SP];     // per row: the block's p, unscaled, for its sums
+  for (std::size_t i = 0; i < rows * SP; ++i) s[i] = 0.0f;
+  alignas(64) float iota[W];
+  for (std::size_t i = 0; i < W; ++i) iota[i] = static_cast<float>(i);
+
+  // The slots some row sees, [lo, hi)
+  std::size_t lo = a.keys, hi = 0;
+  for (std::size_t r = 0; r < rows; ++r)
+    if (a.first[r] < a.end[r]) {
+      lo = a.first[r] < lo ? a.first[r] : lo;
+      hi = a.end[r] > hi ? a.end[r] : hi;
+    }
+  float m[sdpa_max_decode_rows], m_new[sdpa_max_decode_rows];
+  C l[sdpa_max_decode_rows], alpha[sdpa_max_decode_rows], m_safe[sdpa_max_decode_rows];
+  std::size_t f[sdpa_max_decode_rows], e[sdpa_max_decode_rows];
+  for (std::size_t r = 0; r < rows; ++r) {
+    m[r] = neg_inf;
+    l[r] = C(0);
+  }
+  for (std::size_t i = 0; i < rows * stride; ++i) a.acc[i] = 0.0f;
+
+  for (std::size_t jb = lo / KB * KB; jb < hi; jb += KB) {
+    const std::size_t j0 = lo > jb ? lo - jb : 0;
+    const std::size_t nk = hi - jb < KB ? hi - jb : KB;
+    // 1. the scores of the vectors of keys that hold the slots read, [g0, g1) (slots outside [j0, nk): 0)
+    const std::size_t g0 = j0 / W * W, g1 = (nk + W - 1) / W * W;
+    decode_block_scores_of<Arch>(a, jb, j0, nk, hi, g0, g1, s, SP);
+
+    // 2. each row's keys [f, e) of the block, its modifiers and mask, and its max
+    bool any_visible = false, grew = false;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const block_keys_t k = block_keys<Arch>(a.first[r], a.end[r], jb, j0, nk);
+      f[r] = k.f, e[r] = k.e;
+      float* sr = s + r * SP;
+      if (a.modified || a.hides) {
+        if (a.softcap > 0) {
+          const VC cap(static_cast<C>(a.softcap));
+          for (std::size_t jj = f[r]; jj < e[r]; jj += WC) {
+            const VC x = simd::load_floats<VC>(sr + jj);
+            simd::store_floats(sr + jj, cap * simd::tanh(simd::div(x, cap)));
+          }
+        }
+        if (const float* b = a.bias[r]) {
+          const V scale(a.bias_scale[r]);
+          for (std::size_t jj = f[r]; jj < e[r]; jj += W) {
+            const V bv = simd::load_floats_some<V>(b + jb + jj, e[r] - jj, 0.0f);
+            const V x = V::load_unaligned(sr + jj);
+            xsimd::select(bv == V(neg_inf), V(neg_inf), x + bv * scale).store_unaligned(sr + jj);
+          }
+        }
+        if (a.slope[r] != 0.0f) {  // ALiBi: slope (j - d), j - d exact in float (|j - d| < 2^24)
+          const V slope(a.slope[r]), diagonal(static_cast<float>(a.diagonal[r]));
+          for (std::size_t jj = f[r]; jj < e[r]; jj += W) {
+            const V j = V(static_cast<float>(jb + jj)) + V::load_aligned(iota);
+            (V::load_unaligned(sr + jj) + slope * (j - diagonal)).store_unaligned(sr + jj);
+          }
+        }
+        if (const unsigned char* mk = a.mask[r])
+          for (std::size_t jj = f[r]; jj < e[r]; ++jj) sr[jj] = mk[jb + jj] ? sr[jj] : neg_inf;
+      }
+      V bm(neg_inf);
+      auto nan = xsimd::isnan(bm);
+      for (std::size_t jj = f[r]; jj < e[r]; jj += W) {
+        const V x = simd::load_floats_some<V>(sr + jj, e[r] - jj, neg_inf);
+        bm = xsimd::max(x, bm);
+        nan = nan || xsimd::isnan(x);
+      }
+      alignas(64) float lanes[W];
+      bm.store_aligned(lanes);
+      float top = neg_inf;
+      for (std::size_t i = 0; i < W; ++i) top = lanes[i] > top ? lanes[i] : top;
+      m_new[r] = xsimd::any(nan) || m[r] != m[r] ? std::numeric_limits<float>::quiet_NaN() : (top > m[r] ? top : m[r]);
+      any_visible = any_visible || !(m_new[r] == neg_inf);
+      grew = grew || !(m_new[r] == m[r]);
+    }
+    if (!any_visible) continue;
+    for (std::size_t r = 0; r < rows; ++r) m_safe[r] = m_new[r] == neg_inf ? C(0) : static_cast<C>(m_new[r]);
+    if (grew)
+      for (std::size_t r = 0; r < rows; ++r) {
+        const VC x = VC(static_cast<C>(m[r])) - VC(m_safe[r]);
+        alignas(64) C lanes[WC];
+        simd::exp_nonpositive<false>(x, x).store_aligned(lanes);
+        alpha[r] = lanes[0];
+      }
+
+    // 3. p = e^(s - m) over each row's keys, stored times sdpa_p_scale; the row's sum; the rescale
+    const VC p_scale(static_cast<C>(sdpa_p_scale));
+    std::size_t z0 = KB, z1 = 0;  // the slots some row sees, widened to even bounds
+    for (std::size_t r = 0; r < rows; ++r)
+      if (f[r] < e[r]) {
+        z0 = f[r] < z0 ? f[r] : z0;
+        z1 = e[r] > z1 ? e[r] : z1;
+      }
+    z0 = z0 / 2 * 2, z1 = (z1 + 1) / 2 * 2;
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* sr = s + r * SP;
+      C* pr = pc + r * SP;
+      const VC ms(m_safe[r]);
+      for (std::size_t jj = f[r]; jj < e[r]; jj += WC) {
+        const VC x = simd::load_floats_some<VC>(sr + jj, e[r] - jj, neg_inf) - ms;
+        const VC p = simd::exp_nonpositive<false>(x, x);
+        simd::store_floats(sr + jj, p * p_scale);
+        p.store_unaligned(pr + jj);
+      }
+      zero_outside(pr, f[r], e[r], z0, z1);
+    }
+    // the rows' chains side by side (each its own order: even slots, odd slots; a +0 adds nothing)
+    C sum_even[sdpa_max_decode_rows], sum_odd[sdpa_max_decode_rows];
+    for (std::size_t r = 0; r < rows; ++r) sum_even[r] = sum_odd[r] = C(0);
+    for (std::size_t jj = z0; jj < z1; jj += 2)
+      for (std::size_t r = 0; r < rows; ++r) {
+        sum_even[r] = sum_even[r] + pc[r * SP + jj];
+        sum_odd[r] = sum_odd[r] + pc[r * SP + jj + 1];
+      }
+    for (std::size_t r = 0; r < rows; ++r) {
+      const C block_sum = sum_even[r] + sum_odd[r];
+      l[r] = grew ? l[r] * alpha[r] + block_sum : l[r] + block_sum;
+      if (grew && alpha[r] != C(1)) {
+        const V factor(static_cast<float>(alpha[r]));
+        float* ar = a.acc + r * stride;
+        for (std::size_t i = 0; i < stride; i += W) (V::load_unaligned(ar + i) * factor).store_unaligned(ar + i);
+      }
+      m[r] = m_new[r];
+    }
+
+    // 4. acc += P V, in tiles of 1 row (the widest, value_dim in 8 vectors on AVX-512), or 2 to 4 rows
+    //    that share each V load (and its widening) over the keys some row of the tile sees; a row's p
+    //    is zeroed at the tile's other keys, which then add exactly nothing while V is finite
+    const TV* vb = static_cast<const TV*>(a.v) + jb * a.ldv;
+    int v_state = -1;  // whether the block's V holds an inf or a NaN: not known yet (-1), no (0), yes (1)
+    for (std::size_t r0 = 0; r0 < rows;) {
+      const std::size_t nr = rows - r0 >= 4 ? 4 : rows - r0 == 3 ? 3 : rows - r0;
+      const tile_keys_t k = tile_keys<Arch>(f + r0, e + r0, nr, j0, nk);
+      const std::size_t t0 = k.t0, t1 = k.t1;
+      if (t0 < t1) {
+        const bool partial = a.hides || k.mixed();
+        if (partial && v_state < 0) v_state = any_nonfinite<Arch>(vb, a.ldv, j0, nk, a.value_dim) ? 1 : 0;
+        if (partial && v_state == 1) {  // each row its own keys, the hidden ones left out
+          for (std::size_t r = r0; r < r0 + nr; ++r) {
+            auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers<Arch>(a, r, jb + jj); };
+            if (f[r] < e[r]) value_row<Arch>(s + r * SP, 1, vb, a.ldv, f[r], e[r], a.value_dim, a.acc + r * stride, skip);
+          }
+        } else {
+          for (std::size_t r = r0; r < r0 + nr; ++r) {
+            zero_outside(s + r * SP, f[r], e[r], t0, t1);
+          }
+          const float* p = s + r0 * SP + t0;
+          const TV* v = vb + t0 * a.ldv;
+          float* acc = a.acc + r0 * stride;
+          if (nr == 1)
+            value_rows<Arch, 1, EV>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, 1);
+          else if (nr == 2)
+            value_rows<Arch, 2, tiles<Arch>::decode_pair_vectors>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, 2);
+          else
+            value_rows<Arch, 4, tiles<Arch>::value_vectors>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, nr);
+        }
+      }
+      r0 += nr;
+    }
+  }
+  for (std::size_t r = 0; r < rows; ++r) {
+    a.max[r] = m[r];
+    a.sum[r] = static_cast<double>(l[r]);
+  }
+}
+
+// decode_chunk for the chunk's V type.
+template <class Arch>
+void decode_chunk(const sdpa_chunk_args& a) noexcept {
+  switch (a.v_type) {
+    case dtype::f16:
+      return decode_chunk<Arch, f16_t>(a);
+    case dtype::bf16:
+      return decode_chunk<Arch, bf16_t>(a);
+    default:
+      return decode_chunk<Arch, float>(a);
+  }
+}
+
+}  // namespace sdpa_detail
+}  // namespace kernels
+}  // namespace attnkern
