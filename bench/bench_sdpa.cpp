@@ -21,7 +21,7 @@
 #include <attnkern/attnkern.h>
 
 #include "bench_common.hpp"
-#include "isa/dtype.hpp"  // (kernels/)
+#include "simd/dtype.hpp"  // (kernels/)
 #include "probes.hpp"
 
 #include <cmath>

@@ -20,7 +20,7 @@
 #include <attnkern/bounds.hpp>
 #include <attnkern/reference.hpp>
 
-#include "isa/dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
+#include "simd/dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
 #include "fuzz_input.hpp"
 
 #include <algorithm>

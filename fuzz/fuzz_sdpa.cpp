@@ -8,7 +8,7 @@
 #include <attnkern/reference.hpp>
 
 #include <attnkern/bounds.hpp>
-#include "isa/dtype.hpp"  // (kernels/: the conversions to f16 and bf16)
+#include "simd/dtype.hpp"  // (kernels/: the conversions to f16 and bf16)
 #include "fuzz_input.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one-definition-rule guard of the per-ISA code (kernels/isa/isa_namespace.hpp): every weak symbol
+# The one-definition-rule guard of the per-ISA code (kernels/simd/isa_namespace.hpp): every weak symbol
 # that a per-ISA object file (isa_<isa>.cpp, generated from kernels/isa/table.cpp.in and compiled with
 # that ISA's flags) defines must
 # name an xsimd architecture (a template instantiated for it) or that ISA's own inline namespace
@@ -20,7 +20,7 @@ for object in "$@"; do
   bad=$(nm -C --defined-only "$object" | awk '$2 == "W" || $2 == "V" { $1 = ""; $2 = ""; print }' |
         grep -v "DW.ref.__gxx_personality_v0" | grep -v "xsimd::" | grep -v "isa_${isa}::" || true)
   if [ -n "$bad" ]; then
-    echo "check_isa_symbols: $name defines weak symbols that are neither templates on an xsimd architecture nor in isa_${isa}:: (kernels/isa/isa_namespace.hpp):" >&2
+    echo "check_isa_symbols: $name defines weak symbols that are neither templates on an xsimd architecture nor in isa_${isa}:: (kernels/simd/isa_namespace.hpp):" >&2
     echo "$bad" >&2
     status=1
   fi

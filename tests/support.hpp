@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "isa/dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
+#include "simd/dtype.hpp"  // (kernels/: the exact conversions to and from f16 and bf16)
 
 namespace attnkern_test {
 

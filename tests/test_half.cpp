@@ -1,5 +1,5 @@
 // The widening of f16 and bf16 K and V, value by value: every one of the 65536 bit patterns of each
-// type against the scalar conversion of kernels/isa/dtype.hpp (the reference: f16 -> float and
+// type against the scalar conversion of kernels/simd/dtype.hpp (the reference: f16 -> float and
 // bf16 -> float are exact, so the bits must be equal; a NaN must stay a NaN).
 //  - The SIMD loads themselves (kernels/simd/half.hpp, transpose.hpp), for this file's own
 //    architecture: NEON on aarch64 (fcvtl, ushll), SSE2 on x86-64 (the library's avx2 and avx512

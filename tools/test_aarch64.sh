@@ -58,7 +58,7 @@ run "$build/tests/attnkern-pool-tests" >/dev/null || { echo "test_aarch64: the p
 ATTNKERN_ISA=scalar run "$tests" "[.env]" >/dev/null
 ATTNKERN_ISA=no-such-isa run "$tests" "[.env-bad]" >/dev/null
 echo "test_aarch64: unit tests passed under qemu in $((SECONDS - t)) s"
-# the per-ISA object defines no weak symbol but its ISA's (kernels/isa/isa_namespace.hpp)
+# the per-ISA object defines no weak symbol but its ISA's (kernels/simd/isa_namespace.hpp)
 "$root/tests/check_isa_symbols.sh" "$build"/CMakeFiles/attnkern_kernels.dir/kernels/isa_*.cpp.o >/dev/null
 
 t=$SECONDS

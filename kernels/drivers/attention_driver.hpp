@@ -5,7 +5,7 @@
 // the C API (checked arguments) and by the benchmark.
 #pragma once
 
-#include "isa/dtype.hpp"
+#include "simd/dtype.hpp"
 #include "isa/kernel_table.hpp"
 
 #include <cstddef>

@@ -1,9 +1,9 @@
 // Loads of float, f16 and bf16 elements into a batch of floats (exact widenings): AVX-512's and
 // F16C's vcvtph2ps and AArch64's fcvtl for f16, a zero extension and a shift by 16 for bf16;
-// elsewhere (SSE2 without F16C) the scalar conversions of kernels/isa/dtype.hpp, lane by lane.
+// elsewhere (SSE2 without F16C) the scalar conversions of kernels/simd/dtype.hpp, lane by lane.
 #pragma once
 
-#include "isa/dtype.hpp"
+#include "simd/dtype.hpp"
 #include "simd_ops.hpp"
 
 namespace attnkern {

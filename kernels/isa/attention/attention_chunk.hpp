@@ -4,8 +4,8 @@
 // writes the outputs.
 #pragma once
 
-#include "isa/dtype.hpp"
-#include "isa/isa_namespace.hpp"
+#include "simd/dtype.hpp"
+#include "simd/isa_namespace.hpp"
 
 #include <cstddef>
 #include <limits>
@@ -93,7 +93,7 @@ struct sdpa_chunk_args {
 
 // Whether row r of a chunk does not see slot j by its mask (0) or its bias (-inf), its range aside.
 // Templated on the caller's architecture (void for baseline code), so that each ISA compiles its own
-// copy (kernels/isa/isa_namespace.hpp).
+// copy (kernels/simd/isa_namespace.hpp).
 template <class Arch>
 inline bool sdpa_hidden_by_modifiers(const sdpa_chunk_args& a, std::size_t r, std::size_t j) noexcept {
   return a.hides && ((a.mask[r] && a.mask[r][j] == 0) || (a.bias[r] && a.bias[r][j] == -std::numeric_limits<float>::infinity()));

@@ -4,7 +4,7 @@
 // than twice a half's 11 bits plus 2). The SIMD widenings are in kernels/simd/half.hpp.
 #pragma once
 
-#include "isa/isa_namespace.hpp"
+#include "simd/isa_namespace.hpp"
 
 #include <cmath>
 #include <cstddef>
