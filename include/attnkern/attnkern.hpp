@@ -130,8 +130,9 @@ T* optional(span<T> view) noexcept {
 
 }  // namespace detail
 
-// The calling thread's last failure in full: that of a call of this header (its view checks
-// included), or attnkern_last_error_message() when the C library's was later. Never NULL.
+// The calling thread's last failure in full, among the calls made through this header: a view
+// check's message, or the C function's (attnkern_last_error_message()). A C function called directly
+// after a failed view check is not seen here: read attnkern_last_error_message() for those. Never NULL.
 inline const char* last_error_message() noexcept {
   const detail::error_slot& s = detail::slot();
   return s.own ? s.text : attnkern_last_error_message();
