@@ -6,8 +6,9 @@
 #     COMPONENTS static and shared, and with ATTNKERN_SHARED_LIBS=OFF; a C-only project (no C++
 #     enabled) with each library; and the default against a prefix holding the static library alone;
 #     each one's linkage checked;
-#  3. pkg-config consumers: shared (with an rpath, as the README says), and static (--static) against
-#     a prefix holding the static library alone;
+#  3. pkg-config consumers: shared (with an rpath, as the README says; and a C++ one built with
+#     -fno-exceptions, attnkern.hpp's status forms), and static (--static) against a prefix holding
+#     the static library alone;
 #  4. add_subdirectory of the source tree with the defaults: the library only;
 #  5. a missing Catch2 or Google Benchmark: a note and that part off (an error under
 #     ATTNKERN_REQUIRE_DEPS);
@@ -95,8 +96,12 @@ libs=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --libs attnkern)
 run cc -std=c99 -Wall -Wextra -Werror -pedantic $cflags "$here/consumer.c" -o "$out/c_consumer" $libs -lm -Wl,-rpath,"$libdir"
 # shellcheck disable=SC2086
 run c++ -std=c++17 -Wall -Wextra -Werror $cflags "$here/consumer.cpp" -o "$out/cpp_consumer" $libs -Wl,-rpath,"$libdir"
+# shellcheck disable=SC2086
+run c++ -std=c++17 -fno-exceptions -Wall -Wextra -Werror $cflags "$here/consumer_noexcept.cpp" -o "$out/cpp_noexcept_consumer" \
+  $libs -Wl,-rpath,"$libdir"
 "$out/c_consumer"
 "$out/cpp_consumer"
+"$out/cpp_noexcept_consumer"
 
 step "static: consumers built with pkg-config --static, against a prefix holding the static library only"
 static_libdir=$(cd "$(dirname "$(find "$static_prefix" -name 'attnkern.pc' | head -1)")/.." && pwd)
@@ -169,4 +174,4 @@ run "$cmake_bin" -S "$here/c_only" -B "$out/c-only" -DCMAKE_PREFIX_PATH="$nomp_p
 run "$cmake_bin" --build "$out/c-only"
 "$out/c-only/c_consumer"
 
-echo "install check passed: shared and static in one prefix; find_package consumers (C, C++, C-only; shared, static); pkg-config consumers (shared, static); add_subdirectory; missing test dependencies; the installed tools; the build without OpenMP"
+echo "install check passed: shared and static in one prefix; find_package consumers (C, C++, C-only; shared, static); pkg-config consumers (shared, static, C++ without exceptions); add_subdirectory; missing test dependencies; the installed tools; the build without OpenMP"
