@@ -9,7 +9,7 @@
 #  3. pkg-config consumers: shared (with an rpath, as the README says; and a C++ one built with
 #     -fno-exceptions, attnkern.hpp's status forms), and static (--static) against a prefix holding
 #     the static library alone;
-#  4. add_subdirectory of the source tree with the defaults: the library only;
+#  4. add_subdirectory of the source tree with the defaults: the library only (and -O3 in a Debug build);
 #  5. a missing Catch2 or Google Benchmark: a note and that part off (an error under
 #     ATTNKERN_REQUIRE_DEPS);
 #  6. the installed tools (ATTNKERN_BUILD_TOOLS=ON) run from their own prefix;
@@ -127,6 +127,11 @@ grep -q -- "-O3" "$out/attnkern/CMakeFiles/attnkern_kernels.dir/flags.make" || f
 "$out/c_consumer"
 "$out/cpp_consumer"
 check_linkage shared "$out/c_consumer" "$out/cpp_consumer"
+# (an engine's Debug build: the kernels -O3 all the same, unless ATTNKERN_DEBUG_KERNELS; configure only)
+run "$cmake_bin" -S "$here/subdir" -B "$out-debug" -DATTNKERN_SOURCE_DIR="$src" -DCMAKE_BUILD_TYPE=Debug
+grep -q -- "-O3" "$out-debug/attnkern/CMakeFiles/attnkern_kernels.dir/flags.make" || fail "in a Debug build, attnkern's kernels were not optimised"
+run "$cmake_bin" -S "$here/subdir" -B "$out-debug" -DATTNKERN_DEBUG_KERNELS=ON
+! grep -q -- "-O3" "$out-debug/attnkern/CMakeFiles/attnkern_kernels.dir/flags.make" || fail "ATTNKERN_DEBUG_KERNELS=ON left -O3 on the kernels"
 
 step "a missing Catch2 or Google Benchmark turns off only its part, with a note (an error under ATTNKERN_REQUIRE_DEPS)"
 missing=(-DATTNKERN_BUILD_TESTS=ON -DATTNKERN_BUILD_BENCH=ON -DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON

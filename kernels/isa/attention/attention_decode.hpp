@@ -92,8 +92,9 @@ ATTNKERN_INLINE void decode_scores(const key_block_t<TK>& kb, std::size_t g, con
 // The scores of all the unit's rows for the vectors of keys [g0, g1), in one pass over K: rows in
 // tiles of NR (1, 2, 4 or 8; a tile's rows past the unit's are row 0 again, computed and dropped)
 // and NV vectors of keys (4, 4, 2, 1: at most 8 chains, enough to hide the fmadd's latency).
-// Not inlined: one copy per K type, not per (K, V) pair (its eleven unrolled tile bodies, inlined into
-// each of decode_chunk's nine instances, took a sanitized clang build of one ISA's file 20 minutes).
+// Not inlined: one copy per K type, not per V type (its unrolled tile bodies, seven, five where units
+// have at most 4 rows, inlined into every decode_chunk instance once took a sanitized clang build of
+// one ISA's file 20 minutes).
 template <class Arch, class TK>
 __attribute__((noinline)) void decode_block_scores(const key_block_t<TK>& kb, std::size_t g0, std::size_t g1,
                                          const float* const* q, std::size_t rows, std::size_t head_dim, float scale,
@@ -115,9 +116,9 @@ __attribute__((noinline)) void decode_block_scores(const key_block_t<TK>& kb, st
     each(integral_constant<std::size_t, 1>(), integral_constant<std::size_t, 4>());
   else if (rows == 2)
     each(integral_constant<std::size_t, 2>(), integral_constant<std::size_t, 4>());
-  else if (rows <= 4)
+  else if (rows <= 4 || tiles<Arch>::decode_rows <= 4)
     each(integral_constant<std::size_t, 4>(), integral_constant<std::size_t, 2>());
-  else
+  else if constexpr (tiles<Arch>::decode_rows > 4)  // (not compiled where units have at most 4 rows)
     each(integral_constant<std::size_t, sdpa_max_decode_rows>(), integral_constant<std::size_t, 1>());
 }
 
