@@ -468,14 +468,18 @@ attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v
       {"out", out, n_out}, {"(none)", nullptr, 0}, {"kv_lengths", kv_lengths, "kv_len", kv_len}, batch);
   if (status != ATTNKERN_OK) return status;
   attnkern::kernels::attention_args a{};
+  attnkern_attention_args_init(&a);
   a.q = q;
   a.k = k;
   a.v = v;
   a.out = out;
-  a.q_strides = {q_len * head_dim, 0, head_dim};
-  a.k_strides = {kv_len * head_dim, 0, head_dim};
-  a.v_strides = {kv_len * value_dim, 0, value_dim};
-  a.out_strides = {q_len * value_dim, 0, value_dim};
+  auto dense = [](std::size_t rows, std::size_t dim) {
+    return attnkern_strides{static_cast<int64_t>(rows * dim), 0, static_cast<int64_t>(dim)};
+  };
+  a.q_strides = dense(q_len, head_dim);
+  a.k_strides = dense(kv_len, head_dim);
+  a.v_strides = dense(kv_len, value_dim);
+  a.out_strides = dense(q_len, value_dim);
   a.batch = batch;
   a.q_heads = a.kv_heads = 1;
   a.q_len = q_len;
@@ -485,7 +489,8 @@ attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v
   a.scale = scale;
   a.kv_lengths = kv_lengths;
   a.causal = causal != 0;
-  a.align = attnkern::kernels::alignment::bottom_right_tensor;
+  a.q_type = a.k_type = a.v_type = a.out_type = a.bias_type = attnkern::kernels::dtype::f32;
+  a.diagonal = attnkern::kernels::alignment::bottom_right_tensor;
   return attnkern::kernels::attention_run(active_table(), a, attnkern_num_threads()) ? ATTNKERN_OK : out_of_memory(fn);
 }
 
@@ -565,48 +570,20 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
     return s;
 
   attnkern::kernels::attention_args run{};
-  run.q = a.q;
-  run.k = a.k;
-  run.v = a.v;
-  run.out = a.out;
+  static_cast<attnkern_attention_args&>(run) = a;  // the descriptor as given, then what it resolves to:
   run.q_type = type(a.q_dtype);
   run.k_type = type(a.k_dtype);
   run.v_type = type(a.v_dtype);
   run.out_type = type(a.out_dtype);
-  run.lse = a.lse;
-  run.q_strides = q.internal();
-  run.k_strides = k.internal();
-  run.v_strides = v.internal();
-  run.out_strides = out.internal();
-  run.lse_strides = lse.internal();
-  run.batch = a.batch;
-  run.q_heads = a.q_heads;
-  run.kv_heads = a.kv_heads;
-  run.q_len = a.q_len;
-  run.kv_len = a.kv_len;
-  run.head_dim = a.head_dim;
-  run.value_dim = a.value_dim;
+  run.bias_type = type(a.bias_dtype);
   run.scale = a.scale != 0.0f ? a.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim ? a.head_dim : 1)));
-  run.kv_starts = a.kv_starts;
-  run.kv_lengths = a.kv_lengths;
-  run.causal = a.causal != 0;
-  run.window = a.window != 0;
   // (a window wider than every distance between a row's diagonal and a key is no window: clamped so
   // that d - left and d + right stay far inside ptrdiff_t)
-  const uint64_t widest = static_cast<uint64_t>(a.kv_len) + static_cast<uint64_t>(a.q_len);
-  run.window_left = static_cast<std::size_t>(std::min<uint64_t>(static_cast<uint64_t>(a.window_left), widest));
-  run.window_right = static_cast<std::size_t>(std::min<uint64_t>(static_cast<uint64_t>(a.window_right), widest));
-  run.align = a.align == ATTNKERN_ALIGN_TOP_LEFT ? attnkern::kernels::alignment::top_left
-                                                  : attnkern::kernels::alignment::bottom_right;
-  run.softcap = a.softcap;
-  run.bias = a.bias;
-  run.bias_type = type(a.bias_dtype);
-  run.bias_strides = bias.internal();
-  run.bias_head_scales = a.bias_head_scales;
-  run.alibi_slopes = a.alibi_slopes;
-  run.mask = a.mask;
-  run.mask_strides = mask.internal();
-  run.sinks = a.sinks;
+  const int64_t widest = static_cast<int64_t>(std::min<uint64_t>(static_cast<uint64_t>(a.kv_len) + a.q_len, INT64_MAX));
+  run.window_left = std::min(a.window_left, widest);
+  run.window_right = std::min(a.window_right, widest);
+  run.diagonal = a.align == ATTNKERN_ALIGN_TOP_LEFT ? attnkern::kernels::alignment::top_left
+                                                     : attnkern::kernels::alignment::bottom_right;
   return attnkern::kernels::attention_run(active_table(), run, attnkern_num_threads()) ? ATTNKERN_OK : out_of_memory(fn);
 }
 

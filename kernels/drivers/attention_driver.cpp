@@ -21,6 +21,12 @@ namespace {
 
 constexpr float neg_inf = -std::numeric_limits<float>::infinity();
 
+// Element offset of (b, h, i) in a tensor of the descriptor (its strides checked: not negative).
+std::size_t offset(const attnkern_strides& s, std::size_t b, std::size_t h, std::size_t i) noexcept {
+  return b * static_cast<std::size_t>(s.batch) + h * static_cast<std::size_t>(s.head) + i * static_cast<std::size_t>(s.seq);
+}
+std::size_t seq_stride(const attnkern_strides& s) noexcept { return static_cast<std::size_t>(s.seq); }
+
 // A chunk's results (the kernel's outputs) for the rows of its unit.
 struct chunk_result {
   float* max;
@@ -88,8 +94,8 @@ struct plan {
   std::ptrdiff_t diagonal(const unit& n, std::size_t r) const {
     const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(position(n, r));
     const std::ptrdiff_t q_len = static_cast<std::ptrdiff_t>(a.q_len);
-    return a.align == alignment::top_left       ? n.start + i
-           : a.align == alignment::bottom_right ? n.stop - q_len + i
+    return a.diagonal == alignment::top_left       ? n.start + i
+           : a.diagonal == alignment::bottom_right ? n.stop - q_len + i
                                                 : static_cast<std::ptrdiff_t>(a.kv_len) - q_len + i;
   }
   // The keys row r of a unit sees, [first, end) (first >= end: none).
@@ -139,7 +145,7 @@ struct plan {
   void reserve(worker& w) const {
     const std::size_t r = max_rows();
     grow(w.kernel, sdpa_scratch_floats(a.head_dim, a.value_dim, a.k_type != dtype::f32,
-                                       a.v_strides.seq != a.value_dim || a.v_type != dtype::f32));
+                                       seq_stride(a.v_strides) != a.value_dim || a.v_type != dtype::f32));
     if (a.q_type != dtype::f32) grow(w.q, r * a.head_dim);
     if (a.bias && a.bias_type != dtype::f32) grow(w.bias, r * sdpa_key_chunk);
     grow(w.chunk_max, r);
@@ -171,7 +177,7 @@ struct plan {
     args.rows = n.rows;
     std::size_t end = k0;
     for (std::size_t r = 0; r < args.rows; ++r) {
-      const std::size_t at = b * a.q_strides.batch + q_head(n, r) * a.q_strides.head + position(n, r) * a.q_strides.seq;
+      const std::size_t at = offset(a.q_strides, b, q_head(n, r), position(n, r));
       if (a.q_type == dtype::f32) {
         args.q[r] = static_cast<const float*>(a.q) + at;
       } else {  // (exact)
@@ -194,7 +200,7 @@ struct plan {
         const std::size_t h = q_head(n, r), i = position(n, r);
         args.bias[r] = nullptr;
         if (a.bias) {
-          const std::size_t at = b * a.bias_strides.batch + h * a.bias_strides.head + i * a.bias_strides.seq + k0;
+          const std::size_t at = offset(a.bias_strides, b, h, i) + k0;
           if (a.bias_type == dtype::f32) {
             args.bias[r] = static_cast<const float*>(a.bias) + at;
           } else {  // the chunk's keys of the row, widened (exact)
@@ -203,21 +209,18 @@ struct plan {
             args.bias[r] = row;
           }
         }
-        args.mask[r] = a.mask ? a.mask + b * a.mask_strides.batch + h * a.mask_strides.head + i * a.mask_strides.seq + k0
-                              : nullptr;
+        args.mask[r] = a.mask ? a.mask + offset(a.mask_strides, b, h, i) + k0 : nullptr;
         args.bias_scale[r] = a.bias_head_scales ? a.bias_head_scales[h] : 1.0f;
         args.slope[r] = a.alibi_slopes ? a.alibi_slopes[h] : 0.0f;
         args.diagonal[r] = diagonal(n, r) - static_cast<std::ptrdiff_t>(k0);
       }
     }
-    args.k = static_cast<const char*>(a.k) +
-             (b * a.k_strides.batch + g * a.k_strides.head + k0 * a.k_strides.seq) * dtype_size(a.k_type);
-    args.v = static_cast<const char*>(a.v) +
-             (b * a.v_strides.batch + g * a.v_strides.head + k0 * a.v_strides.seq) * dtype_size(a.v_type);
+    args.k = static_cast<const char*>(a.k) + offset(a.k_strides, b, g, k0) * dtype_size(a.k_type);
+    args.v = static_cast<const char*>(a.v) + offset(a.v_strides, b, g, k0) * dtype_size(a.v_type);
     args.k_type = a.k_type;
     args.v_type = a.v_type;
-    args.ldk = a.k_strides.seq;
-    args.ldv = a.v_strides.seq;
+    args.ldk = seq_stride(a.k_strides);
+    args.ldv = seq_stride(a.v_strides);
     args.keys = end - k0;
     args.head_dim = a.head_dim;
     args.value_dim = a.value_dim;
@@ -265,8 +268,8 @@ struct plan {
     constexpr double unscale = 1.0 / static_cast<double>(sdpa_p_scale);
     for (std::size_t r = 0; r < n.rows; ++r) {
       const std::size_t h = q_head(n, r), i = position(n, r);
-      const std::size_t o = b * a.out_strides.batch + h * a.out_strides.head + i * a.out_strides.seq;
-      float* lse = a.lse ? a.lse + b * a.lse_strides.batch + h * a.lse_strides.head + i * a.lse_strides.seq : nullptr;
+      const std::size_t o = offset(a.out_strides, b, h, i);
+      float* lse = a.lse ? a.lse + offset(a.lse_strides, b, h, i) : nullptr;
       const double sink = a.sinks ? static_cast<double>(a.sinks[h]) : -std::numeric_limits<double>::infinity();
       if (t.max[r] == neg_inf) {
         for (std::size_t e = 0; e < a.value_dim; ++e) store_element(a.out, a.out_type, o + e, 0.0);

@@ -5,8 +5,10 @@
 // the C API (checked arguments) and by the benchmark.
 #pragma once
 
-#include "simd/dtype.hpp"
+#include <attnkern/attnkern.h>
+
 #include "isa/kernel_table.hpp"
+#include "simd/dtype.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -30,33 +32,13 @@ enum class alignment {
   bottom_right_tensor,  // d = kv_len - q_len + i (attnkern_sdpa_f32's, whatever the lengths)
 };
 
-struct attention_args {
-  const void* q;  // [batch, q_heads, q_len, head_dim], q_type
-  const void* k;  // [batch, kv_heads, kv_len, head_dim], k_type
-  const void* v;  // [batch, kv_heads, kv_len, value_dim], v_type
-  void* out;      // [batch, q_heads, q_len, value_dim], out_type
-  float* lse;     // [batch, q_heads, q_len], or null
-  dtype q_type, k_type, v_type, out_type;  // (strides count elements)
-  strides q_strides, k_strides, v_strides, out_strides, lse_strides;
-  std::size_t batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim;
-  float scale;
-  // Keys [start_b, end_b) of item b: kv_starts[b] (or 0) to kv_lengths[b] (or kv_len).
-  const std::int32_t* kv_starts;
-  const std::int32_t* kv_lengths;
-  bool causal;
-  bool window;
-  std::size_t window_left, window_right;
-  alignment align;
-  // Score modifiers (attnkern.h's order of operations); off when 0 or null.
-  float softcap;
-  const void* bias;  // [batch, q_heads, q_len, kv_len], keys contiguous, bias_type
-  dtype bias_type;
-  strides bias_strides;
-  const float* bias_head_scales;  // [q_heads]
-  const float* alibi_slopes;      // [q_heads]
-  const unsigned char* mask;      // [batch, q_heads, q_len, kv_len], keys contiguous
-  strides mask_strides;
-  const float* sinks;  // [q_heads]
+// One call: the caller's descriptor (attnkern.h), checked by the C API and read by the driver field
+// by field where it is used (so that a new field reaches the driver without a copy), and what the
+// checks resolved from it. The C API resolves in place: scale (0: 1 / sqrt(head_dim)), window_left
+// and window_right (clamped to kv_len + q_len, beyond which a window is no window).
+struct attention_args : attnkern_attention_args {
+  dtype q_type, k_type, v_type, out_type, bias_type;  // the *_dtype fields
+  alignment diagonal;                                 // align's, or attnkern_sdpa_f32's
 };
 
 // max_threads: the caller's thread budget (1 inside an enclosing parallel region). The result does

@@ -63,12 +63,12 @@ struct two_pass_plan {
   }
   void start(std::size_t, softmax_stats&) const {}
   void merge(std::size_t, std::size_t c, softmax_stats& t, const softmax_stats& in) const {
-    t = c == 0 ? in : merge_stats<void>(t, in);
+    t = c == 0 ? in : merge_stats(t, in);
   }
   void finish(std::size_t r, std::size_t c, const softmax_stats& row) const {
     const std::size_t at = begin(r, c), len = length(c);
     float constant = 0;
-    if (constant_row<void>(std::isnan(row.sum), row.max, log, constant)) {
+    if (constant_row(std::isnan(row.sum), row.max, log, constant)) {
       std::fill(y + at, y + at + len, constant);
     } else {
       table.softmax_output_f32(x + at, y + at, len, row, log);

@@ -126,7 +126,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     double m = -inf;
     bool nan = false;
     for (std::size_t j = first; j < keys; ++j) {
-      hidden[j] = sdpa_hidden_by_modifiers<void>(a, r, j);
+      hidden[j] = sdpa_hidden_by_modifiers(a, r, j);
       if (hidden[j]) {
         p[j] = -inf;  // e^-inf = 0; its V is never read
         continue;

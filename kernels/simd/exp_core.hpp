@@ -21,11 +21,15 @@
 // steps back by one ULP between neighbouring inputs here and there (2899 times on avx2).
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd_ops.hpp"
 #include "tanh_coeffs.hpp"
 
 namespace attnkern {
 namespace simd {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 
 // ln(FLT_MIN) rounded to float (just below the true value): the smallest argument not flushed to 0.
 constexpr float exp_lowest = -0x1.5d58a0p6f;
@@ -48,5 +52,6 @@ ATTNKERN_INLINE V exp_nonpositive(const V& x, const V& tail) noexcept {
   return xsimd::select(x < V(T(exp_lowest)), V(T(0)), e_r * exp2_biased<+1>(biased));
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace simd
 }  // namespace attnkern

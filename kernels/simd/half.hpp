@@ -3,11 +3,15 @@
 // elsewhere (SSE2 without F16C) the scalar conversions of kernels/simd/dtype.hpp, lane by lane.
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd/dtype.hpp"
 #include "simd_ops.hpp"
 
 namespace attnkern {
 namespace simd {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 
 // V::size elements at p, as floats.
 template <class V>
@@ -96,5 +100,6 @@ ATTNKERN_INLINE void widen_row(const T* src, float* dst, std::size_t n) noexcept
   for (; i < n; ++i) dst[i] = kernels::to_float(src[i]);
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace simd
 }  // namespace attnkern

@@ -2,10 +2,12 @@
 // architecture): a fused multiply-add that is really fused where the ISA has one, Horner evaluation
 // of a coefficient table, and the bit tricks that round to an integer and build 2^k.
 //
-// Everything here is a template on the batch type. These headers are compiled once per ISA, each
-// translation unit with its own flags; a plain `inline` helper would be emitted in several of them
-// and the linker could pick the AVX2 copy for the SSE2 path (xsimd issue #633).
+// These headers are compiled once per ISA, each translation unit with its own flags, so everything
+// here lives in that ISA's inline namespace (kernels/simd/isa_namespace.hpp: otherwise the linker
+// could pick the AVX2 copy of a helper for the SSE2 path, xsimd issue #633).
 #pragma once
+
+#include "simd/isa_namespace.hpp"
 
 #include <xsimd/xsimd.hpp>
 
@@ -32,6 +34,8 @@
 
 namespace attnkern {
 namespace simd {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 
 // Whether Arch has a fused multiply-add. Kernels whose error analysis needs single roundings evaluate
 // in float where it does, and in double where it does not (SSE2).
@@ -340,5 +344,6 @@ ATTNKERN_INLINE V exp2_biased(const V& biased) noexcept {
   return xsimd::bitwise_cast<V>(exponent << B::mantissa);
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace simd
 }  // namespace attnkern

@@ -2,11 +2,15 @@
 // The maths, the error analysis and the measured bound are in kernels/isa/tanh/tanh_kernel.hpp.
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd_ops.hpp"
 #include "tanh_coeffs.hpp"
 
 namespace attnkern {
 namespace simd {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 
 // The smallest float at which the large-regime formula gives exactly 1.0, which is also the first
 // at which tanh rounds to 1.0f (tools/ulp.cpp --function tanh reports both). Larger inputs are clamped to it:
@@ -54,5 +58,6 @@ ATTNKERN_INLINE V tanh(const V& x) noexcept {
   return tanh_nonnegative(xsimd::abs(x)) ^ sign;
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace simd
 }  // namespace attnkern

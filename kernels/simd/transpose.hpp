@@ -6,11 +6,15 @@
 // other architectures go through memory.
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "half.hpp"
 #include "simd_ops.hpp"
 
 namespace attnkern {
 namespace simd {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 
 template <class V>
 ATTNKERN_INLINE void transpose(V (&r)[V::size]) noexcept {
@@ -166,5 +170,6 @@ ATTNKERN_INLINE void transpose_widen(const T* p, std::size_t ld, std::size_t i0,
   }
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace simd
 }  // namespace attnkern

@@ -91,13 +91,13 @@ struct sdpa_chunk_args {
   float* acc;
 };
 
+inline namespace ATTNKERN_ISA_NAMESPACE {
+
 // Whether row r of a chunk does not see slot j by its mask (0) or its bias (-inf), its range aside.
-// Templated on the caller's architecture (void for baseline code), so that each ISA compiles its own
-// copy (kernels/simd/isa_namespace.hpp).
-template <class Arch>
 inline bool sdpa_hidden_by_modifiers(const sdpa_chunk_args& a, std::size_t r, std::size_t j) noexcept {
   return a.hides && ((a.mask[r] && a.mask[r][j] == 0) || (a.bias[r] && a.bias[r][j] == -std::numeric_limits<float>::infinity()));
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace kernels
 }  // namespace attnkern

@@ -27,6 +27,8 @@
 // The error bound is therefore attention_kernel.hpp's, unchanged.
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd/exp_core.hpp"
 #include "simd/half.hpp"
 #include "simd/tanh_core.hpp"
@@ -41,6 +43,8 @@
 
 namespace attnkern {
 namespace kernels {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 namespace sdpa_detail {
 
 // A block's keys as decode_scores reads them: k + j * ldk for the slots j in [j0, nk), the others
@@ -305,7 +309,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
         if (partial && v_state < 0) v_state = any_nonfinite<Arch>(vb, a.ldv, j0, nk, a.value_dim) ? 1 : 0;
         if (partial && v_state == 1) {  // each row its own keys, the hidden ones left out
           for (std::size_t r = r0; r < r0 + nr; ++r) {
-            auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers<Arch>(a, r, jb + jj); };
+            auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers(a, r, jb + jj); };
             if (f[r] < e[r]) value_row<Arch>(s + r * SP, 1, vb, a.ldv, f[r], e[r], a.value_dim, a.acc + r * stride, skip);
           }
         } else {
@@ -346,5 +350,6 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
 }
 
 }  // namespace sdpa_detail
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace kernels
 }  // namespace attnkern

@@ -65,6 +65,8 @@
 // their K and V hold (step 4).
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd/exp_core.hpp"
 #include "simd/tanh_core.hpp"
 #include "isa/attention/attention_decode.hpp"
@@ -77,6 +79,8 @@
 
 namespace attnkern {
 namespace kernels {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 namespace sdpa_detail {
 
 // s[kk * rows + r] = scale * dot(q[r,:], k[kk,:]) for kk < NK, all rows r of the block at once.
@@ -370,7 +374,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
           if (v_state == 1) {
             for (std::size_t rr = 0; rr < RR && r0 + rr < a.rows; ++rr) {
               const std::size_t r = r0 + rr;
-              auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers<Arch>(a, r, jb + jj); };
+              auto skip = [&](std::size_t jj) { return sdpa_hidden_by_modifiers(a, r, jb + jj); };
               if (f[rr] < e[rr]) value_row<Arch>(s + r, R, vb, ldv, f[rr], e[rr], a.value_dim, a.acc + r * stride, skip);
             }
             continue;
@@ -387,5 +391,6 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
   }
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace kernels
 }  // namespace attnkern

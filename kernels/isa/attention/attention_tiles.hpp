@@ -5,6 +5,8 @@
 // layout.
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd/half.hpp"
 #include "simd/simd_ops.hpp"
 #include "isa/attention/attention_chunk.hpp"
@@ -14,6 +16,8 @@
 
 namespace attnkern {
 namespace kernels {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 namespace sdpa_detail {
 
 // The micro-kernels' shapes on Arch.
@@ -198,5 +202,6 @@ ATTNKERN_INLINE bool any_nonfinite(const T* v, std::size_t ldv, std::size_t j0, 
 }
 
 }  // namespace sdpa_detail
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace kernels
 }  // namespace attnkern

@@ -52,6 +52,8 @@
 // finite inputs cannot overflow (scores in double, block sums bounded by max|x|).
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd/exp_core.hpp"
 #include "simd/tanh_core.hpp"
 #include "isa/pooling/pooling_partial.hpp"
@@ -63,6 +65,8 @@
 
 namespace attnkern {
 namespace kernels {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 namespace attention_detail {
 
 // acc[0, W) += a (W = Vf::size), in double.
@@ -309,5 +313,6 @@ attention_partial additive_attention_chunk_f32(const float* keys, const float* q
       values, count, features, out);
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace kernels
 }  // namespace attnkern

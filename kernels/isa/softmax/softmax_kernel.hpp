@@ -37,6 +37,8 @@
 // or a +inf anywhere in a row makes the whole row NaN; inputs of any magnitude (+-3.4e38) are safe.
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd/exp_core.hpp"
 #include "isa/softmax/softmax_stats.hpp"
 
@@ -47,6 +49,8 @@
 
 namespace attnkern {
 namespace kernels {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 
 // Elements per block of softmax_stats: the block is read from memory once for its max, then again
 // from L1 for its sum.
@@ -238,7 +242,7 @@ softmax_stats softmax_stats_f32(const float* x, std::size_t n) noexcept {
     const float m = softmax_detail::row_max<V>(x + begin, len, has_nan);
     if (has_nan) return {std::numeric_limits<float>::quiet_NaN(), NAN};
     if (m == -INFINITY) continue;
-    total = merge_stats<Arch>(total, {m, softmax_detail::exp_sum<V>(x + begin, nullptr, len, m)});
+    total = merge_stats(total, {m, softmax_detail::exp_sum<V>(x + begin, nullptr, len, m)});
   }
   return total;
 }
@@ -259,7 +263,7 @@ void softmax_rows_f32(const float* x, float* y, std::size_t rows, std::size_t co
     bool next_nan = false;
     float next_max = -INFINITY;
     float constant = 0;
-    if (constant_row<Arch>(has_nan, m, log, constant)) {
+    if (constant_row(has_nan, m, log, constant)) {
       softmax_detail::fill<V>(yr, cols, constant);
       if (next) next_max = softmax_detail::row_max<V>(next, cols, next_nan);
     } else if (!log) {
@@ -281,5 +285,6 @@ void softmax_rows_f32(const float* x, float* y, std::size_t rows, std::size_t co
   }
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace kernels
 }  // namespace attnkern

@@ -2,6 +2,8 @@
 // kernels (between blocks) and by the driver (between chunks, in chunk order).
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -15,10 +17,10 @@ struct softmax_stats {
   double sum;
 };
 
-// Merges piece b into piece a, in double. Templated on the caller's ISA (void for baseline code):
-// each ISA's translation unit gets its own copy (see kernels/simd/simd_ops.hpp on why).
-template <class Arch>
-softmax_stats merge_stats(softmax_stats a, softmax_stats b) noexcept {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
+// Merges piece b into piece a, in double.
+inline softmax_stats merge_stats(softmax_stats a, softmax_stats b) noexcept {
   if (std::isnan(a.sum) || std::isnan(b.sum)) return {std::numeric_limits<float>::quiet_NaN(), NAN};
   if (b.max == -INFINITY) return a;
   if (a.max == -INFINITY) return b;
@@ -27,9 +29,8 @@ softmax_stats merge_stats(softmax_stats a, softmax_stats b) noexcept {
 }
 
 // Whether a row's output is a constant whatever its values: NaN everywhere when it holds a NaN or
-// a +inf, zeros (log: -inf) when it holds only -inf. Sets `value` then. Templated as merge_stats is.
-template <class Arch>
-bool constant_row(bool has_nan, float max, bool log, float& value) noexcept {
+// a +inf, zeros (log: -inf) when it holds only -inf. Sets `value` then.
+inline bool constant_row(bool has_nan, float max, bool log, float& value) noexcept {
   if (has_nan || max == INFINITY) {
     value = std::numeric_limits<float>::quiet_NaN();
     return true;
@@ -41,5 +42,6 @@ bool constant_row(bool has_nan, float max, bool log, float& value) noexcept {
   return false;
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace kernels
 }  // namespace attnkern

@@ -53,12 +53,16 @@
 // docs/numerics.md.
 #pragma once
 
+#include "simd/isa_namespace.hpp"
+
 #include "simd/tanh_core.hpp"
 
 #include <cstddef>
 
 namespace attnkern {
 namespace kernels {
+inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
+
 
 // y[0..n) = tanh(x[0..n)). Any alignment; y may equal x (each vector is loaded before it is
 // stored). Single-threaded: kernels/drivers/tanh_driver.cpp splits large arrays
@@ -85,5 +89,6 @@ void tanh_f32(const float* x, float* y, std::size_t n) noexcept {
   }
 }
 
+}  // namespace ATTNKERN_ISA_NAMESPACE
 }  // namespace kernels
 }  // namespace attnkern
