@@ -90,8 +90,8 @@ ATTNKERN_INLINE xsimd::batch<T, A> div(const xsimd::batch<T, A>& x, const xsimd:
 // float, a conversion for double (exact), with SSE2's cvtps2pd rather than xsimd's scalar loop.
 template <class V>
 ATTNKERN_INLINE V load_floats(const float* p) noexcept {
-  using T = typename V::value_type;
-  using A = typename V::arch_type;
+  using T [[maybe_unused]] = typename V::value_type;
+  using A [[maybe_unused]] = typename V::arch_type;
 #if defined(__AVX512F__)
   if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::avx512f>::value) {
     return _mm512_cvtps_pd(_mm256_loadu_ps(p));
@@ -117,8 +117,8 @@ ATTNKERN_INLINE V load_floats(const float* p) noexcept {
 // Stores a batch of the compute type as V::size floats at p, rounding double to float once.
 template <class V>
 ATTNKERN_INLINE void store_floats(float* p, const V& v) noexcept {
-  using T = typename V::value_type;
-  using A = typename V::arch_type;
+  using T [[maybe_unused]] = typename V::value_type;
+  using A [[maybe_unused]] = typename V::arch_type;
 #if defined(__SSE2__)
   if constexpr (std::is_same<T, double>::value && std::is_same<A, xsimd::sse2>::value) {
     _mm_storel_pi(reinterpret_cast<__m64*>(p), _mm_cvtpd_ps(v));  // (__m64: may alias floats)
