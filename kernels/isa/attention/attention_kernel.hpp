@@ -1,3 +1,18 @@
+// Contract (sdpa_chunk_f32): a block of a.rows query rows against one chunk of a.keys key slots
+//   types:    q float32 (the driver widens f16/bf16 q); K and V float32, f16 or bf16, widened to float exactly.
+//             Writes per row a.max (float: max of its visible scores, -inf if none), a.sum (double:
+//             sum_j e^(s_j - m)) and a.acc (float: sdpa_p_scale sum_j e^(s_j - m) v[j,:], padding too)
+//   error:    the chunk's terms are derived below; after the driver's merge (double, chunk order) a row of
+//             attnkern_sdpa_f32 / attnkern_attention is within bounds::sdpa_max_error(head_dim, sigma, keys) max|v|
+//             (softcap, bias or ALiBi: bounds::attention_max_error) plus bounds::attention_abs_floor (2^-126); lse
+//             within bounds::lse_max_error; an f16/bf16 out adds bounds::half_out_error(bf16) max|v| (f16: and
+//             bounds::f16_out_floor (2^-25))
+//   range:    rows 1 .. the table's sdpa_query_rows, keys 1 .. sdpa_key_chunk (512), up to 2^24 keys per row;
+//             scores are float32: one beyond +-FLT_MAX overflows (the bound is then infinite too)
+//   special:  a NaN or +inf score among a row's visible keys makes the row NaN; a row that sees no key gets max
+//             -inf here (the call: zeros, lse -inf or its sink); hidden keys (range, causal, window, mask 0, bias
+//             -inf) never change a row, whatever their K and V hold; values up to +-FLT_MAX do not overflow acc
+//
 // Fused scaled dot-product attention, one block of query rows against one chunk of keys (the
 // driver, kernels/drivers/attention_driver.cpp, cuts the work into such units and merges the chunks):
 //   s[i,j] = scale * dot(q[i,:], k[j,:]),  out[i,:] = sum_j softmax_j(s[i,:]) v[j,:]

@@ -1,3 +1,17 @@
+// Contract (attention_pool_chunk_f32, additive_attention_chunk_f32): one chunk of `count` steps of one sequence
+//   types:    h, bias (or null), keys, query, values: float32; w, v: double (w zero-padded to a multiple of 8,
+//             v of 16). Returns attention_partial {float max m, double sum of e^(s - m)}; overwrites out.acc
+//             (double, sum_t e^(s_t - m) attention_p_scale x[t,:]); when out.p is set, p per step and m per block
+//   error:    the chunk's terms are derived below; after the driver's merge (chunk order), the call's outputs are
+//             within bounds::attention_pool_max_error (1e-5) (weights relative, context times max|h|), or
+//             bounds::additive_attention_max_error(||v||_1) (times max|values|), each plus
+//             bounds::attention_abs_floor (2^-126); max|x| over the positions read
+//   range:    finite inputs of any magnitude, no overflow (scores in double, block sums bounded by max|x|); count up to
+//             attention_chunk (256) per call from the driver, sequences up to 2^24 steps
+//   special:  a NaN among the positions read makes that sequence's context and weights NaN; infinities in x give
+//             infinite (or NaN) contexts, as IEEE arithmetic does in the reference; count = 0: {-inf, 0}, acc zeros
+//             (the call: a length of 0 gives a context of zeros, and padding is never read)
+//
 // The fused attention kernels, one chunk of one sequence at a time (the driver,
 // kernels/drivers/pooling_driver.cpp, splits sequences into chunks and merges them):
 //   attention_pool:      s[t] = tanh(dot(h[t,:], w) + bias[t]),          x = h

@@ -1,3 +1,17 @@
+// Contract (softmax_rows_f32, softmax_stats_f32, softmax_output_f32, exp_f32)
+//   types:    float32 -> float32, rows x cols row-major; y may equal x (softmax_rows_f32, softmax_output_f32);
+//             log selects log-softmax. softmax_stats_f32 returns softmax_stats {float max, double sum}
+//   error:    each row's y: softmax within bounds::softmax_max_rel_error (1e-6) |ref| plus
+//             bounds::softmax_abs_floor (2^-126) of float64, row sums within bounds::softmax_max_sum_error (1e-6)
+//             of 1; log-softmax within bounds::log_softmax_max_error (1e-6) max(1, |y|). softmax_output_f32 meets
+//             them given the row's stats (the driver merges softmax_stats_f32's chunks in order). exp_f32: no
+//             constant in bounds.hpp; attnkern-ulp holds it to 1 ULP
+//   range:    inputs of any magnitude, rows of any length (the driver picks softmax_rows_f32 below 2^22 columns,
+//             softmax_stats_f32 then softmax_output_f32 from there); exp_f32: x <= 0
+//   special:  -inf -> 0 (log: -inf); a row of only -inf -> zeros (log: -inf); a NaN or +inf in a row -> the row NaN.
+//             softmax_stats_f32: sum NaN for a NaN, {-inf, 0} for only -inf; softmax_output_f32 takes neither
+//             (the driver fills those rows). exp_f32: e^-0 = 1, NaN -> NaN, exactly 0 below ln FLT_MIN and for -inf
+//
 // softmax and log-softmax over rows, float32:
 //   y[i] = e^(x[i] - m) / S,  log: y[i] = (x[i] - m) - log S,  m = max_i x[i],  S = sum_i e^(x[i] - m).
 //

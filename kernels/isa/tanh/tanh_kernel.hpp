@@ -1,3 +1,12 @@
+// Contract (tanh_f32)
+//   types:    float32 -> float32, y may equal x (in place), any alignment
+//   error:    at most bounds::tanh_max_ulp (1 ULP) against tanh in float64 (ULP as defined in bounds.hpp), every
+//             path; at most bounds::tanh_max_floats_from_reference (1) float from the float scalar reference.
+//             Measured over all 2^32 inputs (neon: 1 input in 61, under qemu-aarch64)
+//   range:    every float, any n
+//   special:  tanh(+-0) = +-0, tanh(+-inf) = +-1, NaN -> NaN, denormals unchanged; odd bit for bit, monotonic,
+//             |y| <= 1, y = +-1 exactly from |x| = 0x1.205968p+3
+//
 // tanh, elementwise, float32: y[i] = tanh(x[i]).
 //
 // Maths (kernels/simd/tanh_core.hpp). On a = |x|, with the sign put back by a xor at the end (odd
