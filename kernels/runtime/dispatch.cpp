@@ -69,14 +69,27 @@ constexpr const char* known_names[] = {
 #undef ATTNKERN_ISA
     "scalar"};
 
+// The bytes of every known name, each followed by `separator` (the buffers below are sized by it).
+constexpr std::size_t names_length(const char* separator) noexcept {
+  std::size_t n = 0, sep = 0;
+  while (separator[sep]) ++sep;
+  for (const char* name : known_names) {
+    while (*name++) ++n;
+    n += sep;
+  }
+  return n + 1;
+}
+
 // Best first; the scalar reference last, always usable.
 struct registry {
   isa_entry entries[sizeof known_names / sizeof known_names[0]];
   int count = 0;
   std::atomic<const isa_entry*> active{nullptr};
-  char usable_names[64] = "";  // "avx512 avx2 sse2 scalar": the usable entries, best first
-  char env_ignored[64] = "";
-  char unknown_name[160] = "it is not the name of a path (names are lower-case: ";  // + every known name   // ATTNKERN_ISA's value when it was ignored (not a usable path), truncated
+  char usable_names[names_length(", ")] = "";  // "avx512 avx2 sse2 scalar": the usable entries, best first
+  char env_ignored[64] = "";  // ATTNKERN_ISA's value when it was ignored (not a usable path), truncated
+  // isa_refusal's answer for an unknown name: the prefix, then every known name
+  static constexpr char unknown_prefix[] = "it is not the name of a path (names are lower-case: ";
+  char unknown_name[sizeof unknown_prefix + names_length(", ") + sizeof "auto)"] = "";
 
   registry() noexcept {
     const cpu_features cpu = detect_cpu();
@@ -85,6 +98,7 @@ struct registry {
 #include "isa/isas.def"
 #undef ATTNKERN_ISA
     add("scalar", true, scalar_table());
+    std::strcpy(unknown_name, unknown_prefix);
     for (const char* known : known_names) {
       std::strcat(unknown_name, known);
       std::strcat(unknown_name, ", ");
