@@ -103,6 +103,24 @@ TEST_CASE("api: an unusable ATTNKERN_ISA is ignored", "[.env-bad]") {
   CHECK(std::string(attnkern_isa()) == available_isas().front());
 }
 
+// Run by ctest with ATTNKERN_THREADING set (tests/CMakeLists.txt): a mode that can be set is the
+// initial one; any other value is ignored for "pool", and attnkern_threading_env_status says so.
+TEST_CASE("api: ATTNKERN_THREADING sets the initial mode", "[.env-threading]") {
+  const char* requested = std::getenv("ATTNKERN_THREADING");
+  REQUIRE(requested != nullptr);
+  CHECK(std::string(attnkern_threading_mode()) == requested);
+  CHECK(attnkern_threading_env_status() == ATTNKERN_OK);
+}
+
+TEST_CASE("api: an unusable ATTNKERN_THREADING is ignored", "[.env-threading-bad]") {
+  const char* requested = std::getenv("ATTNKERN_THREADING");
+  REQUIRE(requested != nullptr);
+  CHECK(std::string(attnkern_threading_mode()) == "pool");
+  CHECK(attnkern_threading_env_status() == ATTNKERN_ERROR_INVALID_ARGUMENT);
+  const std::string message = attnkern_last_error_message();
+  CHECK(message.find(std::string("ATTNKERN_THREADING=\"") + requested + "\" was ignored") != std::string::npos);
+}
+
 namespace {
 
 // What the built-in pool's default thread count must be (attnkern.h): OMP_NUM_THREADS's first value
