@@ -473,13 +473,10 @@ attnkern_status attnkern_sdpa_f32(const float* q, const float* k, const float* v
   a.k = k;
   a.v = v;
   a.out = out;
-  auto dense = [](std::size_t rows, std::size_t dim) {
-    return attnkern_strides{static_cast<int64_t>(rows * dim), 0, static_cast<int64_t>(dim)};
-  };
-  a.q_strides = dense(q_len, head_dim);
-  a.k_strides = dense(kv_len, head_dim);
-  a.v_strides = dense(kv_len, value_dim);
-  a.out_strides = dense(q_len, value_dim);
+  a.q_strides = attnkern_strides_bhsd(1, q_len, head_dim);  // (one head per batch item)
+  a.k_strides = attnkern_strides_bhsd(1, kv_len, head_dim);
+  a.v_strides = attnkern_strides_bhsd(1, kv_len, value_dim);
+  a.out_strides = attnkern_strides_bhsd(1, q_len, value_dim);
   a.batch = batch;
   a.q_heads = a.kv_heads = 1;
   a.q_len = q_len;
