@@ -1,5 +1,5 @@
 // The decode shape of attnkern_attention (kernels/isa/attention/attention_decode.hpp: units of a few query rows,
-// the keys across the lanes) against the query-rows shape (isa/attention/attention_kernel.hpp), on every ISA path:
+// head_dim across the lanes) against the query-rows shape (isa/attention/attention_kernel.hpp), on every ISA path:
 //  - bits: every row of a causal prefill of T rows equals, bit for bit, the same row computed in
 //    calls of 1 to 17 rows (decode, speculative decoding, small chunks), with GQA ratios 1 to 32,
 //    batches of 1 and 2, key lengths around the block (64) and the chunk (512), BHSD and BSHD, and

@@ -65,13 +65,16 @@ void check_simd_widening(int32_t t) {
   std::vector<float> row(65536);  // a whole row, then its odd tail
   attnkern::simd::widen_row<V>(all.data() + 1, row.data(), 65535);
   for (std::size_t i = 0; i < 65535; ++i) check(row[i], i + 1, "widen_row");
-  // tiles of W rows of `span` columns transposed into the lanes (the decode shape's keys), every pattern
-  constexpr std::size_t span = attnkern::simd::transpose_span<V, T>;
-  for (std::size_t base = 0; base < 65536; base += W * span)
-    attnkern::simd::transpose_widen<V>(all.data() + base, span, 0, W, span, [&](std::size_t c, const V& column) {
-      column.store_aligned(lanes);
-      for (std::size_t l = 0; l < W; ++l) check(lanes[l], base + l * span + c, "transpose_widen");
-    });
+  // tiles of W x W widened elements transposed (the decode shape's sums of its dot products' lanes)
+  for (std::size_t base = 0; base + W * W <= 65536; base += W * W) {
+    V tile[W];
+    for (std::size_t r = 0; r < W; ++r) tile[r] = attnkern::simd::load_elems<V>(all.data() + base + r * W);
+    attnkern::simd::transpose(tile);
+    for (std::size_t c = 0; c < W; ++c) {
+      tile[c].store_aligned(lanes);
+      for (std::size_t l = 0; l < W; ++l) check(lanes[l], base + l * W + c, "transpose");
+    }
+  }
   CHECK(wrong == 0);
 }
 

@@ -215,8 +215,11 @@ struct plan {
         args.diagonal[r] = diagonal(n, r) - static_cast<std::ptrdiff_t>(k0);
       }
     }
-    args.k = static_cast<const char*>(a.k) + offset(a.k_strides, b, g, k0) * dtype_size(a.k_type);
-    args.v = static_cast<const char*>(a.v) + offset(a.v_strides, b, g, k0) * dtype_size(a.v_type);
+    for (std::size_t m = 0; m < sdpa_chunk_blocks; ++m) {  // the chunk's blocks of keys (those it reads)
+      const std::size_t j = k0 + m * sdpa_key_block;
+      args.k[m] = j < end ? static_cast<const char*>(a.k) + offset(a.k_strides, b, g, j) * dtype_size(a.k_type) : nullptr;
+      args.v[m] = j < end ? static_cast<const char*>(a.v) + offset(a.v_strides, b, g, j) * dtype_size(a.v_type) : nullptr;
+    }
     args.k_type = a.k_type;
     args.v_type = a.v_type;
     args.ldk = seq_stride(a.k_strides);

@@ -133,7 +133,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
       }
       double dot = 0;
       for (std::size_t c = 0; c < a.head_dim; ++c)
-        dot += static_cast<double>(q[c]) * static_cast<double>(element(a.k, a.k_type, j * a.ldk + c));
+        dot += static_cast<double>(q[c]) * static_cast<double>(element(a.k[j / sdpa_key_block], a.k_type, j % sdpa_key_block * a.ldk + c));
       double x = static_cast<double>(a.scale) * dot;
       if (a.modified) {
         if (a.softcap > 0) x = a.softcap * std::tanh(x / a.softcap);
@@ -157,7 +157,7 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     for (std::size_t e = 0; e < a.value_dim; ++e) {
       double sum = 0;
       for (std::size_t j = first; j < keys; ++j)
-        if (!hidden[j]) sum += p[j] * static_cast<double>(element(a.v, a.v_type, j * a.ldv + e));
+        if (!hidden[j]) sum += p[j] * static_cast<double>(element(a.v[j / sdpa_key_block], a.v_type, j % sdpa_key_block * a.ldv + e));
       acc[e] = static_cast<float>(sum * sdpa_p_scale);
     }
   }

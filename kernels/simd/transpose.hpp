@@ -1,6 +1,6 @@
 // The in-register transpose of a square tile of floats: W batches of W lanes (W = the batch's width),
-// row r lane c becoming row c lane r. The decode kernel (kernels/isa/attention/attention_decode.hpp) turns a block
-// of K's rows into columns with it, so that the keys lie across the lanes. Shuffles only (no gathers:
+// row r lane c becoming row c lane r. The decode kernel (kernels/isa/attention/attention_decode.hpp) sums W
+// dot products' accumulators lane by lane with it (W - 1 vertical adds after it). Shuffles only (no gathers:
 // they are microcoded, and slower still under the Downfall mitigation): AVX-512 16 x 16 in 64
 // shuffles, AVX2 8 x 8 in 24, SSE2 4 x 4 in 8, NEON 4 x 4 in 8 (trn1/trn2, then the 64-bit halves paired);
 // other architectures go through memory.
@@ -99,74 +99,6 @@ ATTNKERN_INLINE void transpose(V (&r)[V::size]) noexcept {
     for (std::size_t i = 0; i < W; ++i)
       for (std::size_t j = 0; j < W; ++j) t[j * W + i] = m[i * W + j];
     for (std::size_t i = 0; i < W; ++i) r[i] = V::load_aligned(t + i * W);
-  }
-}
-
-// How many columns transpose_widen takes at a time: 2W for 2-byte elements on AVX-512 (a pair of
-// them moves as one 32-bit lane), W otherwise.
-template <class V, class T>
-constexpr std::size_t transpose_span =
-#if defined(__AVX512F__)
-    std::is_same<typename V::arch_type, xsimd::avx512f>::value && sizeof(T) == 2 ? 2 * V::size :
-#endif
-                                                                                 V::size;
-
-// Columns [0, n) of the V::size rows p + i * ld, widened to floats and transposed: sink(c, column c)
-// is called for c = 0, 1, .. n - 1 in order, lane i of column c holding row i's element c, for
-// n <= transpose_span<V, T>. Rows outside [i0, i1) are not read and give zeros. Reads n elements of
-// each row, no more.
-//   Floats, and halves other than on AVX-512, are widened first and transposed as floats (W x W).
-//   2-byte elements on AVX-512 are transposed before they are widened, a pair of columns as one
-//   32-bit lane: 16 rows x 32 columns in the 64 shuffles that 16 columns of floats take. Lane i of
-//   32-bit column m then holds row i's columns 2m (low half) and 2m + 1 (high half): a bf16 widens
-//   by a shift or a mask, an f16 by vcvtph2ps after vpermw splits the halves (vpmovdw without
-//   AVX-512BW). The values are the same either way.
-template <class V, class T, class Sink>
-ATTNKERN_INLINE void transpose_widen(const T* p, std::size_t ld, std::size_t i0, std::size_t i1, std::size_t n,
-                                     Sink&& sink) noexcept {
-  constexpr std::size_t W = V::size;
-#if defined(__AVX512F__)
-  if constexpr (std::is_same<typename V::arch_type, xsimd::avx512f>::value && transpose_span<V, T> == 2 * V::size) {
-    V r[W];
-    for (std::size_t i = 0; i < W; ++i) {
-      __m512i x = _mm512_setzero_si512();
-      if (i >= i0 && i < i1) {
-        if (n == 2 * W) {
-          x = _mm512_loadu_si512(p + i * ld);
-        } else {
-          T lanes[2 * W] = {};
-          for (std::size_t c = 0; c < n; ++c) lanes[c] = p[i * ld + c];
-          x = _mm512_loadu_si512(lanes);
-        }
-      }
-      r[i] = _mm512_castsi512_ps(x);
-    }
-    transpose(r);
-    for (std::size_t m = 0; 2 * m < n; ++m) {
-      const __m512i x = _mm512_castps_si512(r[m]);
-      if constexpr (std::is_same<T, kernels::bf16_t>::value) {
-        sink(2 * m, V(_mm512_castsi512_ps(_mm512_slli_epi32(x, 16))));
-        if (2 * m + 1 < n)
-          sink(2 * m + 1, V(_mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))))));
-      } else {
-#if defined(__AVX512BW__)
-        const __m512i split = _mm512_permutexvar_epi16(_mm512_set_epi16(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1, 30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0), x);
-        sink(2 * m, V(_mm512_cvtph_ps(_mm512_castsi512_si256(split))));
-        if (2 * m + 1 < n) sink(2 * m + 1, V(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(split, 1))));
-#else
-        sink(2 * m, V(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(x))));
-        if (2 * m + 1 < n) sink(2 * m + 1, V(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(x, 16)))));
-#endif
-      }
-    }
-    return;
-  } else
-#endif
-  {
-    V t[W];
-    for (std::size_t i = 0; i < W; ++i) t[i] = i >= i0 && i < i1 ? load_elems_some<V>(p + i * ld, n) : V(0.0f);
-    transpose(t);
-    for (std::size_t c = 0; c < n; ++c) sink(c, t[c]);
   }
 }
 

@@ -23,9 +23,12 @@ constexpr std::size_t sdpa_key_chunk = 512;
 // in double): 512 terms of at most |v| each cannot overflow a float, whatever the values.
 constexpr float sdpa_p_scale = 0x1p-9f;
 static_assert(sdpa_key_chunk * 0x1p-9 <= 1.0, "a chunk's scaled sums stay below max|v|");
+// Blocks of keys per chunk.
+constexpr std::size_t sdpa_chunk_blocks = sdpa_key_chunk / sdpa_key_block;
+static_assert(sdpa_chunk_blocks * sdpa_key_block == sdpa_key_chunk, "a chunk is whole blocks");
 // The widest query block of any path (the table's sdpa_query_rows is at most this).
 constexpr std::size_t sdpa_max_query_rows = 32;
-// The most query rows a unit of the decode shape (the keys across the lanes) has on any path.
+// The most query rows a unit of the decode shape (head_dim across the lanes) has on any path.
 constexpr std::size_t sdpa_max_decode_rows = 8;
 // Accumulator rows are padded to a multiple of this many floats (the widest float batch).
 constexpr std::size_t sdpa_acc_padding = 16;
@@ -57,10 +60,12 @@ struct sdpa_chunk_args {
   const float* q[sdpa_max_query_rows];
   std::size_t rows;  // query rows in the block, 1 .. the table's sdpa_query_rows
   // The chunk's key slots: slot j is key k0 + j of the sequence, with k0 a multiple of sdpa_key_block
-  // (blocks of keys lie at fixed positions of the sequence, whatever the rows). K row j at element
-  // j ldk of k, V row j at element j ldv of v; their elements are k_type and v_type (f32, f16, bf16).
-  const void* k;
-  const void* v;
+  // (blocks of keys lie at fixed positions of the sequence, whatever the rows). The slots lie in
+  // blocks of sdpa_key_block, each its own pointer (a contiguous tensor's, or a paged cache's block):
+  // K row j at element (j % sdpa_key_block) ldk of k[j / sdpa_key_block], V row j likewise in v; their
+  // elements are k_type and v_type (f32, f16, bf16). Blocks the chunk does not read may be null.
+  const void* k[sdpa_chunk_blocks];
+  const void* v[sdpa_chunk_blocks];
   std::size_t ldk, ldv;
   dtype k_type, v_type;
   std::size_t keys;  // slots in the chunk, 1 .. sdpa_key_chunk

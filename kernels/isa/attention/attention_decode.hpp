@@ -1,17 +1,17 @@
 // The decode shape of the attention kernel: a unit of a few query rows (one decoded position, a few
 // speculative ones, or the G query heads of a GQA group; at most tiles<Arch>::decode_rows) against one
-// chunk of keys, with the KEYS across the lanes. The query-rows shape (kernels/isa/attention/attention_kernel.hpp)
-// would fill 1 lane of its 32 at q_len = 1; this one fills them all, and reads each K and V byte once
-// per unit.
+// chunk of keys. The query-rows shape (kernels/isa/attention/attention_kernel.hpp) puts the query
+// rows across the lanes, and would fill 1 lane of its 32 at q_len = 1; this one puts HEAD_DIM across
+// the lanes for the scores and value_dim for P.V, fills them all, and reads each K and V byte once per
+// unit, as it lies in memory (no transpose of K).
 //
 // It computes, row for row, exactly what the query-rows shape computes (attention_kernel.hpp's steps 1 to
 // 4), in the same order, so that a row's bits do not depend on the shape that computed it (and so on
 // q_len, the batch, the group or the thread count: docs/numerics.md, "Bits"):
-//   1. Scores: the block's K rows are transposed into the lanes as they are loaded
-//      (simd::transpose_widen, shuffles), a few columns at a time, each column going at once into the
-//      chains of all the unit's rows; each score is one chain of head_dim fmadds from zero, q[c]
-//      broadcast times the keys' column c, then one product with scale: the query-rows shape's
-//      chain, operand for operand.
+//   1. Scores (decode_scores): each score is W chains of fmadds from zero, chain l over the columns
+//      l, l + W, l + 2W, ... (lane l of a batch holding head_dim across the lanes), the chains summed
+//      in lane order, then one product with scale. The query-rows shape runs the same W chains one
+//      after the other and sums them in the same order: operand for operand the same arithmetic.
 //   2. The modifiers and the mask per row, over the row's own keys [f, e) of the block (the other
 //      columns are never looked at: the query-rows shape gives them p = 0, which adds nothing).
 //   3. The row's max (exact whatever the order; a NaN tracked apart), alpha when any row's max grew,
@@ -47,83 +47,114 @@ inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
 
 namespace sdpa_detail {
 
-// A block's keys as decode_scores reads them: k + j * ldk for the slots j in [j0, nk), the others
-// zeros; the slots [sdpa_key_block, next) (the next block's, within the chunk) are prefetched into L2
-// as the same slots of this block are read.
+// A block's keys as decode_scores reads them: K row j at k + j * ldk for the slots j in [j0, nk)
+// (the other slots are never read).
 template <class TK>
 struct key_block_t {
   const TK* k;
-  std::size_t ldk, j0, nk, next;
+  std::size_t ldk, j0, nk;
 };
 
-// s[rr * sp + v * W + lane] = scale * dot(q[rr], key g + v * W + lane) for NR rows and NV vectors of
-// keys. The keys are transposed into the lanes span columns at a time (simd::transpose_widen) and
-// each column goes at once into the chains of the rows: column c times q[c] broadcast, c in order.
-// (Nothing is stored between the two: a block's K^T written out and read back took more time than
-// all the scores' fmadds, the 32 KB of it pushing K and V out of L1.)
-template <class Arch, std::size_t NR, std::size_t NV, class TK>
+// The scores of one group of W (row, key) pairs: NR rows and KPR = W / NR keys, the slots [g, g + KPR):
+//   s[rr * sp + g + kk] = scale * dot(q[rr], key g + kk).
+// Each pair's dot product runs with head_dim across the lanes: lane l of its accumulator is the chain
+// of fmadds over the columns l, l + W, l + 2W, ... in order, from zero (columns past head_dim: 0 times
+// 0); the score is the sum of the lanes in lane order, ((a_0 + a_1) + a_2) + ... + a_(W-1), then one
+// product with scale. K's rows are read as they lie in memory, one after the other (a stream the
+// hardware prefetchers follow), each widened once for all NR rows; the W accumulators are then summed
+// at once: transposed (simd::transpose), and W - 1 vertical adds.
+// Slots outside [j0, nk) are never read (their scores are those of the group's nearest slot read, and
+// the caller never looks at them).
+template <class Arch, std::size_t NR, class TK>
 ATTNKERN_INLINE void decode_scores(const key_block_t<TK>& kb, std::size_t g, const float* const* q,
                                    std::size_t head_dim, float scale, float* s, std::size_t sp) noexcept {
   using V = typename tiles<Arch>::V;
-  constexpr std::size_t W = tiles<Arch>::width, span = simd::transpose_span<V, TK>;
-  V acc[NR][NV];
+  constexpr std::size_t W = tiles<Arch>::width, KPR = W / NR;
+  const std::size_t i0 = kb.j0 > g ? kb.j0 - g : 0, i1 = kb.nk - g < KPR ? kb.nk - g : KPR;
+  const std::size_t full = head_dim / W * W, n = head_dim - full;
+  const TK* row[KPR];
 #pragma GCC unroll 16
-  for (std::size_t rr = 0; rr < NR; ++rr)
+  for (std::size_t kk = 0; kk < KPR; ++kk) row[kk] = kb.k + (g + (kk < i0 ? i0 : kk >= i1 ? i1 - 1 : kk)) * kb.ldk;
+  V acc[W];
+  if (kb.ldk == head_dim) {
+    // contiguous rows: key by key, one stream
 #pragma GCC unroll 16
-    for (std::size_t v = 0; v < NV; ++v) acc[rr][v] = V(0.0f);
-  for (std::size_t c0 = 0; c0 < head_dim; c0 += span) {
-    const std::size_t n = head_dim - c0 < span ? head_dim - c0 : span;
+    for (std::size_t kk = 0; kk < KPR; ++kk) {
+      V a[NR];
 #pragma GCC unroll 16
-    for (std::size_t v = 0; v < NV; ++v) {
-      const std::size_t j = g + v * W;  // the vector's first slot
-      const TK* p = kb.k + j * kb.ldk + c0;
-      const std::size_t ahead = kb.next > sdpa_key_block + j ? kb.next - sdpa_key_block - j : 0;
-      for (std::size_t i = 0; i < W && i < ahead; ++i) __builtin_prefetch(p + (sdpa_key_block + i) * kb.ldk, 0, 1);
-      const std::size_t i0 = kb.j0 > j ? kb.j0 - j : 0, i1 = kb.nk > j ? kb.nk - j : 0;
-      simd::transpose_widen<V>(p, kb.ldk, i0, i1, n, [&](std::size_t c, const V& column) {
+      for (std::size_t rr = 0; rr < NR; ++rr) a[rr] = V(0.0f);
+      for (std::size_t c0 = 0; c0 < full; c0 += W) {
+        const V kv = simd::load_elems<V>(row[kk] + c0);
 #pragma GCC unroll 16
-        for (std::size_t rr = 0; rr < NR; ++rr) acc[rr][v] = simd::fmadd(V(q[rr][c0 + c]), column, acc[rr][v]);
-      });
+        for (std::size_t rr = 0; rr < NR; ++rr) a[rr] = simd::fmadd(V::load_unaligned(q[rr] + c0), kv, a[rr]);
+      }
+#pragma GCC unroll 16
+      for (std::size_t rr = 0; rr < NR; ++rr) acc[rr * KPR + kk] = a[rr];
+    }
+  } else {
+    // strided rows (each on its own page, BSHD): the group's rows side by side, W columns at a time,
+    // so that the memory system fetches them in parallel
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < W; ++i) acc[i] = V(0.0f);
+    for (std::size_t c0 = 0; c0 < full; c0 += W) {
+      V qv[NR];
+#pragma GCC unroll 16
+      for (std::size_t rr = 0; rr < NR; ++rr) qv[rr] = V::load_unaligned(q[rr] + c0);
+#pragma GCC unroll 16
+      for (std::size_t kk = 0; kk < KPR; ++kk) {
+        const V kv = simd::load_elems<V>(row[kk] + c0);
+#pragma GCC unroll 16
+        for (std::size_t rr = 0; rr < NR; ++rr) acc[rr * KPR + kk] = simd::fmadd(qv[rr], kv, acc[rr * KPR + kk]);
+      }
     }
   }
-  const V sc(scale);
+  if (n != 0) {  // the last columns, the lanes past head_dim 0 times 0
+    V qv[NR];
+#pragma GCC unroll 16
+    for (std::size_t rr = 0; rr < NR; ++rr) qv[rr] = simd::load_floats_some<V>(q[rr] + full, n, 0.0f);
+#pragma GCC unroll 16
+    for (std::size_t kk = 0; kk < KPR; ++kk) {
+      const V kv = simd::load_elems_some<V>(row[kk] + full, n);
+#pragma GCC unroll 16
+      for (std::size_t rr = 0; rr < NR; ++rr) acc[rr * KPR + kk] = simd::fmadd(qv[rr], kv, acc[rr * KPR + kk]);
+    }
+  }
+  simd::transpose(acc);  // acc[l]: lane l of every pair
+  V sum = acc[0];
+#pragma GCC unroll 16
+  for (std::size_t l = 1; l < W; ++l) sum = sum + acc[l];
+  alignas(64) float lanes[W];
+  (sum * V(scale)).store_aligned(lanes);
 #pragma GCC unroll 16
   for (std::size_t rr = 0; rr < NR; ++rr)
 #pragma GCC unroll 16
-    for (std::size_t v = 0; v < NV; ++v) (acc[rr][v] * sc).store_aligned(s + rr * sp + v * W);
+    for (std::size_t kk = 0; kk < KPR; ++kk) s[rr * sp + g + kk] = lanes[rr * KPR + kk];
 }
 
-// The scores of all the unit's rows for the vectors of keys [g0, g1), in one pass over K: rows in
-// tiles of NR (1, 2, 4 or 8; a tile's rows past the unit's are row 0 again, computed and dropped)
-// and NV vectors of keys (4, 4, 2, 1: at most 8 chains, enough to hide the fmadd's latency).
-// Not inlined: one copy per K type, not per V type (its unrolled tile bodies, seven, five where units
-// have at most 4 rows, inlined into every decode_chunk instance once took a sanitized clang build of
-// one ISA's file 20 minutes).
+// The scores of all the unit's rows for the slots [g0, g1) (multiples of W), in one pass over K:
+// rows in tiles of NR (1, 2, 4 or 8; a tile's rows past the unit's are row 0 again, computed and
+// dropped), W / NR keys at a time. Not inlined: one copy per K type, not per V type.
 template <class Arch, class TK>
 __attribute__((noinline)) void decode_block_scores(const key_block_t<TK>& kb, std::size_t g0, std::size_t g1,
-                                         const float* const* q, std::size_t rows, std::size_t head_dim, float scale,
-                                         float* s, std::size_t sp) noexcept {
+                                                   const float* const* q, std::size_t rows, std::size_t head_dim,
+                                                   float scale, float* s, std::size_t sp) noexcept {
   constexpr std::size_t W = tiles<Arch>::width;
   const float* qr[sdpa_max_decode_rows];
   for (std::size_t r = 0; r < sdpa_max_decode_rows; ++r) qr[r] = q[r < rows ? r : 0];
-  auto each = [&](auto nr, auto nv) {
-    constexpr std::size_t NR = decltype(nr)::value, NV = decltype(nv)::value;
-    std::size_t g = g0;
-    for (; g + NV * W <= g1; g += NV * W) decode_scores<Arch, NR, NV>(kb, g, qr, head_dim, scale, s + g, sp);
-    // the block's last vectors one at a time (one body per tile rather than one per count: each
-    // score is its own chain, so the grouping changes no bit)
-    if constexpr (NV > 1)
-      for (; g < g1; g += W) decode_scores<Arch, NR, 1>(kb, g, qr, head_dim, scale, s + g, sp);
+  auto each = [&](auto nr) {
+    constexpr std::size_t NR = decltype(nr)::value, KPR = W / NR;
+    for (std::size_t g = g0; g < g1; g += KPR)
+      if (g + KPR > kb.j0 && g < kb.nk) decode_scores<Arch, NR>(kb, g, qr, head_dim, scale, s, sp);
   };
   using std::integral_constant;
   if (rows == 1)
-    each(integral_constant<std::size_t, 1>(), integral_constant<std::size_t, 4>());
+    each(integral_constant<std::size_t, 1>());
   else if (rows == 2)
-    each(integral_constant<std::size_t, 2>(), integral_constant<std::size_t, 4>());
+    each(integral_constant<std::size_t, 2>());
   else if (rows <= 4 || tiles<Arch>::decode_rows <= 4)
-    each(integral_constant<std::size_t, 4>(), integral_constant<std::size_t, 2>());
+    each(integral_constant<std::size_t, 4>());
   else if constexpr (tiles<Arch>::decode_rows > 4)  // (not compiled where units have at most 4 rows)
-    each(integral_constant<std::size_t, sdpa_max_decode_rows>(), integral_constant<std::size_t, 1>());
+    each(integral_constant<std::size_t, sdpa_max_decode_rows>());
 }
 
 // row[j] = 0 for the slots j of [a, b) that lie outside the row's own keys [f, e) (all of them when
@@ -135,23 +166,39 @@ ATTNKERN_INLINE void zero_outside(T* row, std::size_t f, std::size_t e, std::siz
   for (std::size_t j = hi; j < b; ++j) row[j] = T(0);
 }
 
+// Where K's or V's rows are not contiguous (BSHD: a position's heads side by side, so that each row
+// of a head lies on its own 4 KiB page, where the hardware prefetchers stop), the rows [jb, jb + n)
+// of the next block (its first n) are prefetched into L2 while this block is computed. (Contiguous rows are one
+// stream, which the hardware prefetchers follow better without.)
+template <class TV>
+ATTNKERN_INLINE void prefetch_strided_block(const sdpa_chunk_args& a, std::size_t jb, std::size_t n) noexcept {
+  auto rows = [&](const void* base, std::size_t ld, std::size_t dim, std::size_t size) {
+    if (ld == dim) return;
+    const char* p = static_cast<const char*>(base);
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t c = 0; c < dim * size; c += 64) __builtin_prefetch(p + j * ld * size + c, 0, 2);
+  };
+  rows(a.k[jb / sdpa_key_block], a.ldk, a.head_dim, dtype_size(a.k_type));
+  rows(a.v[jb / sdpa_key_block], a.ldv, a.value_dim, sizeof(TV));
+}
+
 // decode_block_scores for the chunk's K type, on the block at slot jb.
 template <class Arch>
 ATTNKERN_INLINE void decode_block_scores_of(const sdpa_chunk_args& a, std::size_t jb, std::size_t j0, std::size_t nk,
-                                            std::size_t hi, std::size_t g0, std::size_t g1, float* s,
+                                            std::size_t g0, std::size_t g1, float* s,
                                             std::size_t sp) noexcept {
   auto run = [&](auto* k) {
     using TK = std::remove_const_t<std::remove_pointer_t<decltype(k)>>;
-    const key_block_t<TK> kb{k + jb * a.ldk, a.ldk, j0, nk, hi - jb};
+    const key_block_t<TK> kb{k, a.ldk, j0, nk};
     decode_block_scores<Arch>(kb, g0, g1, a.q, a.rows, a.head_dim, a.scale, s, sp);
   };
   switch (a.k_type) {
     case dtype::f16:
-      return run(static_cast<const f16_t*>(a.k));
+      return run(static_cast<const f16_t*>(a.k[jb / sdpa_key_block]));
     case dtype::bf16:
-      return run(static_cast<const bf16_t*>(a.k));
+      return run(static_cast<const bf16_t*>(a.k[jb / sdpa_key_block]));
     default:
-      return run(static_cast<const float*>(a.k));
+      return run(static_cast<const float*>(a.k[jb / sdpa_key_block]));
   }
 }
 
@@ -196,7 +243,8 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     const std::size_t nk = hi - jb < KB ? hi - jb : KB;
     // 1. the scores of the vectors of keys that hold the slots read, [g0, g1) (slots outside [j0, nk): 0)
     const std::size_t g0 = j0 / W * W, g1 = (nk + W - 1) / W * W;
-    decode_block_scores_of<Arch>(a, jb, j0, nk, hi, g0, g1, s, SP);
+    if (jb + KB < hi) prefetch_strided_block<TV>(a, jb + KB, hi - jb - KB < KB ? hi - jb - KB : KB);
+    decode_block_scores_of<Arch>(a, jb, j0, nk, g0, g1, s, SP);
 
     // 2. each row's keys [f, e) of the block, its modifiers and mask, and its max
     bool any_visible = false, grew = false;
@@ -298,7 +346,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     // 4. acc += P V, in tiles of 1 row (the widest, value_dim in 8 vectors on AVX-512), or 2 to 4 rows
     //    that share each V load (and its widening) over the keys some row of the tile sees; a row's p
     //    is zeroed at the tile's other keys, which then add exactly nothing while V is finite
-    const TV* vb = static_cast<const TV*>(a.v) + jb * a.ldv;
+    const TV* vb = static_cast<const TV*>(a.v[jb / KB]);
     int v_state = -1;  // whether the block's V holds an inf or a NaN: not known yet (-1), no (0), yes (1)
     for (std::size_t r0 = 0; r0 < rows;) {
       const std::size_t nr = rows - r0 >= 4 ? 4 : rows - r0 == 3 ? 3 : rows - r0;

@@ -25,9 +25,11 @@
 // 64, whatever the rows and ranges: a row's arithmetic never depends on its neighbours):
 //   1. S = scale Q K^T for the block, by a register-blocked micro-kernel: Q transposed once per
 //      chunk (head_dim x rows, the query rows across the lanes), each key's element broadcast,
-//      2 x 8 (AVX-512) or 2 x 6 vectors of scores accumulated over head_dim with one fmadd each.
-//      With the queries across the lanes, everything per row that follows is vertical: no
-//      horizontal reductions anywhere. Keys no row sees are not read; their columns hold -inf.
+//      2 x 4 (AVX-512) or 2 x 3 vectors of scores. Each score is summed in the decode shape's order
+//      (score_tile: W chains of fmadds over the columns l, l + W, ..., summed in lane order), so
+//      that a row's bits are the same in both shapes. With the queries across the lanes, everything
+//      per row that follows is vertical: no horizontal reductions anywhere. Keys no row sees are not
+//      read; their columns hold -inf.
 //   2. The mask: where the block is not seen whole by every row, each row's scores outside its range
 //      (and the padding rows of a short block) are overwritten with -inf, whatever K held there;
 //      the block's max per row; rows whose max grows get alpha = e^(m_old - m_new), and their sum
@@ -43,13 +45,15 @@
 //      the tile sums its own keys instead, in the same order: a hidden key never reaches a row.
 // The driver merges the chunks' (m, l, acc) in double and divides once at the end; lse = M + log L.
 // Units of at most tiles<Arch>::decode_rows rows (decoding: 8 on AVX-512, one vector's worth
-// elsewhere) go to the decode shape instead (kernels/isa/attention/attention_decode.hpp), which puts the keys across
-// the lanes and computes the same bits for every row: the same chains, in the same order.
+// elsewhere) go to the decode shape instead (kernels/isa/attention/attention_decode.hpp), which puts
+// head_dim across the lanes and computes the same bits for every row: the same chains, in the same order.
 //
 // Error bound (u = 2^-24; n = the keys row i sees, n <= 2^24; d = head_dim; every path). With
 // sigma = scale * max_j sum_c |q[i,c] k[j,c]| over those keys (so |s_j| <= sigma):
-//   Scores: a chain of d fmadds (SSE2: a multiply and an add, the same first-order bound), then the
-//     product with scale: |s~_j - s_j| <= (d + 1) u sigma.
+//   Scores: W chains of at most ceil(d / W) fmadds each (SSE2: a multiply and an add, the same
+//     first-order bound), summed by W - 1 adds, then the product with scale: each product q_c k_c
+//     meets at most ceil(d / W) + min(W, d) - 1 <= d roundings before the scale's, so
+//     |s~_j - s_j| <= (d + 1) u sigma, as for one chain of d (a zero lane adds exactly nothing).
 //   p_j = e^(s~_j - m): s~_j - m rounded (u |s_j - m|), the exp's 0.8913 ULP (1.78 u relative, as
 //     measured over every argument by tools/ulp.cpp; SSE2 evaluates it in double and rounds once).
 //     The weights alpha_j = p_j / l then move by at most twice the alpha-weighted mean of these
@@ -100,22 +104,45 @@ namespace sdpa_detail {
 
 // s[kk * rows + r] = scale * dot(q[r,:], k[kk,:]) for kk < NK, all rows r of the block at once.
 // qt: head_dim x rows (Q transposed); k: NK rows of head_dim floats, ldk apart.
+// Each dot product is summed in the decode shape's order (attention_decode.hpp, decode_scores), which
+// holds head_dim across the W lanes of a batch: for each lane l, a chain of fmadds over the columns
+// l, l + W, l + 2W, ... from zero (plus, where head_dim is not a multiple of W and l >= head_dim % W,
+// one fmadd of 0 times 0 for the last vector's unused lane), and the lanes summed in order,
+// ((c_0 + c_1) + c_2) + ... + c_(W-1). Here the rows lie across the lanes instead, so the W chains of
+// a (row, key) pair run one after the other, each added to the pair's sum as it ends: the same
+// operations on the same operands, hence the same bits.
 template <class Arch, std::size_t NK>
 ATTNKERN_INLINE void score_tile(const float* qt, const float* k, std::size_t ldk, std::size_t head_dim, float scale,
                                 float* s) noexcept {
   using V = typename tiles<Arch>::V;
   constexpr std::size_t W = tiles<Arch>::width, R = tiles<Arch>::rows;
+  const std::size_t tail = head_dim % W;  // lanes l >= tail (when tail != 0) end with 0 times 0
   V lo[NK], hi[NK];
+  for (std::size_t l = 0; l < W; ++l) {
+    V clo[NK], chi[NK];
 #pragma GCC unroll 16
-  for (std::size_t kk = 0; kk < NK; ++kk) lo[kk] = hi[kk] = V(0.0f);
-  for (std::size_t c = 0; c < head_dim; ++c) {
-    const V q_lo = V::load_aligned(qt + c * R);
-    const V q_hi = V::load_aligned(qt + c * R + W);
+    for (std::size_t kk = 0; kk < NK; ++kk) clo[kk] = chi[kk] = V(0.0f);
+    for (std::size_t c = l; c < head_dim; c += W) {
+      const V q_lo = V::load_aligned(qt + c * R);
+      const V q_hi = V::load_aligned(qt + c * R + W);
+#pragma GCC unroll 16
+      for (std::size_t kk = 0; kk < NK; ++kk) {
+        const V kc(k[kk * ldk + c]);
+        clo[kk] = simd::fmadd(q_lo, kc, clo[kk]);
+        chi[kk] = simd::fmadd(q_hi, kc, chi[kk]);
+      }
+    }
+    if (tail != 0 && l >= tail) {  // the decode shape's 0 times 0 (+0 added: turns a -0 into +0)
+#pragma GCC unroll 16
+      for (std::size_t kk = 0; kk < NK; ++kk) {
+        clo[kk] = clo[kk] + V(0.0f);
+        chi[kk] = chi[kk] + V(0.0f);
+      }
+    }
 #pragma GCC unroll 16
     for (std::size_t kk = 0; kk < NK; ++kk) {
-      const V kc(k[kk * ldk + c]);
-      lo[kk] = simd::fmadd(q_lo, kc, lo[kk]);
-      hi[kk] = simd::fmadd(q_hi, kc, hi[kk]);
+      lo[kk] = l == 0 ? clo[kk] : lo[kk] + clo[kk];
+      hi[kk] = l == 0 ? chi[kk] : hi[kk] + chi[kk];
     }
   }
   const V sc(scale);
@@ -144,7 +171,7 @@ ATTNKERN_INLINE void score_tail(const float* qt, const float* k, std::size_t ldk
 template <class Arch>
 void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
   using namespace sdpa_detail;
-  if (a.rows <= tiles<Arch>::decode_rows) {  // a few rows: the keys across the lanes, same bits
+  if (a.rows <= tiles<Arch>::decode_rows) {  // a few rows: head_dim across the lanes, same bits
     decode_chunk<Arch>(a);
     return;
   }
@@ -220,15 +247,15 @@ void sdpa_chunk_f32(const sdpa_chunk_args& a) noexcept {
     const std::size_t j0 = lo > jb ? lo - jb : 0;
     const std::size_t nk = hi - jb < sdpa_key_block ? hi - jb : sdpa_key_block;
     // K and V of the block's slots [j0, nk), as rows ldk and ldv apart from slot 0 of the block
-    const float* kb = static_cast<const float*>(a.k) + jb * a.ldk;
-    const float* vb = static_cast<const float*>(a.v) + jb * a.ldv;
+    const float* kb = static_cast<const float*>(a.k[jb / sdpa_key_block]);
+    const float* vb = static_cast<const float*>(a.v[jb / sdpa_key_block]);
     std::size_t ldk = a.ldk, ldv = a.ldv;
     if (pack_k) {
-      widen_rows<V>(a.k, a.k_type, jb + j0, jb + nk, a.ldk, d, k_block + j0 * d);
+      widen_rows<V>(a.k[jb / sdpa_key_block], a.k_type, j0, nk, a.ldk, d, k_block + j0 * d);
       kb = k_block, ldk = d;
     }
     if (pack_v) {
-      widen_rows<V>(a.v, a.v_type, jb + j0, jb + nk, a.ldv, a.value_dim, v_block + j0 * a.value_dim);
+      widen_rows<V>(a.v[jb / sdpa_key_block], a.v_type, j0, nk, a.ldv, a.value_dim, v_block + j0 * a.value_dim);
       vb = v_block, ldv = a.value_dim;
     }
     // 1. scores

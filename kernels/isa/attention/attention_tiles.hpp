@@ -1,5 +1,5 @@
 // The pieces both shapes of the attention kernel share (kernels/isa/attention/attention_kernel.hpp, the query rows
-// across the lanes, and kernels/isa/attention/attention_decode.hpp, the keys across the lanes): the tile shapes,
+// across the lanes, and kernels/isa/attention/attention_decode.hpp, head_dim across the lanes): the tile shapes,
 // and the P.V micro-kernels, whose chains of fmadds are what makes a row's bits the same whichever
 // shape computed it. P is read at p[j * pj + r * pr] (key j, row r), so that each shape keeps its own
 // layout.
@@ -26,10 +26,10 @@ struct tiles {
   using V = xsimd::batch<float, Arch>;
   static constexpr std::size_t width = V::size;
   static constexpr std::size_t rows = 2 * width;                 // the query block: two vectors
-  static constexpr std::size_t score_keys = width >= 16 ? 8 : 6;  // keys per score tile (x 2 vectors)
+  static constexpr std::size_t score_keys = width >= 16 ? 4 : 3;  // keys per score tile (x 2 vectors)
   static constexpr std::size_t value_rows = 4;                    // query rows per P.V tile
   static constexpr std::size_t value_vectors = width >= 16 ? 4 : 3;  // value_dim vectors per P.V tile
-  // The decode shape (the keys across the lanes) takes units of at most this many rows.
+  // The decode shape (head_dim across the lanes) takes units of at most this many rows.
   static constexpr std::size_t decode_rows = width >= 16 ? 8 : width;
   static constexpr std::size_t decode_value_vectors = width >= 16 ? 8 : 6;  // value_dim vectors per 1-row P.V tile
   static constexpr std::size_t decode_pair_vectors = width >= 16 ? 6 : 4;   // ... per 2-row tile
