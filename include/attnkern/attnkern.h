@@ -370,6 +370,138 @@ static inline attnkern_strides attnkern_strides_bshd(size_t heads, size_t seq, s
 
 ATTNKERN_API attnkern_status attnkern_attention(const attnkern_attention_args* args);
 
+/* ---------------------------------------------------------------------------------------------
+ * A paged K/V cache in attnkern's layout, in memory the engine owns (the engine allocates it, keeps
+ * the block tables, shares and frees blocks; attnkern only reads and writes the elements).
+ *
+ * A layer's cache is two pools of num_blocks blocks, one for K and one for V. A block holds
+ * block_tokens consecutive positions of one sequence, for all kv_heads heads: head by head, the
+ * positions' rows one after the other (each head's rows one contiguous run, which the kernels read
+ * as it lies: no transpose, no gather). Row of (block b, head g, position t), t < block_tokens:
+ *   K: (char*)k_blocks + b * k_block_bytes + (g * block_tokens + t) * attnkern_kv_row_bytes(k_dtype, head_dim)
+ *   V: (char*)v_blocks + b * v_block_bytes + (g * block_tokens + t) * attnkern_kv_row_bytes(v_dtype, value_dim)
+ * A row is head_dim (value_dim) elements of k_dtype (v_dtype): F32, F16 or BF16 (quantized types will
+ * define their own row bytes). Position p of sequence s lies in block block_tables[s][p /
+ * block_tokens] at t = p % block_tokens; its slot (vLLM's slot_mapping) is that block times
+ * block_tokens plus t. Sequences grow by getting new blocks in their table: nothing is copied; two
+ * sequences may list the same blocks (a shared prefix); which blocks are free is the engine's
+ * business: attnkern never reads a block no table entry in use names.
+ * block_tokens is a multiple of 64 (the kernels' block of keys: a block of the cache is then one or
+ * more of theirs). k_block_bytes 0 means attnkern_kv_block_bytes(k_dtype, kv_heads, block_tokens,
+ * head_dim) (blocks packed); a larger value leaves room between blocks (K and V of a block in one
+ * allocation, say); it must be a multiple of the element size, and blocks may not overlap. */
+typedef struct attnkern_kv_cache {
+  size_t struct_size; /* sizeof(attnkern_kv_cache) */
+  size_t num_blocks, block_tokens, kv_heads, head_dim, value_dim;
+  int32_t k_dtype, v_dtype; /* attnkern_dtype */
+  void* k_blocks;
+  size_t k_block_bytes; /* 0: packed */
+  void* v_blocks;
+  size_t v_block_bytes; /* 0: packed */
+} attnkern_kv_cache;
+
+static inline void attnkern_kv_cache_init(attnkern_kv_cache* cache) {
+  memset(cache, 0, sizeof *cache);
+  cache->struct_size = sizeof(attnkern_kv_cache);
+}
+
+/* Bytes of one row of `dim` elements of `dtype` in a cache; 0 for a type the cache does not take. */
+ATTNKERN_API size_t attnkern_kv_row_bytes(int32_t dtype, size_t dim);
+/* Bytes of one packed block: heads * block_tokens rows; 0 for a type the cache does not take or a
+ * size that overflows. */
+ATTNKERN_API size_t attnkern_kv_block_bytes(int32_t dtype, size_t heads, size_t block_tokens, size_t dim);
+
+/* Writes new positions' K and V into the cache: token i (i < tokens) into slot slots[i] (block
+ * slots[i] / block_tokens, position slots[i] % block_tokens), all kv_heads heads; a negative slot
+ * skips the token (padding). k[i, g, c] at k + i * k_token_stride + g * k_head_stride + c, in
+ * elements of k_dtype (F32, F16 or BF16: an engine's projections in its own layout); likewise v.
+ * Each element is converted to the cache's type, rounded to nearest even where it does not fit
+ * (float32 to f16 or bf16, f16 to bf16 and back), overflowing to an infinity of its sign; NaN stays
+ * NaN. Errors, with nothing written: a slot at or past num_blocks * block_tokens
+ * (ATTNKERN_ERROR_INVALID_ARGUMENT), a slot given twice (ATTNKERN_ERROR_INVALID_ARGUMENT: the
+ * result would depend on the order), the cache's own checks as for attnkern_paged_attention, an
+ * input overlapping the blocks written (ATTNKERN_ERROR_ALIASING). Runs on the calling thread (it
+ * copies: memory speed). */
+typedef struct attnkern_kv_append_args {
+  size_t struct_size; /* sizeof(attnkern_kv_append_args) */
+  const attnkern_kv_cache* cache;
+  size_t tokens;
+  const int64_t* slots; /* [tokens] */
+  const void* k;
+  int32_t k_dtype;
+  int64_t k_token_stride, k_head_stride;
+  const void* v;
+  int32_t v_dtype;
+  int64_t v_token_stride, v_head_stride;
+} attnkern_kv_append_args;
+
+ATTNKERN_API attnkern_status attnkern_kv_append(const attnkern_kv_append_args* args);
+
+/* Attention over a paged cache for a mixed batch (continuous batching): num_seqs sequences, each
+ * with its own query rows (one for a decode step, a few for speculative decoding, a chunk of a
+ * prefill) and its own keys, in one call. Sequence s:
+ *  - its query rows are rows [cu_q[s], cu_q[s + 1]) of q (cu_q: num_seqs + 1 entries, cu_q[0] = 0,
+ *    nondecreasing: flash-attention's cu_seqlens_q); row r of head h at q + r * q_row_stride + h *
+ *    q_head_stride elements; out and lse likewise with their own strides;
+ *  - its keys are its positions [0, kv_lens[s]) in the cache, through its block table, row s of
+ *    block_tables (block_table_stride entries apart; the first ceil(kv_lens[s] / block_tokens) are
+ *    read, each in [0, num_blocks));
+ *  - its n = cu_q[s + 1] - cu_q[s] query rows are its last n positions: row i's diagonal key is d =
+ *    kv_lens[s] - n + i (attnkern_attention's ATTNKERN_ALIGN_BOTTOM_RIGHT), so the causal mask, the
+ *    window and ALiBi work as they do there.
+ * Everything else is attnkern_attention's, with the same meaning, the same order of operations and
+ * the same accuracy: q_heads a multiple of the cache's kv_heads (GQA, MQA), scale, causal, window,
+ * softcap, alibi_slopes, sinks, lse, and a bias or mask per row: bias[r, h, j] at bias + r *
+ * bias_row_stride + h * bias_head_stride + j for the sequence's keys j (r its query row in q;
+ * every row has room for the longest sequence's keys: the span checked is [rows, q_heads,
+ * max kv_lens]); likewise mask. (A row whose diagonal lies before key 0, when kv_lens[s] is below
+ * its query rows, sees no key under the causal mask: zeros, as in attnkern_attention.)
+ * Guarantees: a row's bits are those of attnkern_attention over a contiguous float32 copy of the
+ * same (widened) keys and values with the same modifiers, on the same ISA path; they do not depend on
+ * the thread count, the other sequences of the batch, how the blocks are placed, or how a prefill
+ * was cut into chunks. Blocks and positions past kv_lens[s] are never read.
+ * Errors, with nothing written: cu_q not starting at 0 or decreasing, a negative kv_lens[s]
+ * (ATTNKERN_ERROR_INVALID_LENGTH); more blocks needed than block_table_stride, a block index outside
+ * [0, num_blocks), a cache whose fields are out of range (ATTNKERN_ERROR_INVALID_ARGUMENT); and
+ * attnkern_attention's errors for the rest (null pointers, sizes, strides, overlaps). */
+typedef struct attnkern_paged_attention_args {
+  size_t struct_size; /* sizeof(attnkern_paged_attention_args) */
+  const attnkern_kv_cache* cache;
+  size_t num_seqs, q_heads;
+  const int32_t* cu_q;         /* [num_seqs + 1] */
+  const int32_t* kv_lens;      /* [num_seqs] */
+  const int32_t* block_tables; /* [num_seqs, block_table_stride] */
+  size_t block_table_stride;
+  const void* q;
+  int32_t q_dtype;
+  int64_t q_row_stride, q_head_stride;
+  void* out;
+  int32_t out_dtype;
+  int64_t out_row_stride, out_head_stride;
+  float* lse; /* or NULL */
+  int64_t lse_row_stride, lse_head_stride;
+  float scale;   /* finite; 0 means 1 / sqrt(head_dim) */
+  int32_t causal;
+  int32_t window;
+  int64_t window_left, window_right;
+  float softcap;
+  const float* alibi_slopes; /* [q_heads] or NULL */
+  const float* sinks;        /* [q_heads] or NULL */
+  const void* bias;          /* or NULL */
+  int32_t bias_dtype;
+  int64_t bias_row_stride, bias_head_stride;
+  const float* bias_head_scales; /* [q_heads] or NULL */
+  const uint8_t* mask;           /* or NULL */
+  int64_t mask_row_stride, mask_head_stride;
+} attnkern_paged_attention_args;
+
+static inline void attnkern_paged_attention_args_init(attnkern_paged_attention_args* args) {
+  memset(args, 0, sizeof *args);
+  args->struct_size = sizeof(attnkern_paged_attention_args);
+}
+
+ATTNKERN_API attnkern_status attnkern_paged_attention(const attnkern_paged_attention_args* args);
+
 /* Merges two partial results of the same rows over disjoint sets of keys (split-K, cascade or
  * prefix-cache attention, ring attention): with M = max(lse_a, lse_b), w_a = e^(lse_a - M), w_b =
  * e^(lse_b - M),

@@ -46,8 +46,10 @@ struct plan {
   const attention_args& a;
   std::size_t block;    // query rows per unit (the table's)
   std::size_t group;    // query heads per K/V head
-  std::size_t blocks;   // units per (batch item, K/V head)
+  std::size_t blocks;   // units per (batch item, K/V head), when every item has q_len rows
   std::size_t stride;   // accumulator row stride
+  // With variable-length rows (a.cu_q): item b's units are [unit_first[b], unit_first[b + 1]).
+  const std::size_t* unit_first;
 
   // One thread's scratch: the kernel's, a chunk's results, a unit's totals.
   struct worker {
@@ -76,16 +78,30 @@ struct plan {
     std::size_t b, g, row0, rows;
     std::ptrdiff_t start, stop;
   };
-  std::size_t units() const { return a.batch * a.kv_heads * blocks; }
+  std::size_t units() const { return a.cu_q ? unit_first[a.batch] : a.batch * a.kv_heads * blocks; }
+  // Item b's query rows (positions), and the first of them in q, out, lse, bias and mask.
+  std::size_t q_rows(std::size_t b) const { return a.cu_q ? static_cast<std::size_t>(a.cu_q[b + 1] - a.cu_q[b]) : a.q_len; }
+  std::size_t first_row(std::size_t b) const { return a.cu_q ? static_cast<std::size_t>(a.cu_q[b]) : 0; }
   unit unit_of(std::size_t u) const {
     unit n;
-    n.b = u / (a.kv_heads * blocks);
-    n.g = u / blocks % a.kv_heads;
-    n.row0 = u % blocks * block;
-    n.rows = std::min(block, a.q_len * group - n.row0);
+    std::size_t item_blocks = blocks, local = u;
+    if (a.cu_q) {  // the item whose units hold u (the last with unit_first[b] <= u)
+      n.b = static_cast<std::size_t>(std::upper_bound(unit_first, unit_first + a.batch + 1, u) - unit_first) - 1;
+      local = u - unit_first[n.b];
+      item_blocks = (q_rows(n.b) * group + block - 1) / block;
+    } else {
+      n.b = u / (a.kv_heads * blocks);
+    }
+    n.g = local / item_blocks % a.kv_heads;
+    n.row0 = local % item_blocks * block;
+    n.rows = std::min(block, q_rows(n.b) * group - n.row0);
     n.start = a.kv_starts ? a.kv_starts[n.b] : 0;
     n.stop = a.kv_lengths ? a.kv_lengths[n.b] : static_cast<std::ptrdiff_t>(a.kv_len);
     return n;
+  }
+  // Element offset of row i of item b, head h, in a tensor of the call.
+  std::size_t row_offset(const attnkern_strides& s, std::size_t b, std::size_t h, std::size_t i) const {
+    return offset(s, b, h, first_row(b) + i);
   }
   std::size_t position(const unit& n, std::size_t r) const { return group == 1 ? n.row0 + r : (n.row0 + r) / group; }
   std::size_t q_head(const unit& n, std::size_t r) const { return group == 1 ? n.g : n.g * group + (n.row0 + r) % group; }
@@ -93,7 +109,7 @@ struct plan {
   // Row r's diagonal key d (which may lie outside the keys).
   std::ptrdiff_t diagonal(const unit& n, std::size_t r) const {
     const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(position(n, r));
-    const std::ptrdiff_t q_len = static_cast<std::ptrdiff_t>(a.q_len);
+    const std::ptrdiff_t q_len = static_cast<std::ptrdiff_t>(q_rows(n.b));
     return a.diagonal == alignment::top_left       ? n.start + i
            : a.diagonal == alignment::bottom_right ? n.stop - q_len + i
                                                 : static_cast<std::ptrdiff_t>(a.kv_len) - q_len + i;
@@ -144,8 +160,8 @@ struct plan {
   std::size_t max_rows() const { return std::min(block, a.q_len * group); }
   void reserve(worker& w) const {
     const std::size_t r = max_rows();
-    grow(w.kernel, sdpa_scratch_floats(a.head_dim, a.value_dim, a.k_type != dtype::f32,
-                                       seq_stride(a.v_strides) != a.value_dim || a.v_type != dtype::f32));
+    const std::size_t ldv = a.paged ? a.value_dim : seq_stride(a.v_strides);
+    grow(w.kernel, sdpa_scratch_floats(a.head_dim, a.value_dim, a.k_type != dtype::f32, ldv != a.value_dim || a.v_type != dtype::f32));
     if (a.q_type != dtype::f32) grow(w.q, r * a.head_dim);
     if (a.bias && a.bias_type != dtype::f32) grow(w.bias, r * sdpa_key_chunk);
     grow(w.chunk_max, r);
@@ -177,7 +193,7 @@ struct plan {
     args.rows = n.rows;
     std::size_t end = k0;
     for (std::size_t r = 0; r < args.rows; ++r) {
-      const std::size_t at = offset(a.q_strides, b, q_head(n, r), position(n, r));
+      const std::size_t at = row_offset(a.q_strides, b, q_head(n, r), position(n, r));
       if (a.q_type == dtype::f32) {
         args.q[r] = static_cast<const float*>(a.q) + at;
       } else {  // (exact)
@@ -200,7 +216,7 @@ struct plan {
         const std::size_t h = q_head(n, r), i = position(n, r);
         args.bias[r] = nullptr;
         if (a.bias) {
-          const std::size_t at = offset(a.bias_strides, b, h, i) + k0;
+          const std::size_t at = row_offset(a.bias_strides, b, h, i) + k0;
           if (a.bias_type == dtype::f32) {
             args.bias[r] = static_cast<const float*>(a.bias) + at;
           } else {  // the chunk's keys of the row, widened (exact)
@@ -209,7 +225,7 @@ struct plan {
             args.bias[r] = row;
           }
         }
-        args.mask[r] = a.mask ? a.mask + offset(a.mask_strides, b, h, i) + k0 : nullptr;
+        args.mask[r] = a.mask ? a.mask + row_offset(a.mask_strides, b, h, i) + k0 : nullptr;
         args.bias_scale[r] = a.bias_head_scales ? a.bias_head_scales[h] : 1.0f;
         args.slope[r] = a.alibi_slopes ? a.alibi_slopes[h] : 0.0f;
         args.diagonal[r] = diagonal(n, r) - static_cast<std::ptrdiff_t>(k0);
@@ -217,13 +233,22 @@ struct plan {
     }
     for (std::size_t m = 0; m < sdpa_chunk_blocks; ++m) {  // the chunk's blocks of keys (those it reads)
       const std::size_t j = k0 + m * sdpa_key_block;
-      args.k[m] = j < end ? static_cast<const char*>(a.k) + offset(a.k_strides, b, g, j) * dtype_size(a.k_type) : nullptr;
-      args.v[m] = j < end ? static_cast<const char*>(a.v) + offset(a.v_strides, b, g, j) * dtype_size(a.v_type) : nullptr;
+      if (j >= end) {
+        args.k[m] = args.v[m] = nullptr;
+      } else if (const attention_args::paged_cache* p = a.paged) {  // (a block of keys lies in one of the cache's)
+        const std::size_t blk = static_cast<std::size_t>(p->tables[b * p->table_stride + j / p->block_tokens]);
+        const std::size_t row = g * p->block_tokens + j % p->block_tokens;
+        args.k[m] = static_cast<const char*>(a.k) + blk * p->k_block_bytes + row * p->k_row_bytes;
+        args.v[m] = static_cast<const char*>(a.v) + blk * p->v_block_bytes + row * p->v_row_bytes;
+      } else {
+        args.k[m] = static_cast<const char*>(a.k) + offset(a.k_strides, b, g, j) * dtype_size(a.k_type);
+        args.v[m] = static_cast<const char*>(a.v) + offset(a.v_strides, b, g, j) * dtype_size(a.v_type);
+      }
     }
     args.k_type = a.k_type;
     args.v_type = a.v_type;
-    args.ldk = seq_stride(a.k_strides);
-    args.ldv = seq_stride(a.v_strides);
+    args.ldk = a.paged ? a.head_dim : seq_stride(a.k_strides);
+    args.ldv = a.paged ? a.value_dim : seq_stride(a.v_strides);
     args.keys = end - k0;
     args.head_dim = a.head_dim;
     args.value_dim = a.value_dim;
@@ -271,8 +296,8 @@ struct plan {
     constexpr double unscale = 1.0 / static_cast<double>(sdpa_p_scale);
     for (std::size_t r = 0; r < n.rows; ++r) {
       const std::size_t h = q_head(n, r), i = position(n, r);
-      const std::size_t o = offset(a.out_strides, b, h, i);
-      float* lse = a.lse ? a.lse + offset(a.lse_strides, b, h, i) : nullptr;
+      const std::size_t o = row_offset(a.out_strides, b, h, i);
+      float* lse = a.lse ? a.lse + row_offset(a.lse_strides, b, h, i) : nullptr;
       const double sink = a.sinks ? static_cast<double>(a.sinks[h]) : -std::numeric_limits<double>::infinity();
       if (t.max[r] == neg_inf) {
         for (std::size_t e = 0; e < a.value_dim; ++e) store_element(a.out, a.out_type, o + e, 0.0);
@@ -298,7 +323,22 @@ struct plan {
 bool attention_run(const kernel_table& table, const attention_args& a, int max_threads) noexcept {
   if (a.batch == 0 || a.q_heads == 0 || a.q_len == 0 || a.value_dim == 0) return true;
   const std::size_t block = table.sdpa_query_rows, group = a.q_heads / a.kv_heads;
-  return run_chunked(plan{table, a, block, group, (a.q_len * group + block - 1) / block, sdpa_acc_stride(a.value_dim)},
+  const std::size_t* unit_first = nullptr;
+  if (a.cu_q) {  // each item's first unit (the calling thread's scratch, kept)
+    static thread_local std::vector<std::size_t> first;
+    try {
+      grow(first, a.batch + 1);
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+    first[0] = 0;
+    for (std::size_t b = 0; b < a.batch; ++b) {
+      const std::size_t rows = static_cast<std::size_t>(a.cu_q[b + 1] - a.cu_q[b]) * group;
+      first[b + 1] = first[b] + a.kv_heads * ((rows + block - 1) / block);
+    }
+    unit_first = first.data();
+  }
+  return run_chunked(plan{table, a, block, group, (a.q_len * group + block - 1) / block, sdpa_acc_stride(a.value_dim), unit_first},
                      max_threads);
 }
 

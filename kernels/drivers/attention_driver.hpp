@@ -39,6 +39,18 @@ enum class alignment {
 struct attention_args : attnkern_attention_args {
   dtype q_type, k_type, v_type, out_type, bias_type;  // the *_dtype fields
   alignment diagonal;                                 // align's, or attnkern_sdpa_f32's
+  // Variable-length rows (attnkern_paged_attention), or null: item b's query rows are the rows
+  // [cu_q[b], cu_q[b + 1]) of q, out, lse, bias and mask (whose batch strides are then 0), and q_len
+  // is the most rows of any item.
+  const std::int32_t* cu_q = nullptr;
+  // A paged K/V cache (attnkern_paged_attention), or null: k and v are its pools, and key j of item b,
+  // head g is row (g block_tokens + j % block_tokens) of block tables[b table_stride + j / block_tokens].
+  struct paged_cache {
+    std::size_t block_tokens, k_block_bytes, v_block_bytes, k_row_bytes, v_row_bytes;
+    const std::int32_t* tables;
+    std::size_t table_stride;
+  };
+  const paged_cache* paged = nullptr;
 };
 
 // max_threads: the caller's thread budget (1 inside an enclosing parallel region). The result does
