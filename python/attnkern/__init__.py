@@ -22,8 +22,10 @@ from ._attnkern import (  # noqa: F401
     attention_pool,
     available_isas,
     isa,
+    kv_append,
     log_softmax,
     num_threads,
+    paged_attention,
     set_isa,
     set_num_threads,
     set_threading,
@@ -34,5 +36,5 @@ from ._attnkern import (  # noqa: F401
 
 __all__ = [
     "__version__", "tanh", "softmax", "log_softmax", "attention_pool", "additive_attention", "attention",
-    "attention_merge", "set_num_threads", "num_threads", "set_threading", "threading_mode", "set_isa", "isa", "available_isas", "bounds",
+    "attention_merge", "kv_append", "paged_attention", "set_num_threads", "num_threads", "set_threading", "threading_mode", "set_isa", "isa", "available_isas", "bounds",
 ]

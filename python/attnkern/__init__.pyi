@@ -65,6 +65,20 @@ def attention_merge(out_a: Array, lse_a: Array, out_b: Array, lse_b: Array, *, l
                     out: Optional[Array] = None, lse: Optional[Array] = None, copy: bool = False) -> Tuple[Result, Result]:
     """Merges two partial results of the same rows over disjoint keys; bounds.merge_max_error."""
 
+def kv_append(k_blocks: Array, v_blocks: Array, k: Array, v: Array, slots: Any) -> None:
+    """Writes new positions' K and V into a paged cache's blocks (num_blocks, kv_heads, block_tokens, dim)."""
+
+@overload
+def paged_attention(q: Array, k_blocks: Array, v_blocks: Array, cu_q: Any, kv_lens: Any, block_tables: Any, *,
+                    scale: Optional[float] = None, causal: bool = True, window: Optional[Tuple[Optional[int], Optional[int]]] = None,
+                    alibi_slopes: Optional[Any] = None, softcap: float = 0.0, sinks: Optional[Any] = None,
+                    return_lse: Literal[False] = False, out: Optional[Array] = None) -> Result: ...
+@overload
+def paged_attention(q: Array, k_blocks: Array, v_blocks: Array, cu_q: Any, kv_lens: Any, block_tables: Any, *,
+                    scale: Optional[float] = None, causal: bool = True, window: Optional[Tuple[Optional[int], Optional[int]]] = None,
+                    alibi_slopes: Optional[Any] = None, softcap: float = 0.0, sinks: Optional[Any] = None,
+                    return_lse: Literal[True], out: Optional[Array] = None) -> Tuple[Result, Result]: ...
+
 def set_num_threads(n: int) -> None: ...
 def num_threads() -> int: ...
 def set_threading(mode: Optional[Literal["pool", "openmp", "auto"]]) -> None: ...

@@ -610,6 +610,173 @@ py::object attention_(py::handle q_obj, py::handle k_obj, py::handle v_obj, cons
   return out_result;
 }
 
+// ---- the paged K/V cache: its pools are two arrays [num_blocks, kv_heads, block_tokens, dim] (float32,
+// float16 or bfloat16) whose blocks each hold their rows contiguously (the array C-contiguous, or a
+// view with a larger block stride)
+
+struct cache_arrays {
+  holder k, v;
+  attnkern_kv_cache cache;
+};
+
+cache_arrays cache_of(py::handle k_obj, py::handle v_obj) {
+  cache_arrays c;
+  const auto pool = [](const array& a) {
+    a.require_type(half_types, 3);
+    a.require_ndim(4, 4, "(num_blocks, kv_heads, block_tokens, dim)");
+    const std::int64_t inner = a.shape[1] * a.shape[2] * a.shape[3];
+    if (a.strides[3] != 1 || a.strides[2] != a.shape[3] || a.strides[1] != a.shape[2] * a.shape[3] ||
+        (a.shape[0] > 1 && a.strides[0] < inner))
+      throw py::value_error(std::string(a.name) + ": each block's (kv_heads, block_tokens, dim) must be C-contiguous and "
+                            "blocks may not overlap; shape " + a.shape_string());
+  };
+  c.k = take_out(k_obj, "k_blocks", pool);
+  c.v = take_out(v_obj, "v_blocks", pool);
+  const array &k = *c.k, &v = *c.v;
+  if (v.shape[0] != k.shape[0] || v.shape[1] != k.shape[1] || v.shape[2] != k.shape[2])
+    throw py::value_error("v_blocks: expected (num_blocks, kv_heads, block_tokens) = " + shape_text(k.shape.data(), 3) +
+                          " like k_blocks, got shape " + v.shape_string());
+  const auto element = [](const array& a) -> std::int64_t { return a.type == kind::f32 ? 4 : 2; };
+  attnkern_kv_cache_init(&c.cache);
+  c.cache.num_blocks = static_cast<size_t>(k.shape[0]);
+  c.cache.kv_heads = static_cast<size_t>(k.shape[1]);
+  c.cache.block_tokens = static_cast<size_t>(k.shape[2]);
+  c.cache.head_dim = static_cast<size_t>(k.shape[3]);
+  c.cache.value_dim = static_cast<size_t>(v.shape[3]);
+  c.cache.k_dtype = dtype_code(k.type);
+  c.cache.v_dtype = dtype_code(v.type);
+  c.cache.k_blocks = k.data;
+  c.cache.v_blocks = v.data;
+  c.cache.k_block_bytes = static_cast<size_t>((k.shape[0] > 1 ? k.strides[0] : k.shape[1] * k.shape[2] * k.shape[3]) * element(k));
+  c.cache.v_block_bytes = static_cast<size_t>((v.shape[0] > 1 ? v.strides[0] : v.shape[1] * v.shape[2] * v.shape[3]) * element(v));
+  return c;
+}
+
+// An integer array as a C-contiguous int32 or int64 NumPy array of the given dimensions (range-checked).
+template <class T>
+py::array_t<T> int_array(py::handle obj, const char* name, int ndim) {
+  py::array a = numpy().attr("asarray")(obj);
+  const char k = a.dtype().kind();
+  if (k != 'i' && k != 'u')
+    throw py::type_error(std::string(name) + ": expected integers, got dtype " + std::string(py::str(a.dtype())));
+  if (a.ndim() != ndim)
+    throw py::value_error(std::string(name) + ": expected " + std::to_string(ndim) + " dimension" + (ndim > 1 ? "s" : "") +
+                          ", got shape " + std::string(py::str(a.attr("shape"))));
+  auto wide = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+  const int64_t* w = wide.data();
+  for (py::ssize_t i = 0; i < wide.size(); ++i)
+    if (w[i] < std::numeric_limits<T>::min() || w[i] > std::numeric_limits<T>::max())
+      throw py::value_error(std::string(name) + ": the value " + std::to_string(w[i]) + " does not fit in int" +
+                            std::to_string(8 * sizeof(T)));
+  return py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(wide);
+}
+
+void kv_append_(py::handle k_blocks, py::handle v_blocks, py::handle k_obj, py::handle v_obj, py::handle slots_obj) {
+  cache_arrays c = cache_of(k_blocks, v_blocks);
+  const auto rows = [](const array& a) {
+    a.require_type(half_types, 3);
+    last_axis_contiguous(a);
+  };
+  holder k = take(k_obj, "k", false, rows), v = take(v_obj, "v", false, rows);
+  py::array_t<int64_t> slots = int_array<int64_t>(slots_obj, "slots", 1);
+  const std::int64_t tokens = slots.shape(0);
+  expect_dims(*k, {tokens, static_cast<std::int64_t>(c.cache.kv_heads), static_cast<std::int64_t>(c.cache.head_dim)},
+              "(tokens, kv_heads, head_dim)");
+  expect_dims(*v, {tokens, static_cast<std::int64_t>(c.cache.kv_heads), static_cast<std::int64_t>(c.cache.value_dim)},
+              "(tokens, kv_heads, value_dim)");
+  attnkern_kv_append_args a{};
+  a.struct_size = sizeof a;
+  a.cache = &c.cache;
+  a.tokens = static_cast<size_t>(tokens);
+  a.slots = slots.data();
+  a.k = k->data, a.k_dtype = dtype_code(k->type), a.k_token_stride = k->strides[0], a.k_head_stride = k->strides[1];
+  a.v = v->data, a.v_dtype = dtype_code(v->type), a.v_token_stride = v->strides[0], a.v_head_stride = v->strides[1];
+  note_pointers({c.k.get(), c.v.get(), k.get(), v.get()});
+  run([&] { return attnkern_kv_append(&a); });
+}
+
+py::object paged_attention_(py::handle q_obj, py::handle k_blocks, py::handle v_blocks, py::handle cu_q_obj,
+                            py::handle kv_lens_obj, py::handle tables_obj, py::handle scale, bool causal, py::handle window,
+                            py::handle slopes_obj, float softcap, py::handle sinks_obj, bool return_lse, py::handle out_obj) {
+  cache_arrays c = cache_of(k_blocks, v_blocks);
+  holder q = take(q_obj, "q", false, [](const array& a) {
+    a.require_type(half_types, 3);
+    a.require_ndim(3, 3, "(rows, q_heads, head_dim)");
+    last_axis_contiguous(a);
+  });
+  if (q->shape[2] != static_cast<std::int64_t>(c.cache.head_dim))
+    throw py::value_error("q: its head_dim is " + std::to_string(q->shape[2]) + ", the cache's " +
+                          std::to_string(c.cache.head_dim) + "; shape " + q->shape_string());
+  const std::int64_t rows = q->shape[0], q_heads = q->shape[1];
+  py::array_t<int32_t> cu_q = int_array<int32_t>(cu_q_obj, "cu_q", 1);
+  const std::int64_t seqs = cu_q.shape(0) - 1;
+  if (seqs < 0) throw py::value_error("cu_q: expected num_seqs + 1 entries, got none");
+  if (cu_q.at(seqs) != rows)
+    throw py::value_error("cu_q: its last entry is " + std::to_string(cu_q.at(seqs)) + ", q has " + std::to_string(rows) + " rows");
+  std::vector<int32_t> kv_lens = int_vector(kv_lens_obj, "kv_lens", seqs);
+  py::array_t<int32_t> tables = int_array<int32_t>(tables_obj, "block_tables", 2);
+  if (tables.shape(0) != seqs)
+    throw py::value_error("block_tables: expected " + std::to_string(seqs) + " rows (one per sequence), got " +
+                          std::to_string(tables.shape(0)));
+  const std::int64_t out_dims[3] = {rows, q_heads, static_cast<std::int64_t>(c.cache.value_dim)};
+  py::object out_result = given_or(out_obj, [&] { return new_array(q.get(), out_dims, 3, kind::f32); });
+  holder out = take_out(out_result, "out", [&](const array& a) {
+    a.require_type(half_types, 3);
+    expect_dims(a, {out_dims[0], out_dims[1], out_dims[2]}, "(rows, q_heads, value_dim)");
+    last_axis_contiguous(a);
+  });
+  attnkern_paged_attention_args args;
+  attnkern_paged_attention_args_init(&args);
+  args.cache = &c.cache;
+  args.num_seqs = static_cast<size_t>(seqs);
+  args.q_heads = static_cast<size_t>(q_heads);
+  args.cu_q = cu_q.data();
+  args.kv_lens = kv_lens.data();
+  args.block_tables = tables.data();
+  args.block_table_stride = static_cast<size_t>(tables.shape(1));
+  args.q = q->data, args.q_dtype = dtype_code(q->type), args.q_row_stride = q->strides[0], args.q_head_stride = q->strides[1];
+  args.out = out->data, args.out_dtype = dtype_code(out->type);
+  args.out_row_stride = out->strides[0], args.out_head_stride = out->strides[1];
+  py::object lse_result;
+  holder lse;
+  if (return_lse) {
+    const std::int64_t dims[2] = {rows, q_heads};
+    lse_result = new_array(q.get(), dims, 2, kind::f32);
+    lse = take_out(lse_result, "lse", f32_only);
+    args.lse = reinterpret_cast<float*>(lse->data), args.lse_row_stride = lse->strides[0], args.lse_head_stride = lse->strides[1];
+  }
+  if (!scale.is_none()) {
+    const double s = py::cast<double>(scale);
+    if (!std::isfinite(s) || s == 0.0) throw py::value_error("scale: expected a finite nonzero number (None: 1/sqrt(head_dim))");
+    args.scale = static_cast<float>(s);
+  }
+  args.causal = causal ? 1 : 0;
+  if (!window.is_none()) {
+    const py::tuple w = py::cast<py::tuple>(window);
+    if (w.size() != 2) throw py::value_error("window: expected (left, right), each an int >= 0 or None");
+    args.window = 1;
+    const std::int64_t unbounded = std::numeric_limits<std::int32_t>::max();
+    args.window_left = w[0].is_none() ? unbounded : py::cast<std::int64_t>(w[0]);
+    args.window_right = w[1].is_none() ? unbounded : py::cast<std::int64_t>(w[1]);
+    if (args.window_left < 0 || args.window_right < 0) throw py::value_error("window: left and right must be >= 0 (None: unbounded)");
+  }
+  holder slopes, sinks;
+  if (!slopes_obj.is_none()) {
+    slopes = float_vector(slopes_obj, "alibi_slopes", q_heads, false);
+    args.alibi_slopes = reinterpret_cast<const float*>(slopes->data);
+  }
+  if (!sinks_obj.is_none()) {
+    sinks = float_vector(sinks_obj, "sinks", q_heads, false);
+    args.sinks = reinterpret_cast<const float*>(sinks->data);
+  }
+  if (!(softcap >= 0.0f) || !std::isfinite(softcap)) throw py::value_error("softcap: expected a finite number >= 0 (0: none)");
+  args.softcap = softcap;
+  note_pointers({q.get(), c.k.get(), c.v.get(), out.get()});
+  run([&] { return attnkern_paged_attention(&args); });
+  if (return_lse) return py::make_tuple(out_result, lse_result);
+  return out_result;
+}
+
 py::object attention_merge(py::handle out_a_obj, py::handle lse_a_obj, py::handle out_b_obj, py::handle lse_b_obj,
                            const std::string& layout_name, py::handle out_obj, py::handle lse_obj, bool copy) {
   const layout l = layout_of(layout_name);
@@ -782,6 +949,29 @@ PYBIND11_MODULE(_attnkern, m) {
          "attention's out layout, lse (batch, heads, rows). out=out_a, lse=lse_a works in place. Within the parts' "
          "errors plus " + quote("merge_max_error", b::merge_max_error) + " times the largest |out| (docs/numerics.md)."));
 
+  m.def("kv_append", &kv_append_, arg("k_blocks"), arg("v_blocks"), arg("k"), arg("v"), arg("slots"),
+        "kv_append(k_blocks, v_blocks, k, v, slots)\n\n"
+        "Writes new positions' keys and values into a paged K/V cache (attnkern_kv_append). The cache is two arrays "
+        "(num_blocks, kv_heads, block_tokens, dim), block_tokens a multiple of 64, float32, float16 or bfloat16, "
+        "each block C-contiguous (np.zeros((n, heads, 64, dim), np.float16) will do); the caller owns them. "
+        "k: (tokens, kv_heads, head_dim), v: (tokens, kv_heads, value_dim), any float type and strides with the "
+        "last axis contiguous; slots: (tokens,) integers, slot = block * block_tokens + position in the block, "
+        "negative to skip a token. Each element is rounded to the cache's type (nearest even). A slot given "
+        "twice or past the cache raises ValueError and writes nothing.");
+  m.def("paged_attention", &paged_attention_, arg("q"), arg("k_blocks"), arg("v_blocks"), arg("cu_q"), arg("kv_lens"),
+        arg("block_tables"), py::kw_only(), arg("scale") = py::none(), arg("causal") = true, arg("window") = py::none(),
+        arg("alibi_slopes") = py::none(), arg("softcap") = 0.0f, arg("sinks") = py::none(), arg("return_lse") = false,
+        arg("out") = py::none(),
+        "paged_attention(q, k_blocks, v_blocks, cu_q, kv_lens, block_tables, *, scale=None, causal=True, window=None, "
+        "alibi_slopes=None, softcap=0.0, sinks=None, return_lse=False, out=None)\n\n"
+        "Attention for a mixed batch over a paged K/V cache (attnkern_paged_attention): sequence s's query rows are "
+        "q[cu_q[s]:cu_q[s + 1]] (q: (rows, q_heads, head_dim); one row for a decode step, a few for speculative "
+        "decoding, a chunk of a prefill), its keys are its positions [0, kv_lens[s]) through block_tables[s] "
+        "((num_seqs, max_blocks) integers: position p lies in block block_tables[s, p // block_tokens]). The rows are "
+        "the sequence's last positions: causal and window are aligned bottom-right. q_heads a multiple of the cache's "
+        "kv_heads (grouped-query attention). Returns out (rows, q_heads, value_dim) float32 (or fills out=), and "
+        "with return_lse=True (out, lse) with lse (rows, q_heads). A row's bits equal attention()'s over a "
+        "contiguous float32 copy of the same keys and values, whatever the batch, the threads or the block placement.");
   m.def("isa", [] { return std::string(attnkern_isa()); }, "The active ISA path: avx512, avx2, sse2, neon or scalar.");
   m.def("available_isas", [] {
     std::vector<std::string> names;

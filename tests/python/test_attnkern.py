@@ -533,6 +533,75 @@ def test_torch_tensors_go_in_without_a_copy():
         attnkern.softmax(t.double())
 
 
+# ---- the paged K/V cache
+
+
+def paged_setup(dtype=np.float16, lens=(300, 70, 0, 129), rows=(1, 2, 0, 5), seed=3):
+    """A cache of shuffled blocks holding random sequences, and q for their rows."""
+    r = rng(seed)
+    n_blocks, kv_heads, bt, d = 24, 2, 64, 32
+    kb, vb = np.zeros((n_blocks, kv_heads, bt, d), dtype), np.zeros((n_blocks, kv_heads, bt, d), dtype)
+    perm = r.permutation(n_blocks)
+    tables = np.zeros((len(lens), 6), np.int64)
+    used = 0
+    for s, n in enumerate(lens):
+        nb = -(-n // bt)
+        tables[s, :nb] = perm[used:used + nb]
+        used += nb
+        k, v = r.standard_normal((n, kv_heads, d), np.float32), r.standard_normal((n, kv_heads, d), np.float32)
+        attnkern.kv_append(kb, vb, k, v, tables[s, np.arange(n) // bt] * bt + np.arange(n) % bt)
+    q = r.standard_normal((sum(rows), 4, d), np.float32)
+    return kb, vb, tables, q, np.cumsum([0, *rows]), list(lens)
+
+
+def contiguous_copy(blocks, table, n):
+    """A sequence's rows read back through its table: (n, kv_heads, dim) float32."""
+    return np.concatenate([blocks[b] for b in table], axis=1)[:, :n].transpose(1, 0, 2).astype(np.float32)
+
+
+def test_paged_attention_equals_attention_on_contiguous_copies(isa):
+    kb, vb, tables, q, cu_q, lens = paged_setup()
+    out, lse = attnkern.paged_attention(q, kb, vb, cu_q, lens, tables, window=(100, 0), return_lse=True)
+    for s, n in enumerate(lens):
+        k, v = contiguous_copy(kb, tables[s], n), contiguous_copy(vb, tables[s], n)
+        want, want_lse = attnkern.attention(q[cu_q[s]:cu_q[s + 1]], k, v, layout="BSHD", causal=True, align="bottom_right",
+                                            window=(100, 0), return_lse=True)
+        assert np.array_equal(out[cu_q[s]:cu_q[s + 1]], want)
+        assert np.array_equal(lse[cu_q[s]:cu_q[s + 1]], want_lse.transpose(1, 0))
+
+
+def test_kv_append_rounds_to_the_cache_type_and_refuses_a_slot_twice():
+    kb, vb = np.zeros((2, 1, 64, 8), np.float16), np.zeros((2, 1, 64, 8), np.float16)
+    k = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 1, 8)
+    attnkern.kv_append(kb, vb, k, k, [5, 64 + 1])
+    assert np.array_equal(kb[0, 0, 5], k[0, 0].astype(np.float16)) and np.array_equal(vb[1, 0, 1], k[1, 0].astype(np.float16))
+    before = kb.copy()
+    with pytest.raises(ValueError, match="slots"):
+        attnkern.kv_append(kb, vb, k, k, [3, 3])
+    with pytest.raises(ValueError, match="past the cache"):
+        attnkern.kv_append(kb, vb, k, k, [3, 128])
+    assert np.array_equal(kb, before)
+
+
+def test_paged_attention_errors_name_the_argument():
+    kb, vb, tables, q, cu_q, lens = paged_setup()
+    bad = tables.copy()
+    bad[0, 1] = 99
+    with pytest.raises(ValueError, match=r"block_tables\[0\]\[1\]"):
+        attnkern.paged_attention(q, kb, vb, cu_q, lens, bad)
+    with pytest.raises(ValueError, match="block_tokens"):
+        attnkern.paged_attention(q, kb[:, :, :50], vb[:, :, :50], cu_q, lens, tables)
+    with pytest.raises(ValueError, match="cu_q"):
+        attnkern.paged_attention(q, kb, vb, cu_q[:-1], lens[:-1], tables[:-1])
+
+
+def test_the_paged_decode_example_runs():
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "python" / "paged_decode.py"), "--steps", "5"],
+                          capture_output=True, text=True, check=True)
+    diffs = [float(x) for x in re.findall(r"contiguous\| = ([0-9.e+-]+)", done.stdout)]
+    assert len(diffs) == 12 and max(diffs) == 0.0, done.stdout  # (2 sequences, a third from step 3)
+
+
 # ---- the notebooks' examples
 
 @pytest.mark.parametrize("example", ["sdpa_words", "attention_pool_batch", "bahdanau_step", "additive_mlp"])
