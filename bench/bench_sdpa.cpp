@@ -42,11 +42,19 @@ namespace {
 struct shape {
   std::size_t batch, q_len, kv_len, head_dim;
   bool causal;
+  // A mixed batch over the paged cache (attnkern_paged_* and its probe only): `seqs` sequences of
+  // mixed_lengths(seqs, kv_len) keys, one decode row each, batch query heads over batch / 4 K/V heads.
+  std::size_t seqs = 0;
   double flops() const {
     const double all = 4.0 * static_cast<double>(batch * q_len) * static_cast<double>(kv_len) * static_cast<double>(head_dim);
+    if (causal && q_len != kv_len) {  // bottom-right: row i sees kv_len - q_len + i + 1 keys
+      const double q = static_cast<double>(q_len), seen = q * static_cast<double>(kv_len - q_len) + q * (q + 1) / 2;
+      return 4.0 * static_cast<double>(batch) * seen * static_cast<double>(head_dim);
+    }
     return causal ? all / 2 : all;
   }
   std::string label() const {
+    if (seqs) return "mixed" + std::to_string(seqs) + "x1x100-" + std::to_string(kv_len) + "x" + std::to_string(head_dim) + "-gqa4";
     std::string l = std::to_string(batch) + "x" + std::to_string(q_len);
     if (kv_len != q_len) l += "x" + std::to_string(kv_len);
     return l + "x" + std::to_string(head_dim) + (causal ? "-causal" : "");
@@ -96,7 +104,93 @@ struct implementation {
   std::string id, name;
   std::function<void(const shape&, const inputs&, int threads)> run;
   std::function<bool(const shape&)> applies = [](const shape&) { return true; };
+  bool mixed = false;  // runs the mixed-batch shapes (seqs > 0), and only those
 };
+
+// The key counts of a mixed batch of n sequences, from 100 to `longest`, evenly spread.
+std::vector<int32_t> mixed_lengths(std::size_t n, std::size_t longest) {
+  std::vector<int32_t> l(n);
+  for (std::size_t i = 0; i < n; ++i)
+    l[i] = static_cast<int32_t>(100 + (longest - 100) * i / (n > 1 ? n - 1 : 1));
+  return l;
+}
+
+// A paged cache (attnkern_kv_cache, blocks of 64 positions, handed out in a shuffled order as an
+// engine's free list would after a while) holding the keys and values of a shape: one sequence of
+// kv_len keys for s.batch heads (decode, speculative rows, a prefill chunk), or the mixed batch's
+// sequences over s.batch / 4 heads (values taken from the inputs, cyclically). Made once per shape
+// and type, and kept.
+struct paged_world {
+  std::size_t kv_heads = 0, table_stride = 0;
+  std::vector<int32_t> tables, kv_lens, cu_q;
+  std::vector<char> k_pool, v_pool;
+  attnkern_kv_cache cache;
+};
+const paged_world& paged_for(const shape& s, const inputs& in, int32_t type) {
+  static std::map<std::pair<std::string, int32_t>, paged_world> worlds;
+  paged_world& w = worlds[{s.label(), type}];
+  if (w.kv_heads) return w;
+  constexpr std::size_t bt = 64;
+  w.kv_heads = s.seqs ? s.batch / 4 : s.batch;
+  w.kv_lens = s.seqs ? mixed_lengths(s.seqs, s.kv_len) : std::vector<int32_t>{static_cast<int32_t>(s.kv_len)};
+  const std::size_t n = w.kv_lens.size(), d = s.head_dim;
+  w.cu_q.assign(1, 0);
+  for (std::size_t i = 0; i < n; ++i) w.cu_q.push_back(w.cu_q.back() + static_cast<int32_t>(s.seqs ? 1 : s.q_len));
+  std::size_t blocks = 0;
+  for (int32_t len : w.kv_lens) {
+    w.table_stride = std::max(w.table_stride, (static_cast<std::size_t>(len) + bt - 1) / bt);
+    blocks += (static_cast<std::size_t>(len) + bt - 1) / bt;
+  }
+  std::vector<int32_t> order(blocks);
+  for (std::size_t i = 0; i < blocks; ++i) order[i] = static_cast<int32_t>(i);
+  std::uint32_t state = 12345;  // (a fixed shuffle: the same placement in every run)
+  for (std::size_t i = blocks; i > 1; --i) {
+    state = state * 1664525u + 1013904223u;
+    std::swap(order[i - 1], order[state % i]);
+  }
+  const std::size_t block_bytes = attnkern_kv_block_bytes(type, w.kv_heads, bt, d);
+  w.k_pool.assign(blocks * block_bytes, 0);
+  w.v_pool.assign(blocks * block_bytes, 0);
+  attnkern_kv_cache_init(&w.cache);
+  w.cache.num_blocks = blocks, w.cache.block_tokens = bt, w.cache.kv_heads = w.kv_heads;
+  w.cache.head_dim = w.cache.value_dim = d, w.cache.k_dtype = w.cache.v_dtype = type;
+  w.cache.k_blocks = w.k_pool.data(), w.cache.v_blocks = w.v_pool.data();
+  w.tables.assign(n * w.table_stride, 0);
+  std::size_t next = 0;
+  for (std::size_t q = 0; q < n; ++q) {
+    const std::size_t len = static_cast<std::size_t>(w.kv_lens[q]);
+    std::vector<int64_t> slots(len);
+    for (std::size_t p = 0; p < len; ++p) {
+      if (p % bt == 0) w.tables[q * w.table_stride + p / bt] = order[next++];
+      slots[p] = static_cast<int64_t>(w.tables[q * w.table_stride + p / bt]) * static_cast<int64_t>(bt) + static_cast<int64_t>(p % bt);
+    }
+    // token p of head g: the inputs' BHSD element (g, p) of a sequence of kv_len keys (the mixed
+    // batch's sequences: the first `len` keys of it)
+    attnkern_kv_append_args a{};
+    a.struct_size = sizeof a;
+    a.cache = &w.cache, a.tokens = len, a.slots = slots.data();
+    a.k = in.k, a.v = in.v, a.k_dtype = a.v_dtype = ATTNKERN_F32;
+    a.k_token_stride = a.v_token_stride = static_cast<int64_t>(d);
+    a.k_head_stride = a.v_head_stride = static_cast<int64_t>(s.kv_len * d);
+    attnkern_kv_append(&a);
+  }
+  return w;
+}
+
+// attnkern_paged_attention over the shape's paged cache: s.batch query heads (s.q_len rows of the one
+// sequence, causal, or the mixed batch's decode rows).
+void paged(const shape& s, const inputs& in, int32_t type) {
+  const paged_world& w = paged_for(s, in, type);
+  attnkern_paged_attention_args a;
+  attnkern_paged_attention_args_init(&a);
+  a.cache = &w.cache, a.num_seqs = w.kv_lens.size(), a.q_heads = s.batch;
+  a.cu_q = w.cu_q.data(), a.kv_lens = w.kv_lens.data(), a.block_tables = w.tables.data(), a.block_table_stride = w.table_stride;
+  a.q = in.q, a.q_row_stride = static_cast<int64_t>(s.batch * s.head_dim), a.q_head_stride = static_cast<int64_t>(s.head_dim);
+  a.out = in.out, a.out_row_stride = a.q_row_stride, a.out_head_stride = a.q_head_stride;
+  a.scale = scale_of(s);
+  a.causal = 1;
+  attnkern_paged_attention(&a);
+}
 
 // A score modifier of the described call.
 enum class modifier { none, bias, mask, alibi, softcap, sinks };
@@ -192,11 +286,37 @@ const std::vector<implementation>& implementations() {
                      [type = type](const shape& s, const inputs& in, int) { described(s, in, false, 1, 0, modifier::none, type); },
                      [f16, sweep_only](const shape& s) {
                        return (s.q_len == 1 && (f16 || !sweep_only(s))) ||
-                              (s.causal && s.head_dim == 64 && s.q_len == 1024 && s.batch == 16);
+                              (s.causal && s.head_dim == 64 && s.q_len == 1024 && s.batch == 16) ||
+                              (s.q_len == 8 && s.kv_len == 4096) || (s.q_len == 512 && s.kv_len == 4608);
                      }});
     impls.push_back({std::string("attnkern_gqa4_") + id, std::string("attnkern_attention, GQA 4, K and V in ") + id,
                      [type = type](const shape& s, const inputs& in, int) { described(s, in, false, 4, 0, modifier::none, type); },
                      [sweep_only](const shape& s) { return s.q_len == 1 && s.batch % 4 == 0 && !sweep_only(s); }});
+  }
+  // the paged cache (attnkern_paged_attention, blocks of 64 positions in shuffled order): decoding at
+  // 32 x 1 x {1024, 4096, 8192} x 128, 8 speculative rows at 4096 keys, a 512-row prefill chunk
+  // against 4096 cached keys; and the mixed batch (f16)
+  auto paged_shape = [](const shape& s) {
+    return (s.batch == 32 && s.head_dim == 128 && ((s.q_len == 1 && (s.kv_len == 1024 || s.kv_len == 4096 || s.kv_len == 8192)) ||
+                                                   (s.q_len == 8 && s.kv_len == 4096))) ||
+           (s.q_len == 512 && s.kv_len == 4608);
+  };
+  for (const auto& [id, type] : {std::pair<const char*, int32_t>{"f16", ATTNKERN_F16}, {"bf16", ATTNKERN_BF16}})
+    impls.push_back({std::string("attnkern_paged_") + id, std::string("attnkern_paged_attention, a paged ") + id + " cache",
+                     [type = type](const shape& s, const inputs& in, int) { paged(s, in, type); }, paged_shape});
+  {
+    implementation mixed{"attnkern_paged_mixed", "attnkern_paged_attention, a mixed batch of decode rows, f16 cache",
+                         [](const shape& s, const inputs& in, int) { paged(s, in, ATTNKERN_F16); }};
+    mixed.mixed = true;
+    impls.push_back(mixed);
+    implementation probe{"read_kv_paged", "the read probe over the mixed batch's K and V blocks (f16)",
+                         [](const shape& s, const inputs& in, int threads) {
+                           const paged_world& w = paged_for(s, in, ATTNKERN_F16);
+                           benchmark::DoNotOptimize(probe_read(reinterpret_cast<const float*>(w.k_pool.data()), w.k_pool.size() / 4, threads) +
+                                                    probe_read(reinterpret_cast<const float*>(w.v_pool.data()), w.v_pool.size() / 4, threads));
+                         }};
+    probe.mixed = true;
+    impls.push_back(probe);
   }
   // the read-bandwidth probe over the bytes of K and V, in f32 and in f16, at the decoding shapes
   for (const auto& [id, bytes] : {std::pair<const char*, std::size_t>{"read_kv_f32", 4}, {"read_kv_f16", 2}})
@@ -264,6 +384,11 @@ void register_sdpa(const options& opt) {
   shapes.push_back({32, 1, 4096, 128, false});   // decoding, 32 heads (the GQA variants: 8 and 4 K/V heads)
   for (std::size_t kv : {512, 1024, 2048, 8192})  // decoding, shorter and longer caches (the report's decode panel)
     shapes.push_back({32, 1, kv, 128, false});
+  shapes.push_back({32, 8, 4096, 128, true});    // speculative decoding: 8 rows (paged and f16 only)
+  shapes.push_back({16, 512, 4608, 64, true});   // a prefill chunk of 512 rows after 4096 cached keys
+  shape mixed{32, 1, 8000, 128, true};           // the paged cache's mixed batch: 16 sequences, 100 .. 8000 keys
+  mixed.seqs = 16;
+  shapes.push_back(mixed);
   std::size_t largest = 0;
   for (const shape& s : shapes) largest = std::max({largest, s.batch * s.q_len * s.head_dim, s.batch * s.kv_len * s.head_dim});
 #if !defined(ATTNKERN_BENCH_OPENBLAS)
@@ -274,7 +399,7 @@ void register_sdpa(const options& opt) {
     benchmark::AddCustomContext("name:sdpa/" + impl.id, impl.name);
     for (int t : opt.threads())
       for (const shape& s : shapes)
-        if (impl.applies(s))
+        if ((s.seqs != 0) == impl.mixed && impl.applies(s))
         benchmarks().add(bench_name("sdpa", impl.id, s.label(), t), s.flops() / (50e9 * t),
                          [&impl, s, largest, t](benchmark::State& st) { run_bench(st, impl, s, largest, t); });
   }

@@ -231,19 +231,29 @@ struct plan {
         args.diagonal[r] = diagonal(n, r) - static_cast<std::ptrdiff_t>(k0);
       }
     }
-    for (std::size_t m = 0; m < sdpa_chunk_blocks; ++m) {  // the chunk's blocks of keys (those it reads)
-      const std::size_t j = k0 + m * sdpa_key_block;
-      if (j >= end) {
-        args.k[m] = args.v[m] = nullptr;
-      } else if (const attention_args::paged_cache* p = a.paged) {  // (a block of keys lies in one of the cache's)
+    // the chunk's blocks of keys (those it reads), and the next chunk's first (prefetched at the end)
+    auto rows_at = [&](std::size_t j, const void*& k, const void*& v) {
+      if (const attention_args::paged_cache* p = a.paged) {  // (a block of keys lies in one of the cache's)
         const std::size_t blk = static_cast<std::size_t>(p->tables[b * p->table_stride + j / p->block_tokens]);
         const std::size_t row = g * p->block_tokens + j % p->block_tokens;
-        args.k[m] = static_cast<const char*>(a.k) + blk * p->k_block_bytes + row * p->k_row_bytes;
-        args.v[m] = static_cast<const char*>(a.v) + blk * p->v_block_bytes + row * p->v_row_bytes;
+        k = static_cast<const char*>(a.k) + blk * p->k_block_bytes + row * p->k_row_bytes;
+        v = static_cast<const char*>(a.v) + blk * p->v_block_bytes + row * p->v_row_bytes;
       } else {
-        args.k[m] = static_cast<const char*>(a.k) + offset(a.k_strides, b, g, j) * dtype_size(a.k_type);
-        args.v[m] = static_cast<const char*>(a.v) + offset(a.v_strides, b, g, j) * dtype_size(a.v_type);
+        k = static_cast<const char*>(a.k) + offset(a.k_strides, b, g, j) * dtype_size(a.k_type);
+        v = static_cast<const char*>(a.v) + offset(a.v_strides, b, g, j) * dtype_size(a.v_type);
       }
+    };
+    for (std::size_t m = 0; m < sdpa_chunk_blocks; ++m) {
+      const std::size_t j = k0 + m * sdpa_key_block;
+      args.k[m] = args.v[m] = nullptr;
+      if (j < end) rows_at(j, args.k[m], args.v[m]);
+    }
+    args.k_next = args.v_next = nullptr;
+    args.next_keys = 0;
+    const std::size_t unit_end = keys(n).end;
+    if (k0 + sdpa_key_chunk < unit_end) {
+      rows_at(k0 + sdpa_key_chunk, args.k_next, args.v_next);
+      args.next_keys = std::min(unit_end - k0 - sdpa_key_chunk, sdpa_key_block);
     }
     args.k_type = a.k_type;
     args.v_type = a.v_type;

@@ -67,6 +67,11 @@ struct sdpa_chunk_args {
   const void* k[sdpa_chunk_blocks];
   const void* v[sdpa_chunk_blocks];
   std::size_t ldk, ldv;
+  // The first block of the unit's next chunk (null: none), whose first next_keys rows the chunk
+  // prefetches as it ends where they do not follow its last block in memory.
+  const void* k_next;
+  const void* v_next;
+  std::size_t next_keys;
   dtype k_type, v_type;
   std::size_t keys;  // slots in the chunk, 1 .. sdpa_key_chunk
   // Row r sees slots [first[r], end[r]) (first >= end: none), within [0, keys). Only the slots some
