@@ -385,6 +385,9 @@ TEST_CASE("cpp: a failure: the C function's status and message in both forms, no
   attnkern_attention_args_init(&args);
   args.struct_size = 3;
   attnkern_merge_args merge{};
+  attnkern_kv_append_args append{};  // (struct_size 0: refused)
+  attnkern_paged_attention_args paged;
+  attnkern_paged_attention_args_init(&paged);  // (no cache: refused)
   int calls = 0;
   const std::vector<failure> failures{
       {"tanh", [&] { return attnkern_tanh_f32(x.data(), nullptr, 4); },
@@ -421,6 +424,10 @@ TEST_CASE("cpp: a failure: the C function's status and message in both forms, no
        [&] { return attnkern::attention_desc(args).try_run(); }, [&] { attnkern::attention_desc(args).run(); }},
       {"attention_merge", [&] { return attnkern_attention_merge(&merge); },
        [&] { return attnkern::nothrow::attention_merge(merge); }, [&] { attnkern::attention_merge(merge); }},
+      {"kv_append", [&] { return attnkern_kv_append(&append); }, [&] { return attnkern::nothrow::kv_append(append); },
+       [&] { attnkern::kv_append(append); }},
+      {"paged_attention", [&] { return attnkern_paged_attention(&paged); },
+       [&] { return attnkern::nothrow::paged_attention(paged); }, [&] { attnkern::paged_attention(paged); }},
       {"set_isa", [&] { return attnkern_set_isa("AVX2"); }, [&] { return attnkern::nothrow::set_isa("AVX2"); },
        [&] { attnkern::set_isa("AVX2"); }},
       {"set_threading", [&] { return attnkern_set_threading("tbb"); },

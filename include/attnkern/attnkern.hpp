@@ -293,6 +293,11 @@ inline attnkern_status attention(const attnkern_attention_args& args) noexcept {
 inline attnkern_status attention_merge(const attnkern_merge_args& args) noexcept {
   return detail::from_c(attnkern_attention_merge(&args));
 }
+// The paged K/V cache (attnkern.h): a step's positions into their slots, and a mixed batch's attention.
+inline attnkern_status kv_append(const attnkern_kv_append_args& args) noexcept { return detail::from_c(attnkern_kv_append(&args)); }
+inline attnkern_status paged_attention(const attnkern_paged_attention_args& args) noexcept {
+  return detail::from_c(attnkern_paged_attention(&args));
+}
 
 }  // namespace nothrow
 
@@ -383,6 +388,8 @@ inline void sdpa(span<const float> q, span<const float> k, span<const float> v, 
 }
 inline void attention(const attnkern_attention_args& args) { detail::raise_if(nothrow::attention(args)); }
 inline void attention_merge(const attnkern_merge_args& args) { detail::raise_if(nothrow::attention_merge(args)); }
+inline void kv_append(const attnkern_kv_append_args& args) { detail::raise_if(nothrow::kv_append(args)); }
+inline void paged_attention(const attnkern_paged_attention_args& args) { detail::raise_if(nothrow::paged_attention(args)); }
 
 #endif  // ATTNKERN_HPP_EXCEPTIONS
 
