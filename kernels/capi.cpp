@@ -337,18 +337,11 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   auto type = internal_dtype;
   if (a.q_heads != 0 && (a.kv_heads == 0 || a.q_heads % a.kv_heads != 0))
     return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "q_heads = %zu is not a multiple of kv_heads = %zu", a.q_heads, a.kv_heads);
-  if (!std::isfinite(a.scale))
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "scale = %g is not finite", static_cast<double>(a.scale));
+  if (const attnkern_status s = check_modifiers(fn, a.scale, a.window, a.window_left, a.window_right, a.softcap,
+                                                 a.bias_head_scales != nullptr, a.bias != nullptr))
+    return s;
   if (a.align != ATTNKERN_ALIGN_TOP_LEFT && a.align != ATTNKERN_ALIGN_BOTTOM_RIGHT)
     return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "align = %" PRId32 " is not an attnkern_align", a.align);
-  if (a.window && (a.window_left < 0 || a.window_right < 0))
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "window_%s = %" PRId64 " is negative",
-                a.window_left < 0 ? "left" : "right", a.window_left < 0 ? a.window_left : a.window_right);
-  if (!std::isfinite(a.softcap) || a.softcap < 0)
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "softcap = %g: it must be finite and > 0 (0: none)",
-                static_cast<double>(a.softcap));
-  if (a.bias_head_scales && !a.bias)
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "bias_head_scales is set without a bias to scale");
   if (a.batch == 0 || a.q_heads == 0 || a.q_len == 0 || a.value_dim == 0) return ATTNKERN_OK;
 
   using attnkern::kernels::dtype_size;

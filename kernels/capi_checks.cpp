@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -147,6 +148,20 @@ attnkern_status read_struct(const char* function, const char* type, const void* 
   return ATTNKERN_OK;
 }
 
+
+attnkern_status check_modifiers(const char* fn, float scale, int32_t window, int64_t window_left, int64_t window_right,
+                                float softcap, bool head_scales, bool bias) noexcept {
+  if (!std::isfinite(scale))
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "scale = %g is not finite", static_cast<double>(scale));
+  if (window && (window_left < 0 || window_right < 0))
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "window_%s = %" PRId64 " is negative", window_left < 0 ? "left" : "right",
+                window_left < 0 ? window_left : window_right);
+  if (!std::isfinite(softcap) || softcap < 0)
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "softcap = %g: it must be finite and > 0 (0: none)", static_cast<double>(softcap));
+  if (head_scales && !bias)
+    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "bias_head_scales is set without a bias to scale");
+  return ATTNKERN_OK;
+}
 
 attnkern_status check_dtype(const char* function, const char* name, int32_t dtype) noexcept {
   if (dtype != ATTNKERN_F32 && dtype != ATTNKERN_F16 && dtype != ATTNKERN_BF16)

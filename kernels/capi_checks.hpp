@@ -87,6 +87,12 @@ attnkern_status check_rows_disjoint(const char* function, const tensor_arg& t) n
 attnkern_status read_struct(const char* function, const char* type, const void* args, std::size_t oldest,
                             std::size_t known, void* into) noexcept;
 
+// The score modifiers' values shared by attnkern_attention and attnkern_paged_attention: a finite
+// scale, a window's sides not negative, a softcap finite and not negative, no bias_head_scales
+// without a bias.
+attnkern_status check_modifiers(const char* function, float scale, int32_t window, int64_t window_left,
+                                int64_t window_right, float softcap, bool head_scales, bool bias) noexcept;
+
 // An attnkern_dtype value the attention kernels take (F32, F16, BF16), or an error naming the field.
 attnkern_status check_dtype(const char* function, const char* name, int32_t dtype) noexcept;
 // The internal type of a checked attnkern_dtype value.

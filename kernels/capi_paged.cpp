@@ -186,16 +186,9 @@ attnkern_status attnkern_paged_attention(const attnkern_paged_attention_args* ar
   if (a.q_heads % c.kv_heads != 0)
     return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "q_heads = %zu is not a multiple of the cache's kv_heads = %zu", a.q_heads,
                 c.kv_heads);
-  if (!std::isfinite(a.scale))
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "scale = %g is not finite", static_cast<double>(a.scale));
-  if (a.window && (a.window_left < 0 || a.window_right < 0))
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "window_%s = %" PRId64 " is negative",
-                a.window_left < 0 ? "left" : "right", a.window_left < 0 ? a.window_left : a.window_right);
-  if (!std::isfinite(a.softcap) || a.softcap < 0)
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "softcap = %g: it must be finite and > 0 (0: none)",
-                static_cast<double>(a.softcap));
-  if (a.bias_head_scales && !a.bias)
-    return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, fn, "bias_head_scales is set without a bias to scale");
+  if (const attnkern_status s = check_modifiers(fn, a.scale, a.window, a.window_left, a.window_right, a.softcap,
+                                                 a.bias_head_scales != nullptr, a.bias != nullptr))
+    return s;
   if (a.num_seqs == 0 || a.q_heads == 0) return ATTNKERN_OK;
   if (a.num_seqs > static_cast<std::size_t>(INT32_MAX))
     return fail(ATTNKERN_ERROR_INVALID_SIZE, fn, "num_seqs = %zu is beyond cu_q's int32 range", a.num_seqs);
