@@ -435,6 +435,11 @@ typedef struct attnkern_kv_append_args {
   int64_t v_token_stride, v_head_stride;
 } attnkern_kv_append_args;
 
+static inline void attnkern_kv_append_args_init(attnkern_kv_append_args* args) {
+  memset(args, 0, sizeof *args);
+  args->struct_size = sizeof(attnkern_kv_append_args);
+}
+
 ATTNKERN_API attnkern_status attnkern_kv_append(const attnkern_kv_append_args* args);
 
 /* Attention over a paged cache for a mixed batch (continuous batching): num_seqs sequences, each
