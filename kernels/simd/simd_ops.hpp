@@ -36,6 +36,20 @@ namespace attnkern {
 namespace simd {
 inline namespace ATTNKERN_ISA_NAMESPACE {  // (kernels/simd/isa_namespace.hpp)
 
+// Rows of a block to prefetch into L2 (locality 2), one call per row as the same row of the block
+// before them is read: rows j < n at p + j * ld_bytes, row_bytes each. p null: none.
+struct row_prefetch {
+  const char* p = nullptr;
+  std::size_t ld_bytes = 0, row_bytes = 0, n = 0;
+  void row(std::size_t j) const noexcept {
+    if (j < n)
+      for (std::size_t c = 0; c < row_bytes; c += 64) __builtin_prefetch(p + j * ld_bytes + c, 0, 2);
+  }
+  // The rows from row j0 on (this block's slot j0 reads the next block's row j0 as its own 0th).
+  row_prefetch from(std::size_t j0) const noexcept {
+    return p && j0 < n ? row_prefetch{p + j0 * ld_bytes, ld_bytes, row_bytes, n - j0} : row_prefetch{};
+  }
+};
 
 // Whether Arch has a fused multiply-add. Kernels whose error analysis needs single roundings evaluate
 // in float where it does, and in double where it does not (SSE2).

@@ -53,8 +53,7 @@ template <class TK>
 struct key_block_t {
   const TK* k;
   std::size_t ldk, j0, nk;
-  const TK* next;  // the next block's rows to prefetch as this block's are read (null: none)
-  std::size_t next_nk;
+  simd::row_prefetch next;  // the next block's rows, prefetched as this block's are read
 };
 
 // The scores of one group of W (row, key) pairs: NR rows and KPR = W / NR keys, the slots [g, g + KPR):
@@ -77,13 +76,9 @@ ATTNKERN_INLINE void decode_scores(const key_block_t<TK>& kb, std::size_t g, con
   const TK* row[KPR];
 #pragma GCC unroll 16
   for (std::size_t kk = 0; kk < KPR; ++kk) row[kk] = kb.k + (g + (kk < i0 ? i0 : kk >= i1 ? i1 - 1 : kk)) * kb.ldk;
-  if (kb.next) {  // the next block's rows, as far ahead as this block's
-    const std::size_t line = 64 / sizeof(TK);
+  if (kb.next.p)  // the next block's rows, as far ahead as this block's
 #pragma GCC unroll 16
-    for (std::size_t kk = 0; kk < KPR; ++kk)
-      if (g + kk < kb.next_nk)
-        for (std::size_t c = 0; c < head_dim; c += line) __builtin_prefetch(kb.next + (g + kk) * kb.ldk + c, 0, 2);
-  }
+    for (std::size_t kk = 0; kk < KPR; ++kk) kb.next.row(g + kk);
   V acc[W];
   if (kb.ldk == head_dim) {
     // contiguous rows: key by key, one stream
@@ -175,24 +170,29 @@ ATTNKERN_INLINE void zero_outside(T* row, std::size_t f, std::size_t e, std::siz
   for (std::size_t j = hi; j < b; ++j) row[j] = T(0);
 }
 
-// The rows [jb, jb + n) of the next block (its first n) are prefetched into L2 where the hardware
-// prefetchers would not find them: where the rows are not contiguous (BSHD: a position's heads side
-// by side, so that each row of a head lies on its own 4 KiB page, where the hardware prefetchers
-// stop), and where the next block does not follow this one in memory (a paged cache's blocks, the
-// next chunk's first block). (One stream of contiguous rows is followed better without.) K's rows go
-// row by row as decode_scores reads the same rows of this block (all at once took 30% longer on a
-// paged cache of 64-position blocks); V's here, all at once, as the block starts.
-template <class TV>
-ATTNKERN_INLINE void prefetch_next_values(const sdpa_chunk_args& a, std::size_t jb, std::size_t n) noexcept {
-  auto rows = [&](const void* next, const void* here, std::size_t ld, std::size_t dim, std::size_t size) {
-    const char* p = static_cast<const char*>(next);
-    if (!p || (ld == dim && p == static_cast<const char*>(here) + sdpa_key_block * ld * size)) return;
-    for (std::size_t j = 0; j < n; ++j)
-      for (std::size_t c = 0; c < dim * size; c += 64) __builtin_prefetch(p + j * ld * size + c, 0, 2);
-  };
-  // block jb's rows: the chunk's own block, or the next chunk's first
+// The next block's rows, to prefetch into L2 as this block's (at slot jb) are read, row by row: K's in
+// decode_scores, V's in the P.V tile (all of a block's rows at once, as it starts, took 30% longer on
+// a paged cache of 64-position blocks). Only where the hardware prefetchers would not find them:
+// where the rows are not contiguous (BSHD: a position's heads side by side, so that each row of a
+// head lies on its own 4 KiB page, where the hardware prefetchers stop), and where the next block
+// does not follow this one in memory (a paged cache's blocks, the next chunk's first block); null
+// elsewhere (one stream of contiguous rows is followed better without).
+inline simd::row_prefetch next_block_rows(const void* const* blocks, const void* next_chunk, std::size_t next_keys,
+                                          std::size_t jb, std::size_t hi, std::size_t ld, std::size_t dim,
+                                          std::size_t size) noexcept {
   const std::size_t m = jb / sdpa_key_block;
-  rows(m < sdpa_chunk_blocks ? a.v[m] : a.v_next, a.v[m - 1], a.ldv, a.value_dim, sizeof(TV));
+  const char* here = static_cast<const char*>(blocks[m]);
+  const char* next = nullptr;
+  std::size_t n = 0;
+  if (jb + sdpa_key_block < hi) {
+    next = static_cast<const char*>(blocks[m + 1]);
+    n = hi - jb - sdpa_key_block;
+  } else if (jb + sdpa_key_block == sdpa_key_chunk && next_chunk) {
+    next = static_cast<const char*>(next_chunk);
+    n = next_keys;
+  }
+  if (!next || (ld == dim && next == here + sdpa_key_block * ld * size)) return {};
+  return {next, ld * size, dim * size, n < sdpa_key_block ? n : sdpa_key_block};
 }
 
 // decode_block_scores for the chunk's K type, on the block at slot jb.
@@ -202,19 +202,8 @@ ATTNKERN_INLINE void decode_block_scores_of(const sdpa_chunk_args& a, std::size_
                                             std::size_t sp) noexcept {
   auto run = [&](auto* k) {
     using TK = std::remove_const_t<std::remove_pointer_t<decltype(k)>>;
-    const std::size_t m = jb / sdpa_key_block;
-    const TK* next = nullptr;
-    std::size_t next_nk = 0;
-    if (jb + sdpa_key_block < hi) {
-      next = static_cast<const TK*>(a.k[m + 1]);
-      next_nk = hi - jb - sdpa_key_block;
-    } else if (jb + sdpa_key_block == sdpa_key_chunk && a.k_next) {
-      next = static_cast<const TK*>(a.k_next);
-      next_nk = a.next_keys;
-    }
-    if (next && a.ldk == a.head_dim && reinterpret_cast<const char*>(next) == reinterpret_cast<const char*>(k + sdpa_key_block * a.ldk))
-      next = nullptr;  // (contiguous: the hardware prefetchers follow)
-    const key_block_t<TK> kb{k, a.ldk, j0, nk, next, next_nk < sdpa_key_block ? next_nk : sdpa_key_block};
+    const key_block_t<TK> kb{k, a.ldk, j0, nk,
+                             next_block_rows(a.k, a.k_next, a.next_keys, jb, hi, a.ldk, a.head_dim, sizeof(TK))};
     decode_block_scores<Arch>(kb, g0, g1, a.q, a.rows, a.head_dim, a.scale, s, sp);
   };
   switch (a.k_type) {
@@ -268,10 +257,6 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     const std::size_t nk = hi - jb < KB ? hi - jb : KB;
     // 1. the scores of the vectors of keys that hold the slots read, [g0, g1) (slots outside [j0, nk): 0)
     const std::size_t g0 = j0 / W * W, g1 = (nk + W - 1) / W * W;
-    if (jb + KB < hi)
-      prefetch_next_values<TV>(a, jb + KB, hi - jb - KB < KB ? hi - jb - KB : KB);
-    else if (jb + KB == sdpa_key_chunk && a.v_next)  // the chunk's last block: the next chunk's first
-      prefetch_next_values<TV>(a, jb + KB, a.next_keys);
     decode_block_scores_of<Arch>(a, jb, j0, nk, hi, g0, g1, s, SP);
 
     // 2. each row's keys [f, e) of the block, its modifiers and mask, and its max
@@ -375,6 +360,7 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
     //    that share each V load (and its widening) over the keys some row of the tile sees; a row's p
     //    is zeroed at the tile's other keys, which then add exactly nothing while V is finite
     const TV* vb = static_cast<const TV*>(a.v[jb / KB]);
+    simd::row_prefetch v_next = next_block_rows(a.v, a.v_next, a.next_keys, jb, hi, a.ldv, a.value_dim, sizeof(TV));
     int v_state = -1;  // whether the block's V holds an inf or a NaN: not known yet (-1), no (0), yes (1)
     for (std::size_t r0 = 0; r0 < rows;) {
       const std::size_t nr = rows - r0 >= 4 ? 4 : rows - r0 == 3 ? 3 : rows - r0;
@@ -395,12 +381,14 @@ void decode_chunk(const sdpa_chunk_args& a) noexcept {
           const float* p = s + r0 * SP + t0;
           const TV* v = vb + t0 * a.ldv;
           float* acc = a.acc + r0 * stride;
+          const simd::row_prefetch ahead = v_next.from(t0);  // (the first tile's pass only)
+          v_next = {};
           if (nr == 1)
-            value_rows<Arch, 1, EV>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, 1);
+            value_rows<Arch, 1, EV>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, 1, ahead);
           else if (nr == 2)
-            value_rows<Arch, 2, tiles<Arch>::decode_pair_vectors>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, 2);
+            value_rows<Arch, 2, tiles<Arch>::decode_pair_vectors>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, 2, ahead);
           else
-            value_rows<Arch, 4, tiles<Arch>::value_vectors>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, nr);
+            value_rows<Arch, 4, tiles<Arch>::value_vectors>(p, 1, SP, v, a.ldv, t1 - t0, a.value_dim, acc, stride, nr, ahead);
         }
       }
       r0 += nr;

@@ -98,10 +98,11 @@ ATTNKERN_INLINE void widen_rows(const void* src, dtype t, std::size_t j0, std::s
 // of RR rows) and the E vectors of value_dim at v (V rows ldv apart; the last vector `last` floats
 // wide if Partial). The products are summed from zero in registers, then added to acc (padded: whole
 // vectors). Every element's sum is one chain of fmadds over the keys in order, whatever RR and E.
+// (ahead: rows to prefetch, key j's as key j is read; the decode shape's next block.)
 template <class Arch, std::size_t E, bool Partial, std::size_t RR, class T>
 ATTNKERN_INLINE void value_tile(const float* p, std::size_t pj, std::size_t pr, const T* v, std::size_t ldv,
                                 std::size_t keys, std::size_t last, float* acc, std::size_t stride,
-                                std::size_t valid_rows) noexcept {
+                                std::size_t valid_rows, const simd::row_prefetch& ahead) noexcept {
   using V = typename tiles<Arch>::V;
   constexpr std::size_t W = tiles<Arch>::width;
   V o[RR][E];
@@ -110,6 +111,7 @@ ATTNKERN_INLINE void value_tile(const float* p, std::size_t pj, std::size_t pr, 
 #pragma GCC unroll 16
     for (std::size_t e = 0; e < E; ++e) o[rr][e] = V(0.0f);
   for (std::size_t j = 0; j < keys; ++j) {
+    if (ahead.p) ahead.row(j);
     V vv[E];
 #pragma GCC unroll 16
     for (std::size_t e = 0; e < E; ++e)
@@ -134,33 +136,34 @@ ATTNKERN_INLINE void value_tile(const float* p, std::size_t pj, std::size_t pr, 
 template <class Arch, bool Partial, std::size_t RR, std::size_t E, class T>
 ATTNKERN_INLINE void value_tiles(std::size_t count, const float* p, std::size_t pj, std::size_t pr, const T* v,
                                  std::size_t ldv, std::size_t keys, std::size_t last, float* acc, std::size_t stride,
-                                 std::size_t valid_rows) noexcept {
+                                 std::size_t valid_rows, const simd::row_prefetch& ahead) noexcept {
   if constexpr (E > 0) {
     if (count == E) {
-      value_tile<Arch, E, Partial, RR>(p, pj, pr, v, ldv, keys, last, acc, stride, valid_rows);
+      value_tile<Arch, E, Partial, RR>(p, pj, pr, v, ldv, keys, last, acc, stride, valid_rows, ahead);
     } else {
-      value_tiles<Arch, Partial, RR, E - 1>(count, p, pj, pr, v, ldv, keys, last, acc, stride, valid_rows);
+      value_tiles<Arch, Partial, RR, E - 1>(count, p, pj, pr, v, ldv, keys, last, acc, stride, valid_rows, ahead);
     }
   }
 }
 
 // acc[rr * stride + e] += the sums over keys [0, keys) for the tile's rows, over all of value_dim, in
-// tiles of EMax vectors.
+// tiles of EMax vectors; `ahead`'s rows prefetched as the first tile reads the keys.
 template <class Arch, std::size_t RR, std::size_t EMax, class T>
 ATTNKERN_INLINE void value_rows(const float* p, std::size_t pj, std::size_t pr, const T* v, std::size_t ldv,
                                 std::size_t keys, std::size_t value_dim, float* acc, std::size_t stride,
-                                std::size_t valid_rows) noexcept {
+                                std::size_t valid_rows, const simd::row_prefetch& ahead = {}) noexcept {
   constexpr std::size_t W = tiles<Arch>::width;
   const std::size_t vectors = (value_dim + W - 1) / W;
   const std::size_t last = value_dim - (vectors - 1) * W;  // 1 .. W floats in the last vector
   for (std::size_t e0 = 0; e0 < vectors; e0 += EMax) {
     const std::size_t count = vectors - e0 < EMax ? vectors - e0 : EMax;
+    const simd::row_prefetch none{}, &first = e0 == 0 ? ahead : none;
     if (e0 + count == vectors && last < W)
       value_tiles<Arch, true, RR, EMax>(count, p, pj, pr, v + e0 * W, ldv, keys, last, acc + e0 * W, stride,
-                                        valid_rows);
+                                        valid_rows, first);
     else
       value_tiles<Arch, false, RR, EMax>(count, p, pj, pr, v + e0 * W, ldv, keys, W, acc + e0 * W, stride,
-                                         valid_rows);
+                                         valid_rows, first);
   }
 }
 
