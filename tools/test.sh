@@ -12,6 +12,7 @@
 # arguments go to the first ctest (e.g. -L exhaustive, -E install).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/tools/unit_parts.sh"
 
 # ctest_named DIR NAME...: runs exactly the tests NAME... of the build in DIR, and fails when one of
 # them does not exist there (a renamed or unregistered test must not make a stage pass by running
@@ -55,7 +56,12 @@ ATTNKERN_BUILD_DIR="$root/build-sanitize" \
 # halt at the first report of either sanitizer; leaks count too
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-ctest_named "$root/build-sanitize" pool unit env_isa env_isa_unusable tanh_strided exp_strided ulp_cli numerics_fingerprint examples
+ctest_named "$root/build-sanitize" pool env_isa env_isa_unusable tanh_strided exp_strided ulp_cli numerics_fingerprint examples
+# the unit tests (ctest's "unit") in two parts side by side, one per core (tools/unit_parts.sh)
+sanitized_unit() { ATTNKERN_ISA= "$1/tests/attnkern-tests" "${@:2}"; }
+echo "test: unit tests (ASan + UBSan), two parts side by side ..."
+unit_in_parts "$root/build-sanitize/unit-tests.log" sanitized_unit "$root/build-sanitize" ||
+  { echo "test: unit tests FAILED under ASan + UBSan (full output: build-sanitize/unit-tests.log)" >&2; exit 1; }
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "test: the unit tests under ThreadSanitizer (build-tsan/) ..."
@@ -68,6 +74,10 @@ CC=clang CXX=clang++ ATTNKERN_BUILD_DIR="$root/build-tsan" \
   ATTNKERN_CMAKE_ARGS="-DATTNKERN_TSAN=ON -DBUILD_SHARED_LIBS=OFF -DATTNKERN_BUILD_BENCH=OFF -DATTNKERN_BUILD_TOOLS=OFF" \
   "$root/tools/build.sh" attnkern-tests attnkern-pool-tests
 # die_after_fork=0: the fork tests' children start pool workers of their own
-OMP_TOOL_LIBRARIES="$archer" ARCHER_OPTIONS="verbose=1" TSAN_OPTIONS="halt_on_error=1:ignore_noninstrumented_modules=1:die_after_fork=0" \
-  ctest_named "$root/build-tsan" pool unit
+export OMP_TOOL_LIBRARIES="$archer" ARCHER_OPTIONS="verbose=1" TSAN_OPTIONS="halt_on_error=1:ignore_noninstrumented_modules=1:die_after_fork=0"
+ctest_named "$root/build-tsan" pool
+echo "test: unit tests (TSan), two parts side by side ..."
+unit_in_parts "$root/build-tsan/unit-tests.log" sanitized_unit "$root/build-tsan" ||
+  { echo "test: unit tests FAILED under TSan (full output: build-tsan/unit-tests.log)" >&2; exit 1; }
+unset OMP_TOOL_LIBRARIES ARCHER_OPTIONS TSAN_OPTIONS
 "$root/tests/fuzz.sh"

@@ -50,26 +50,20 @@ reduced=1
 # (the wall time halves on 2 cores): the test cases of the tags below (about half of the time under
 # qemu: 282 s of 565 on the AMD EPYC) and all the others. Arguments (a filter) run as one process.
 rm -f "$log".?
-part() { local i=$1; shift; ATTNKERN_ISA= ATTNKERN_TEST_REDUCED=$reduced run "$tests" --durations yes "$@" >"$log.$i" 2>&1; }
-pids=()
+# (tools/unit_parts.sh: the two parts side by side; or the filters given, in one)
+source "$root/tools/unit_parts.sh"
+unit() { ATTNKERN_ISA= ATTNKERN_TEST_REDUCED=$reduced run "$tests" "$@"; }
 if [ $# -gt 0 ]; then
-  part 0 "$@" &
-  pids+=($!)
-else
-  part 0 "[softmax],[memory],[merge]" &
-  pids+=($!)
-  part 1 "~[.]~[softmax]~[memory]~[merge]" &
-  pids+=($!)
-fi
-failed=0
-for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed=1; done
-cat "$log".? >"$log"
-if [ $failed = 1 ]; then
-  for part_log in "$log".?; do grep -v "^[0-9.]* s: " "$part_log" | tail -60 >&2; done
+  if ! unit "$@" --durations yes >"$log" 2>&1; then
+    grep -v "^[0-9.]* s: " "$log" | tail -60 >&2
+    echo "test_aarch64: unit tests FAILED under qemu (full output: $log)" >&2
+    exit 1
+  fi
+  grep -E "^(All tests passed|test cases:)" "$log" || true
+elif ! unit_in_parts "$log" unit; then
   echo "test_aarch64: unit tests FAILED under qemu (full output: $log)" >&2
   exit 1
 fi
-grep -E "^(All tests passed|test cases:)" "$log" || true
 # the library's thread pool on its own (tests/test_pool.cpp): its atomics and its yield on AArch64
 run "$build/tests/attnkern-pool-tests" >/dev/null || { echo "test_aarch64: the pool's tests FAILED under qemu" >&2; exit 1; }
 # ATTNKERN_ISA picks the initial path; an unusable value is ignored (tests/CMakeLists.txt's env tests)
