@@ -17,7 +17,11 @@
 // head_dim 64; --full: the sweep, batch {1, 16, 64} x sequence {64, 127, 128, 512, 1024,
 // 4096} x head_dim {32, 64, 128}, causal and not (the largest shapes take seconds per run). Both
 // add 16 x 256 and 1 x 4096 causal at head_dim 64, and two decoding shapes: q_len 1 against 4096
-// keys, batch 16 at head_dim 64 and 32 at head_dim 128.
+// keys, batch 16 at head_dim 64 and 32 at head_dim 128; 32 x 1 x {512 .. 8192} x 128 decoding;
+// 8 speculative rows (32 x 8 x 4096 x 128) and a 512-row prefill chunk after 4096 keys (16 x 64),
+// each contiguous and over the paged cache (attnkern_paged_*: blocks of 64 positions handed out in a
+// shuffled order); and the paged cache's mixed batch (16 sequences of 100 to 8000 keys, one decode
+// row each, GQA 32/8) beside read_kv_paged, the read probe over its blocks.
 #include <attnkern/attnkern.h>
 
 #include "bench_common.hpp"
