@@ -265,6 +265,30 @@ def kernel_table(r, kernel, threads):
     return lines
 
 
+# sdpa's decoding variants, each beside the read probe over the bytes it reads (same run): the implementation,
+# its probe, and what the shape's label means
+DECODE_PROBED = (("attnkern", "read_kv_f32"), ("attnkern_f16", "read_kv_f16"), ("attnkern_bf16", "read_kv_f16"),
+                 ("attnkern_paged_f16", "read_kv_f16"), ("attnkern_paged_bf16", "read_kv_f16"),
+                 ("attnkern_paged_mixed", "read_kv_paged"))
+
+
+def decode_table(r, threads):
+    """sdpa's decode shapes (one query row per head, or the paged cache's mixed batch): each variant's time beside
+    the read probe over the same K/V bytes, measured in the same run."""
+    lines = ["| shape | variant | time | read probe | of probe |", "|---|---|---|---|---|"]
+    for impl, probe in DECODE_PROBED:
+        for k in sorted(r.keys("sdpa", impl), key=lambda k: (r.rows[k].get("seq", 0), k[2])):
+            row = r.rows[k]
+            if k[3] != threads or (row.get("q_len") != 1 and not k[2].startswith("mixed")):
+                continue
+            p = r.get("sdpa", probe, k[2], threads)
+            if p is None:
+                continue
+            share = fmt_percent(p["time_ns"] / row["time_ns"])
+            lines.append(f"| {k[2]} | {r.name('sdpa', impl)} | {fmt_time(row['time_ns'])} | {fmt_time(p['time_ns'])} | {share} |")
+    return lines if len(lines) > 2 else []
+
+
 def representative(r, kernel):
     shapes = r.shapes(kernel)
     chosen = [s for s in KERNELS[kernel]["representative"] if s in shapes]
@@ -407,6 +431,10 @@ def write_report(r, out, plots, plot_note):
             md += [f"![sdpa decoding]({plots['decode']})", ""]
         for t in threads:
             md += [f"### {kernel}, {t} thread{'s' if t > 1 else ''}", ""] + kernel_table(r, kernel, t) + [""]
+            if kernel == "sdpa" and decode_table(r, t):
+                md += [f"Decoding, {t} thread{'s' if t > 1 else ''}: each variant beside the read probe over the K and V "
+                       "bytes it reads (mixed: the paged cache's mixed batch, 16 sequences of 100 to 8000 keys, beside the "
+                       "probe over its blocks); 'of probe' = the probe's time over the variant's.", ""] + decode_table(r, t) + [""]
     md += latency_section(out)
     md += python_section(out)
     md += ["## Raw data", "", "`benchmark.json` beside this report: Google Benchmark's JSON with every repetition's "
