@@ -392,12 +392,7 @@ attnkern_status attnkern_attention(const attnkern_attention_args* args) {
   run.v_type = type(a.v_dtype);
   run.out_type = type(a.out_dtype);
   run.bias_type = type(a.bias_dtype);
-  run.scale = a.scale != 0.0f ? a.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim ? a.head_dim : 1)));
-  // (a window wider than every distance between a row's diagonal and a key is no window: clamped so
-  // that d - left and d + right stay far inside ptrdiff_t)
-  const int64_t widest = static_cast<int64_t>(std::min<uint64_t>(static_cast<uint64_t>(a.kv_len) + a.q_len, INT64_MAX));
-  run.window_left = std::min(a.window_left, widest);
-  run.window_right = std::min(a.window_right, widest);
+  resolve_scale_and_window(run);
   run.diagonal = a.align == ATTNKERN_ALIGN_TOP_LEFT ? attnkern::kernels::alignment::top_left
                                                      : attnkern::kernels::alignment::bottom_right;
   return attnkern::kernels::attention_run(active_table(), run, attnkern_num_threads()) ? ATTNKERN_OK : out_of_memory(fn);

@@ -163,6 +163,13 @@ attnkern_status check_modifiers(const char* fn, float scale, int32_t window, int
   return ATTNKERN_OK;
 }
 
+void resolve_scale_and_window(kernels::attention_args& run) noexcept {
+  if (run.scale == 0.0f) run.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(run.head_dim ? run.head_dim : 1)));
+  const int64_t widest = static_cast<int64_t>(std::min<uint64_t>(static_cast<uint64_t>(run.kv_len) + run.q_len, INT64_MAX));
+  run.window_left = std::min(run.window_left, widest);
+  run.window_right = std::min(run.window_right, widest);
+}
+
 attnkern_status check_dtype(const char* function, const char* name, int32_t dtype) noexcept {
   if (dtype != ATTNKERN_F32 && dtype != ATTNKERN_F16 && dtype != ATTNKERN_BF16)
     return fail(ATTNKERN_ERROR_INVALID_ARGUMENT, function, "%s = %" PRId32 " is not an attnkern_dtype", name, dtype);

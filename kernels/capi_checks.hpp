@@ -93,6 +93,11 @@ attnkern_status read_struct(const char* function, const char* type, const void* 
 attnkern_status check_modifiers(const char* function, float scale, int32_t window, int64_t window_left,
                                 int64_t window_right, float softcap, bool head_scales, bool bias) noexcept;
 
+// What a checked descriptor's scale and window resolve to, in place: scale 0 becomes 1 / sqrt(head_dim);
+// each window side is clamped to kv_len + q_len (a window wider than every distance between a row's
+// diagonal and a key is no window; clamped, d - left and d + right stay far inside ptrdiff_t).
+void resolve_scale_and_window(kernels::attention_args& run) noexcept;
+
 // An attnkern_dtype value the attention kernels take (F32, F16, BF16), or an error naming the field.
 attnkern_status check_dtype(const char* function, const char* name, int32_t dtype) noexcept;
 // The internal type of a checked attnkern_dtype value.

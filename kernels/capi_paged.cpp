@@ -293,10 +293,10 @@ attnkern_status attnkern_paged_attention(const attnkern_paged_attention_args* ar
   run.v_type = internal_dtype(c.v_dtype);
   run.out_type = internal_dtype(a.out_dtype);
   run.bias_type = internal_dtype(a.bias_dtype);
-  run.scale = a.scale != 0.0f ? a.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
-  const int64_t widest = static_cast<int64_t>(std::min<uint64_t>(static_cast<uint64_t>(most_keys) + most_rows, INT64_MAX));
-  run.window_left = std::min(a.window_left, widest);
-  run.window_right = std::min(a.window_right, widest);
+  run.scale = a.scale;
+  run.window_left = a.window_left;
+  run.window_right = a.window_right;
+  resolve_scale_and_window(run);
   run.diagonal = attnkern::kernels::alignment::bottom_right;
   run.cu_q = a.cu_q;
   const attnkern::kernels::attention_args::paged_cache paged{c.block_tokens,      cache.k_block_bytes, cache.v_block_bytes,

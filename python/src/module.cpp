@@ -449,6 +449,52 @@ bhsd broadcast_scores(const array& a, int q_ndim, const std::int64_t scores[4]) 
   return t;
 }
 
+// ---- the score options attention and paged_attention share (their C structs have the same fields)
+
+// scale: None leaves 0 (the C API's 1/sqrt(head_dim)); else finite and nonzero.
+template <class Args>
+void set_scale(Args& args, py::handle scale) {
+  if (scale.is_none()) return;
+  const double s = py::cast<double>(scale);
+  if (!std::isfinite(s) || s == 0.0) throw py::value_error("scale: expected a finite nonzero number (None: 1/sqrt(head_dim))");
+  args.scale = static_cast<float>(s);
+}
+
+// window=(left, right): each an int >= 0, or None for `unbounded` (a side wider than every distance).
+template <class Args>
+void set_window(Args& args, py::handle window, std::int64_t unbounded) {
+  if (window.is_none()) return;
+  const py::tuple w = py::cast<py::tuple>(window);
+  if (w.size() != 2) throw py::value_error("window: expected (left, right), each an int >= 0 or None");
+  args.window = 1;
+  const std::int64_t left = w[0].is_none() ? unbounded : py::cast<std::int64_t>(w[0]);
+  const std::int64_t right = w[1].is_none() ? unbounded : py::cast<std::int64_t>(w[1]);
+  if (left < 0 || right < 0) throw py::value_error("window: left and right must be >= 0 (None: unbounded)");
+  args.window_left = left;
+  args.window_right = right;
+}
+
+// alibi_slopes and sinks ((heads,) float32, kept alive by the result) and the softcap.
+struct score_vectors {
+  holder slopes, sinks;
+};
+template <class Args>
+score_vectors set_score_vectors(Args& args, py::handle slopes_obj, py::handle sinks_obj, float softcap, std::int64_t heads,
+                                bool copy) {
+  score_vectors v;
+  if (!slopes_obj.is_none()) {
+    v.slopes = float_vector(slopes_obj, "alibi_slopes", heads, copy);
+    args.alibi_slopes = reinterpret_cast<const float*>(v.slopes->data);
+  }
+  if (!sinks_obj.is_none()) {
+    v.sinks = float_vector(sinks_obj, "sinks", heads, copy);
+    args.sinks = reinterpret_cast<const float*>(v.sinks->data);
+  }
+  if (!(softcap >= 0.0f) || !std::isfinite(softcap)) throw py::value_error("softcap: expected a finite number >= 0 (0: none)");
+  args.softcap = softcap;
+  return v;
+}
+
 py::object attention_(py::handle q_obj, py::handle k_obj, py::handle v_obj, const std::string& layout_name,
                      py::handle scale, bool causal, const std::string& align, py::handle window, py::handle kv_starts,
                      py::handle kv_lengths, py::handle mask_obj, py::handle bias_obj, py::handle head_scales_obj,
@@ -539,26 +585,12 @@ py::object attention_(py::handle q_obj, py::handle k_obj, py::handle v_obj, cons
     args.lse_strides = strides_of(tl);
   }
 
-  if (!scale.is_none()) {
-    const double s = py::cast<double>(scale);
-    if (!std::isfinite(s) || s == 0.0) throw py::value_error("scale: expected a finite nonzero number (None: 1/sqrt(head_dim))");
-    args.scale = static_cast<float>(s);
-  }
+  set_scale(args, scale);
   args.causal = causal ? 1 : 0;
   if (align == "top_left") args.align = ATTNKERN_ALIGN_TOP_LEFT;
   else if (align == "bottom_right") args.align = ATTNKERN_ALIGN_BOTTOM_RIGHT;
   else throw py::value_error("align: expected \"top_left\" or \"bottom_right\", got \"" + align + "\"");
-  if (!window.is_none()) {
-    const py::tuple w = py::cast<py::tuple>(window);
-    if (w.size() != 2) throw py::value_error("window: expected (left, right), each an int >= 0 or None");
-    args.window = 1;
-    const std::int64_t unbounded = q_len + kv_len + 1;
-    const std::int64_t left = w[0].is_none() ? unbounded : py::cast<std::int64_t>(w[0]);
-    const std::int64_t right = w[1].is_none() ? unbounded : py::cast<std::int64_t>(w[1]);
-    if (left < 0 || right < 0) throw py::value_error("window: left and right must be >= 0 (None: unbounded)");
-    args.window_left = left;
-    args.window_right = right;
-  }
+  set_window(args, window, q_len + kv_len + 1);
   std::vector<int32_t> starts, lengths;
   if (!kv_starts.is_none()) {
     starts = int_vector(kv_starts, "kv_starts", batch);
@@ -569,7 +601,7 @@ py::object attention_(py::handle q_obj, py::handle k_obj, py::handle v_obj, cons
     args.kv_lengths = lengths.data();
   }
   const std::int64_t scores[4] = {batch, q_heads, q_len, kv_len};
-  holder mask, bias, head_scales, slopes, sinks;
+  holder mask, bias, head_scales;
   if (!mask_obj.is_none()) {
     bhsd seen;  // the view the check made, of the array taken (converted or not)
     mask = take(mask_obj, "mask", copy, [&](const array& a) {
@@ -594,16 +626,7 @@ py::object attention_(py::handle q_obj, py::handle k_obj, py::handle v_obj, cons
     head_scales = float_vector(head_scales_obj, "bias_head_scales", q_heads, copy);
     args.bias_head_scales = reinterpret_cast<const float*>(head_scales->data);
   }
-  if (!slopes_obj.is_none()) {
-    slopes = float_vector(slopes_obj, "alibi_slopes", q_heads, copy);
-    args.alibi_slopes = reinterpret_cast<const float*>(slopes->data);
-  }
-  if (!sinks_obj.is_none()) {
-    sinks = float_vector(sinks_obj, "sinks", q_heads, copy);
-    args.sinks = reinterpret_cast<const float*>(sinks->data);
-  }
-  if (!(softcap >= 0.0f) || !std::isfinite(softcap)) throw py::value_error("softcap: expected a finite number >= 0 (0: none)");
-  args.softcap = softcap;
+  const score_vectors vectors = set_score_vectors(args, slopes_obj, sinks_obj, softcap, q_heads, copy);
   note_pointers({q.get(), k.get(), v.get(), out.get(), mask.get(), bias.get()});
   run([&] { return attnkern_attention(&args); });
   if (return_lse) return py::make_tuple(out_result, lse_result);
@@ -745,32 +768,10 @@ py::object paged_attention_(py::handle q_obj, py::handle k_blocks, py::handle v_
     lse = take_out(lse_result, "lse", f32_only);
     args.lse = reinterpret_cast<float*>(lse->data), args.lse_row_stride = lse->strides[0], args.lse_head_stride = lse->strides[1];
   }
-  if (!scale.is_none()) {
-    const double s = py::cast<double>(scale);
-    if (!std::isfinite(s) || s == 0.0) throw py::value_error("scale: expected a finite nonzero number (None: 1/sqrt(head_dim))");
-    args.scale = static_cast<float>(s);
-  }
+  set_scale(args, scale);
   args.causal = causal ? 1 : 0;
-  if (!window.is_none()) {
-    const py::tuple w = py::cast<py::tuple>(window);
-    if (w.size() != 2) throw py::value_error("window: expected (left, right), each an int >= 0 or None");
-    args.window = 1;
-    const std::int64_t unbounded = std::numeric_limits<std::int32_t>::max();
-    args.window_left = w[0].is_none() ? unbounded : py::cast<std::int64_t>(w[0]);
-    args.window_right = w[1].is_none() ? unbounded : py::cast<std::int64_t>(w[1]);
-    if (args.window_left < 0 || args.window_right < 0) throw py::value_error("window: left and right must be >= 0 (None: unbounded)");
-  }
-  holder slopes, sinks;
-  if (!slopes_obj.is_none()) {
-    slopes = float_vector(slopes_obj, "alibi_slopes", q_heads, false);
-    args.alibi_slopes = reinterpret_cast<const float*>(slopes->data);
-  }
-  if (!sinks_obj.is_none()) {
-    sinks = float_vector(sinks_obj, "sinks", q_heads, false);
-    args.sinks = reinterpret_cast<const float*>(sinks->data);
-  }
-  if (!(softcap >= 0.0f) || !std::isfinite(softcap)) throw py::value_error("softcap: expected a finite number >= 0 (0: none)");
-  args.softcap = softcap;
+  set_window(args, window, std::numeric_limits<std::int32_t>::max());
+  const score_vectors vectors = set_score_vectors(args, slopes_obj, sinks_obj, softcap, q_heads, false);
   note_pointers({q.get(), c.k.get(), c.v.get(), out.get()});
   run([&] { return attnkern_paged_attention(&args); });
   if (return_lse) return py::make_tuple(out_result, lse_result);
